@@ -1,0 +1,159 @@
+"""The `qa` command line: index, ask, serve and eval; each command parses, makes one call, formats."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from index.errors import QAError
+from qa.config import Settings
+from qa.models import Answer
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {"index_dir": args.index_dir} if getattr(args, "index_dir", None) else {}
+    return Settings(**overrides)
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from qa.service import QAService
+
+    settings = _settings(args)
+    paths = [Path(p) for p in args.paths] or [settings.seeds_dir]
+    if args.rebuild:
+        import shutil
+
+        shutil.rmtree(settings.index_dir, ignore_errors=True)
+    service = QAService.from_settings(settings, build_from_seeds=False) if _has_index(settings) else \
+        QAService(_empty_store(settings), settings)
+    with tqdm(desc="indexing", unit="doc", disable=args.quiet or not sys.stderr.isatty()) as bar:
+        report = service.index_paths(paths, on_progress=bar.update)
+    print(f"documents: {len(report.added)} added, {len(report.changed)} changed, "
+          f"{len(report.unchanged)} unchanged, {len(report.removed)} removed, {len(report.skipped)} skipped")
+    for skipped in report.skipped:
+        print(f"skipped {skipped.source}: {skipped.reason}")
+    print(f"index: {settings.index_dir} ({len(service.store.snapshot.entries)} documents, "
+          f"{len(service.store.snapshot.passages)} passages)")
+    return 0
+
+
+def _has_index(settings: Settings) -> bool:
+    return (settings.index_dir / "CURRENT").exists()
+
+
+def _empty_store(settings: Settings):  # type: ignore[no-untyped-def]
+    from index.embedder import Embedder
+    from index.store import IndexStore
+
+    return IndexStore.open(settings.index_dir, Embedder(threads=settings.threads), create=True)
+
+
+def format_answer(answer: Answer) -> str:
+    """Readable terminal output with numbered citations."""
+    lines = []
+    if answer.answer is None:
+        lines.append("Not found in the articles.")
+        if answer.abstain_reason:
+            lines.append(f"  ({answer.abstain_reason}; confidence {answer.confidence:.2f})")
+    else:
+        marks = "".join(f"[{i}]" for i in range(1, len(answer.citations) + 1))
+        lines.append(f"{answer.answer} {marks}".rstrip())
+        lines.append(f"  confidence {answer.confidence:.2f}")
+    for i, c in enumerate(answer.citations, 1):
+        lines.append("")
+        lines.append(f"[{i}] {c.title} ({c.doc_id}, characters {c.start}-{c.end})")
+        if c.url:
+            lines.append(f"    {c.url}")
+        if c.highlight:
+            lines.append(f"    highlighted: {c.highlight.text}")
+    return "\n".join(lines)
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    if args.url:
+        from api.client import QAClient
+
+        answer = QAClient(args.url, api_key=args.api_key).ask(args.question, top_k=args.top_k)
+    else:
+        from qa.service import QAService
+
+        answer = QAService.from_settings(_settings(args)).ask(args.question, args.top_k)
+    print(answer.model_dump_json(indent=2) if args.json else format_answer(answer))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from api.app import create_app
+    from qa.service import QAService
+
+    settings = _settings(args)
+    service = QAService.from_settings(settings, build_from_seeds=True)
+    print(f"serving {len(service.store.snapshot.entries)} documents from {settings.index_dir} "
+          f"on http://{args.host}:{args.port}", file=sys.stderr)
+    uvicorn.run(create_app(settings, service), host=args.host, port=args.port, log_level=args.log_level)
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from eval.cli import main as eval_main
+
+    return eval_main(args.eval_args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="qa", description="Extractive question answering over news articles.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("index", help="index files or folders (default: the seeds folder)")
+    p.add_argument("paths", nargs="*", help="files or folders of .txt .md .html .json .jsonl articles")
+    p.add_argument("--index-dir", help="index folder (default: $QA_INDEX_DIR or .qa-index)")
+    p.add_argument("--rebuild", action="store_true", help="discard the existing index first")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("ask", help="ask a question")
+    p.add_argument("question")
+    p.add_argument("--json", action="store_true", help="print exactly the JSON body POST /ask returns")
+    p.add_argument("--top-k", type=int, default=None, help="passages to return")
+    p.add_argument("--index-dir", help="index folder (default: $QA_INDEX_DIR or .qa-index)")
+    p.add_argument("--url", help="ask a running server instead, e.g. http://127.0.0.1:8000")
+    p.add_argument("--api-key", default=None, help="bearer token for the server, if it needs one")
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("serve", help="serve the HTTP API and chat page (builds the index from seeds if missing)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--index-dir", help="index folder (default: $QA_INDEX_DIR or .qa-index)")
+    p.add_argument("--log-level", default="info")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("eval", help="run the eval scripts (see `qa eval --help`)", add_help=False)
+    p.add_argument("eval_args", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_eval)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except QAError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except json.JSONDecodeError as exc:  # pragma: no cover - defensive
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

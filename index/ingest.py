@@ -1,0 +1,176 @@
+"""Turn article files (.txt, .md, .html, .json, .jsonl) into Documents; bad files are skipped with a reason."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from index.documents import Document
+from index.errors import InvalidInputError, TooLargeError
+
+SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl")
+DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+
+_URL = re.compile(r"https?://\S+")
+_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
+_DATE = re.compile(
+    rf"\b(?:(?:{_MONTHS})\s+\d{{1,2}},\s+\d{{4}}|\d{{1,2}}\s+(?:{_MONTHS})\s+\d{{4}}|\d{{4}}-\d{{2}}-\d{{2}})\b"
+)
+_DOC_ID = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A file (or record) that was not indexed, and why."""
+
+    source: str
+    reason: str
+
+
+def make_doc_id(name: str) -> str:
+    """A safe document id from a file stem or title: letters, digits, ``_ . -`` only."""
+    cleaned = _DOC_ID.sub("-", name).strip("-.")[:80]
+    if not cleaned:
+        raise InvalidInputError(f"cannot derive a document id from {name!r}; use letters or digits")
+    return cleaned
+
+
+def decode(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
+    """Bytes to text, refusing binary, non-UTF-8, empty and oversized content."""
+    if len(data) > max_bytes:
+        raise TooLargeError(f"file is {len(data):,} bytes, over the {max_bytes:,}-byte limit")
+    if b"\x00" in data:
+        raise InvalidInputError("file looks binary (contains NUL bytes)")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidInputError(f"file is not valid UTF-8 (byte {exc.start})") from None
+    if not text.strip():
+        raise InvalidInputError("file is empty")
+    return text
+
+
+def _metadata_from_text(text: str) -> tuple[str, str | None, str | None]:
+    """Title (first non-empty line), source URL and publication date found in a plain-text article."""
+    lines = [ln.strip() for ln in text.splitlines()]
+    nonempty = [ln for ln in lines if ln]
+    title = nonempty[0].lstrip("# ").strip() if nonempty else ""
+    url = None
+    for i, line in enumerate(nonempty):
+        low = line.lower()
+        if low.startswith(("original url:", "source:", "url:")):
+            found = _URL.search(line) or (_URL.match(nonempty[i + 1]) if i + 1 < len(nonempty) else None)
+            if found:
+                url = found.group(0)
+                break
+    date = _DATE.search(text)
+    return title[:300], url, date.group(0) if date else None
+
+
+def parse_text(doc_id: str, text: str, source: str | None = None) -> Document:
+    """A plain-text or Markdown article; offsets refer to ``text`` unchanged."""
+    title, url, published = _metadata_from_text(text)
+    return Document(doc_id, title or doc_id, text, url, published, source)
+
+
+def parse_html(doc_id: str, html: str, source: str | None = None) -> Document:
+    """Visible text of an HTML page, one block element per line; scripts and styles dropped."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(html, "html.parser")
+    for tag in soup(["script", "style", "noscript", "template", "head"]):
+        if tag.name != "head":
+            tag.decompose()
+    title_tag = soup.find("title") or soup.find("h1")
+    meta_date = soup.find("meta", attrs={"property": "article:published_time"})
+    canonical = soup.find("link", attrs={"rel": "canonical"}) or soup.find("meta", attrs={"property": "og:url"})
+    if soup.head:
+        soup.head.decompose()
+    text = "\n\n".join(s.strip() for s in soup.get_text("\n").split("\n") if s.strip())
+    if not text.strip():
+        raise InvalidInputError("HTML page has no visible text")
+    doc = parse_text(doc_id, text, source)
+    title = title_tag.get_text(" ", strip=True) if title_tag else doc.title
+    url = (canonical.get("href") or canonical.get("content")) if canonical else doc.url
+    published = meta_date.get("content") if meta_date else doc.published
+    return Document(doc_id, title or doc.title, text, url, published, source)
+
+
+def document_from_record(record: object, doc_id: str, source: str | None = None) -> Document:
+    """A JSON record ``{title, text, url?, published?}``; ``id`` in the record overrides ``doc_id``."""
+    if not isinstance(record, dict):
+        raise InvalidInputError("each JSON record must be an object with 'title' and 'text'")
+    text, title = record.get("text"), record.get("title")
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidInputError("JSON record needs a non-empty string 'text'")
+    if title is not None and not isinstance(title, str):
+        raise InvalidInputError("JSON record 'title' must be a string")
+    for key in ("url", "published"):
+        if record.get(key) is not None and not isinstance(record[key], str):
+            raise InvalidInputError(f"JSON record '{key}' must be a string")
+    rid = record.get("id")
+    final_id = make_doc_id(str(rid)) if isinstance(rid, (str, int)) and str(rid).strip() else doc_id
+    return Document(final_id, (title or "").strip() or final_id, text, record.get("url"), record.get("published"),
+                    source)
+
+
+def _json_records(text: str, jsonl: bool) -> list[object]:
+    try:
+        if jsonl:
+            return [json.loads(line) for line in text.splitlines() if line.strip()]
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInputError(f"invalid JSON at line {exc.lineno}: {exc.msg}") from None
+    return data if isinstance(data, list) else [data]
+
+
+def parse_bytes(data: bytes, filename: str, doc_id: str, max_bytes: int = DEFAULT_MAX_BYTES) -> list[Document]:
+    """Parse one file's bytes; ``filename`` is used only for its suffix, never as a path."""
+    suffix = Path(filename.replace("\x00", "")).suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        allowed = ", ".join(SUPPORTED_SUFFIXES)
+        raise InvalidInputError(f"unsupported file type {suffix or '(none)'!r}; use one of {allowed}")
+    text = decode(data, max_bytes)
+    if suffix in (".html", ".htm"):
+        return [parse_html(doc_id, text, filename)]
+    if suffix in (".json", ".jsonl"):
+        records = _json_records(text, suffix == ".jsonl")
+        if not records:
+            raise InvalidInputError("JSON file holds no records")
+        ids = [doc_id] if len(records) == 1 else [f"{doc_id}-{i}" for i in range(len(records))]
+        return [document_from_record(r, i, filename) for r, i in zip(records, ids, strict=True)]
+    return [parse_text(doc_id, text, filename)]
+
+
+def iter_files(paths: Iterable[Path]) -> Iterator[Path]:
+    """Supported files under the given files and directories, in a stable order."""
+    for path in paths:
+        if path.is_dir():
+            yield from sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+        else:
+            yield path
+
+
+def load_files(paths: Iterable[Path], max_bytes: int = DEFAULT_MAX_BYTES) -> Iterator[Document | Skipped]:
+    """Documents from files, streaming; every unreadable file becomes a Skipped with its reason."""
+    seen: set[str] = set()
+    for path in iter_files(paths):
+        try:
+            if not path.exists():
+                raise InvalidInputError("no such file or directory")
+            if path.stat().st_size > max_bytes:
+                raise TooLargeError(f"file is {path.stat().st_size:,} bytes, over the {max_bytes:,}-byte limit")
+            docs = parse_bytes(path.read_bytes(), path.name, make_doc_id(path.stem), max_bytes)
+            docs = [replace(d, source=str(path.resolve())) for d in docs]
+        except (InvalidInputError, TooLargeError, OSError) as exc:
+            yield Skipped(str(path), str(exc))
+            continue
+        for doc in docs:
+            if doc.doc_id in seen:
+                yield Skipped(str(path), f"duplicate document id {doc.doc_id!r}")
+                continue
+            seen.add(doc.doc_id)
+            yield doc

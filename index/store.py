@@ -1,0 +1,278 @@
+"""The index on disk: incremental updates, a self-describing manifest and atomic saves."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from index.chunking import ChunkParams, chunk_document
+from index.documents import Chunk, Document, Span, content_hash
+from index.embedder import Embedder
+from index.errors import DocumentNotFoundError, IndexCorruptError, IndexMismatchError, IndexMissingError
+from index.ingest import Skipped
+from index.snapshot import DocEntry, IndexSnapshot
+
+FORMAT_VERSION = 1
+EMBED_BATCH_DOCS = 64
+
+
+@dataclass
+class UpdateReport:
+    """What an indexing run did, document by document."""
+
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+
+    @property
+    def modified(self) -> bool:
+        return bool(self.added or self.changed or self.removed)
+
+
+class IndexStore:
+    """Documents with their sentences, passages and vectors; readers use ``snapshot``, writers hold a lock."""
+
+    def __init__(self, index_dir: Path, embedder: Embedder, params: ChunkParams | None = None) -> None:
+        self.index_dir = Path(index_dir)
+        self.embedder = embedder
+        self.params = params or ChunkParams()
+        self._entries: dict[str, DocEntry] = {}
+        self._write_lock = threading.RLock()
+        self.snapshot = IndexSnapshot.build({}, embedder.dim)
+
+    # ---- loading -------------------------------------------------------------------------------------------
+    @classmethod
+    def open(cls, index_dir: Path, embedder: Embedder, params: ChunkParams | None = None,
+             create: bool = False) -> IndexStore:
+        """Load the index at ``index_dir``; with ``create`` a missing index starts empty."""
+        store = cls(index_dir, embedder, params)
+        current = store._current_dir()
+        if current is None:
+            if not create:
+                raise IndexMissingError(f"no index in {index_dir}; run `qa index PATH --index-dir {index_dir}` first")
+            return store
+        store._load(current)
+        return store
+
+    def _current_dir(self) -> Path | None:
+        pointer = self.index_dir / "CURRENT"
+        if not pointer.exists():
+            return None
+        name = pointer.read_text(encoding="utf-8").strip()
+        path = self.index_dir / name
+        if not name.startswith("gen-") or not path.is_dir():
+            raise IndexCorruptError(f"index pointer {pointer} names a missing folder {name!r}; re-run `qa index`")
+        return path
+
+    def manifest(self) -> dict:
+        return _manifest(self.embedder, self.params, self.snapshot)
+
+    def _load(self, path: Path) -> None:
+        try:
+            manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise IndexCorruptError(f"index manifest in {path} is unreadable ({exc}); re-run `qa index`") from None
+        self._check_manifest(manifest)
+        try:
+            entries = _read_entries(path, self.embedder.dim)
+            index = faiss.read_index(str(path / "faiss.index"))
+        except (OSError, ValueError, KeyError, IndexError, TypeError, RuntimeError) as exc:
+            raise IndexCorruptError(
+                f"index files in {path} are damaged ({exc}); re-run `qa index` to rebuild"
+            ) from None
+        if index.ntotal != sum(len(e.sentences) for e in entries.values()):
+            raise IndexCorruptError(f"FAISS index in {path} does not match its documents; re-run `qa index`")
+        self._entries = entries
+        self.snapshot = IndexSnapshot.build(entries, self.embedder.dim, index)
+
+    def _check_manifest(self, manifest: dict) -> None:
+        expected = _manifest(self.embedder, self.params, None)
+        for key in ("format_version", "model", "chunking"):
+            if manifest.get(key) != expected[key]:
+                raise IndexMismatchError(
+                    f"the index in {self.index_dir} was built with {key} {manifest.get(key)!r} but this run uses "
+                    f"{expected[key]!r}; re-index with `qa index PATH --rebuild --index-dir {self.index_dir}`"
+                )
+
+    # ---- updating ------------------------------------------------------------------------------------------
+    def update(self, items: Iterable[Document | Skipped], remove_missing_under: Iterable[Path] = (),
+               on_progress: Callable[[int], None] | None = None) -> UpdateReport:
+        """Add new documents, replace changed ones, drop vanished ones under the given folders; no duplicates."""
+        report = UpdateReport()
+        with self._write_lock:
+            entries = dict(self._entries)
+            seen: set[str] = set()
+            pending: list[Document] = []
+            for item in items:
+                if isinstance(item, Skipped):
+                    report.skipped.append(item)
+                    continue
+                seen.add(item.doc_id)
+                old = entries.get(item.doc_id)
+                if old is not None and old.sha256 == content_hash(item):
+                    report.unchanged.append(item.doc_id)
+                    if on_progress:
+                        on_progress(1)
+                    continue
+                (report.changed if old is not None else report.added).append(item.doc_id)
+                pending.append(item)
+                if len(pending) >= EMBED_BATCH_DOCS:
+                    entries.update(self._embed(pending, on_progress))
+                    pending = []
+            entries.update(self._embed(pending, on_progress))
+            roots = [str(Path(p).resolve()) for p in remove_missing_under]
+            for doc_id, entry in list(entries.items()):
+                source = entry.doc.source or ""
+                if doc_id not in seen and roots and any(_is_under(source, r) for r in roots):
+                    del entries[doc_id]
+                    report.removed.append(doc_id)
+            if report.modified:
+                self._swap(entries)
+        return report
+
+    def add(self, docs: list[Document]) -> UpdateReport:
+        return self.update(docs)
+
+    def remove(self, doc_id: str) -> None:
+        with self._write_lock:
+            if doc_id not in self._entries:
+                raise DocumentNotFoundError(f"no document with id {doc_id!r}; GET /documents lists the ids")
+            entries = dict(self._entries)
+            del entries[doc_id]
+            self._swap(entries)
+
+    def _swap(self, entries: dict[str, DocEntry]) -> None:
+        self.snapshot = IndexSnapshot.build(entries, self.embedder.dim)
+        self._entries = entries
+
+    def _embed(self, docs: list[Document], on_progress: Callable[[int], None] | None) -> dict[str, DocEntry]:
+        """Chunk and embed a batch of documents with one encoder call over all their sentences."""
+        if not docs:
+            return {}
+        pieces = [chunk_document(d.doc_id, d.text, self.params) for d in docs]
+        vectors = self.embedder.encode([s.text for sentences, _ in pieces for s in sentences])
+        out, pos = {}, 0
+        for doc, (sentences, chunks) in zip(docs, pieces, strict=True):
+            vecs = vectors[pos : pos + len(sentences)]
+            pos += len(sentences)
+            out[doc.doc_id] = DocEntry(doc, content_hash(doc), tuple(sentences), tuple(chunks), vecs)
+        if on_progress:
+            on_progress(len(docs))
+        return out
+
+    # ---- saving --------------------------------------------------------------------------------------------
+    def save(self) -> Path:
+        """Write a new generation folder, then switch CURRENT to it with one atomic rename."""
+        with self._write_lock:
+            snap = self.snapshot
+            self.index_dir.mkdir(parents=True, exist_ok=True)
+            gens = sorted(p.name for p in self.index_dir.glob("gen-*"))
+            number = max((int(g[4:10]) for g in gens if g[4:10].isdigit()), default=0) + 1
+            final = self.index_dir / f"gen-{number:06d}"
+            tmp = self.index_dir / f"gen-{number:06d}.tmp"
+            shutil.rmtree(tmp, ignore_errors=True)
+            tmp.mkdir()
+            _write_entries(tmp, snap)
+            faiss.write_index(snap.faiss_index, str(tmp / "faiss.index"))
+            _write_atomic(tmp / "manifest.json", json.dumps(self.manifest(), indent=2, sort_keys=True) + "\n")
+            _fsync_dir(tmp)
+            os.rename(tmp, final)
+            _write_atomic(self.index_dir / "CURRENT", final.name + "\n")
+            _fsync_dir(self.index_dir)
+            for old in self.index_dir.glob("gen-*"):
+                if old.name != final.name:
+                    shutil.rmtree(old, ignore_errors=True)
+            return final
+
+
+def _is_under(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _manifest(embedder: Embedder, params: ChunkParams, snap: IndexSnapshot | None) -> dict:
+    manifest: dict = {
+        "format_version": FORMAT_VERSION,
+        "model": {"name": embedder.name, "dim": embedder.dim},
+        "chunking": params.as_dict(),
+    }
+    if snap is not None:
+        manifest["faiss"] = {"spec": _spec_of(snap), "metric": "inner_product", "unit": "sentence"}
+        manifest["bm25"] = {"unit": "passage", "method": "lucene", "k1": 1.5, "b": 0.75}
+        manifest["counts"] = {"documents": len(snap.entries), "sentences": len(snap.sentences),
+                              "passages": len(snap.passages)}
+        manifest["documents"] = {doc_id: e.sha256 for doc_id, e in snap.entries.items()}
+    return manifest
+
+
+def _spec_of(snap: IndexSnapshot) -> str:
+    index = snap.faiss_index
+    return "HNSW32" if index is not None and "HNSW" in type(index).__name__ else "Flat"
+
+
+def _write_entries(folder: Path, snap: IndexSnapshot) -> None:
+    lines = []
+    for entry in snap.entries.values():
+        d = entry.doc
+        lines.append(json.dumps({
+            "doc_id": d.doc_id, "title": d.title, "url": d.url, "published": d.published, "source": d.source,
+            "sha256": entry.sha256, "text": d.text,
+            "sentences": [[s.start, s.end] for s in entry.sentences],
+            "chunks": [[c.first_sentence, c.last_sentence] for c in entry.chunks],
+        }, ensure_ascii=False))
+    _write_atomic(folder / "documents.jsonl", "\n".join(lines) + ("\n" if lines else ""))
+    with open(folder / "vectors.npy", "wb") as fh:
+        np.save(fh, snap.sentence_vectors)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _read_entries(folder: Path, dim: int) -> dict[str, DocEntry]:
+    vectors = np.load(folder / "vectors.npy", allow_pickle=False)
+    if vectors.ndim != 2 or vectors.shape[1] != dim:
+        raise ValueError(f"vectors.npy has shape {vectors.shape}, expected (*, {dim})")
+    entries: dict[str, DocEntry] = {}
+    pos = 0
+    with open(folder / "documents.jsonl", encoding="utf-8") as fh:
+        for line in fh:
+            r = json.loads(line)
+            doc = Document(r["doc_id"], r["title"], r["text"], r["url"], r["published"], r["source"])
+            text = doc.text
+            sents = tuple(Span(doc.doc_id, s, e, text[s:e]) for s, e in r["sentences"])
+            chunks = tuple(
+                Chunk(doc.doc_id, sents[a].start, sents[b].end, text[sents[a].start : sents[b].end], a, b)
+                for a, b in r["chunks"]
+            )
+            if pos + len(sents) > len(vectors):
+                raise ValueError("vectors.npy is shorter than the documents need")
+            entries[doc.doc_id] = DocEntry(doc, r["sha256"], sents, chunks, vectors[pos : pos + len(sents)])
+            pos += len(sents)
+    if pos != len(vectors):
+        raise ValueError("vectors.npy has more rows than the documents need")
+    return entries
+
+
+def _write_atomic(path: Path, content: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(content)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,35 @@
+"""Settings from QA_* environment variables, validated; built by the app factory or CLI, never at import."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from qa.fusion import FUSIONS
+
+
+class Settings(BaseSettings):
+    """Every tunable of the service; `QA_INDEX_DIR=/data/idx` sets ``index_dir`` and so on."""
+
+    model_config = SettingsConfigDict(env_prefix="QA_", extra="ignore")
+
+    index_dir: Path = Path(".qa-index")
+    seeds_dir: Path = Path("seeds")
+    top_k: int = Field(5, ge=1, le=50)
+    max_top_k: int = Field(50, ge=1)
+    fusion: str = "normalized"
+    dense_weight: float = Field(0.5, ge=0.0, le=1.0)
+    max_question_chars: int = Field(2000, ge=10)
+    max_upload_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+    api_key: SecretStr | None = None
+    cors_origins: list[str] = Field(default_factory=list)
+    threads: int | None = Field(None, ge=1)
+
+    @field_validator("fusion")
+    @classmethod
+    def _known_fusion(cls, value: str) -> str:
+        if value not in FUSIONS:
+            raise ValueError(f"unknown fusion {value!r}; choose one of {', '.join(FUSIONS)}")
+        return value

@@ -1,0 +1,106 @@
+"""Hybrid retrieval: FAISS sentence vectors aggregated to passages, BM25 over passages, fused."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+
+import numpy as np
+
+from index.embedder import Embedder
+from index.snapshot import IndexSnapshot
+from index.text import terms
+from qa.fusion import get_fusion
+from qa.models import Hit
+
+DENSE_CANDIDATES = 200
+
+
+class QuestionEncoder:
+    """Question embeddings with an LRU cache, so a repeated question costs no forward pass."""
+
+    def __init__(self, embedder: Embedder, cache_size: int = 2048) -> None:
+        self.embedder = embedder
+        self.cache_size = cache_size
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def encode(self, questions: Sequence[str]) -> np.ndarray:
+        with self._lock:
+            missing = list(dict.fromkeys(q for q in questions if q not in self._cache))
+        fresh = self.embedder.encode(missing) if missing else None
+        with self._lock:
+            for q, v in zip(missing, fresh if fresh is not None else [], strict=True):
+                self._cache[q] = v
+                if len(self._cache) > self.cache_size:
+                    self._cache.popitem(last=False)
+            vectors = []
+            for q in questions:
+                vec = self._cache.get(q)
+                if vec is None:  # evicted by a concurrent call between the two locks
+                    vec = self.embedder.encode([q])[0]
+                self._cache[q] = vec
+                self._cache.move_to_end(q)
+                vectors.append(vec)
+        return np.vstack(vectors).astype(np.float32)
+
+
+def dense_passage_scores(snap: IndexSnapshot, qvecs: np.ndarray) -> list[np.ndarray]:
+    """Per question, each passage's best sentence cosine similarity (0 for passages outside the candidates)."""
+    n_pass = len(snap.passages)
+    out = [np.zeros(n_pass, dtype=np.float32) for _ in range(len(qvecs))]
+    if n_pass == 0 or snap.faiss_index is None or snap.faiss_index.ntotal == 0:
+        return out
+    k = min(DENSE_CANDIDATES, snap.faiss_index.ntotal)
+    scores, ids = snap.faiss_index.search(np.ascontiguousarray(qvecs, dtype=np.float32), k)
+    for row, (srow, irow) in enumerate(zip(scores, ids, strict=True)):
+        dense = out[row]
+        for score, sid in zip(srow, irow, strict=True):
+            if sid < 0:
+                continue
+            for pid in snap.sentence_passages[sid]:
+                if score > dense[pid]:
+                    dense[pid] = score
+    return out
+
+
+def bm25_passage_scores(snap: IndexSnapshot, question_terms: list[str]) -> np.ndarray:
+    """BM25 score of every passage for the question's terms (unknown terms contribute nothing)."""
+    if snap.bm25 is None:
+        return np.zeros(len(snap.passages), dtype=np.float32)
+    vocab = snap.bm25.vocab_dict
+    known = [t for t in question_terms if t in vocab]
+    if not known:
+        return np.zeros(len(snap.passages), dtype=np.float32)
+    return np.asarray(snap.bm25.get_scores(known), dtype=np.float32)
+
+
+class Retriever:
+    """Ranks passages of a snapshot for a batch of questions."""
+
+    def __init__(self, encoder: QuestionEncoder, fusion: str = "normalized", dense_weight: float = 0.5) -> None:
+        self.encoder = encoder
+        self.fuse = get_fusion(fusion)
+        self.fusion = fusion
+        self.dense_weight = dense_weight
+
+    def search(self, snap: IndexSnapshot, question: str, k: int) -> list[Hit]:
+        return self.search_batch(snap, [question], k)[0]
+
+    def search_batch(self, snap: IndexSnapshot, questions: Sequence[str], k: int,
+                     qvecs: np.ndarray | None = None) -> list[list[Hit]]:
+        """Top ``k`` passages per question, best first."""
+        if qvecs is None:
+            qvecs = self.encoder.encode(questions)
+        dense_all = dense_passage_scores(snap, qvecs)
+        results = []
+        for question, dense in zip(questions, dense_all, strict=True):
+            bm25 = bm25_passage_scores(snap, terms(question))
+            fused = self.fuse(dense, bm25, self.dense_weight)
+            top = np.argsort(-fused, kind="stable")[: min(k, len(fused))]
+            results.append([
+                Hit(passage_id=int(i), score=float(fused[i]), dense=float(dense[i]), bm25=float(bm25[i]))
+                for i in top
+            ])
+        return results

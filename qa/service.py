@@ -1,0 +1,148 @@
+"""The question-answering service: one object that retrieval, answering and document management go through."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from index.chunking import ChunkParams
+from index.documents import Document
+from index.embedder import Embedder
+from index.errors import DocumentNotFoundError, InvalidInputError, TooLargeError
+from index.ingest import load_files
+from index.store import IndexStore, UpdateReport
+from qa.answer import _passage, build_answer
+from qa.config import Settings
+from qa.conversation import standalone_question
+from qa.features import analyze
+from qa.models import Answer, Passage
+from qa.retrieve import QuestionEncoder, Retriever
+
+
+class DocumentInfo(BaseModel):
+    """A document's metadata as listed by GET /documents."""
+
+    doc_id: str
+    title: str
+    url: str | None
+    published: str | None
+    passages: int
+    sentences: int
+    chars: int
+
+
+class DocumentText(DocumentInfo):
+    """Metadata plus the text that every citation offset refers to."""
+
+    text: str
+
+
+class QAService:
+    """Answers questions over an IndexStore; safe to call from many threads."""
+
+    def __init__(self, store: IndexStore, settings: Settings) -> None:
+        self.store = store
+        self.settings = settings
+        self.encoder = QuestionEncoder(store.embedder)
+        self.retriever = Retriever(self.encoder, settings.fusion, settings.dense_weight)
+        self._save_lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Settings, build_from_seeds: bool = False) -> QAService:
+        """Open the index at ``settings.index_dir``; optionally build it from the seeds when missing."""
+        embedder = Embedder(threads=settings.threads)
+        store = IndexStore.open(settings.index_dir, embedder, ChunkParams(), create=build_from_seeds)
+        if build_from_seeds and not store.snapshot.entries:
+            report = store.update(load_files([settings.seeds_dir]), remove_missing_under=[settings.seeds_dir])
+            if report.modified:
+                store.save()
+        return cls(store, settings)
+
+    # ---- questions -----------------------------------------------------------------------------------------
+    def clean_question(self, question: str) -> str:
+        """Strip, replace unencodable characters, and enforce the length limit."""
+        if not isinstance(question, str):
+            raise InvalidInputError("question must be a string")
+        cleaned = question.replace("\x00", " ").encode("utf-8", "replace").decode("utf-8").strip()
+        if not cleaned:
+            raise InvalidInputError("question is empty; ask something about the articles")
+        if len(cleaned) > self.settings.max_question_chars:
+            raise TooLargeError(
+                f"question is {len(cleaned):,} characters; the limit is {self.settings.max_question_chars:,}"
+            )
+        return cleaned
+
+    def _top_k(self, top_k: int | None) -> int:
+        k = self.settings.top_k if top_k is None else top_k
+        if not 1 <= k <= self.settings.max_top_k:
+            raise InvalidInputError(f"top_k must be between 1 and {self.settings.max_top_k}, got {k}")
+        return k
+
+    def ask(self, question: str, top_k: int | None = None) -> Answer:
+        return self.ask_batch([question], top_k)[0]
+
+    def ask_batch(self, questions: Sequence[str], top_k: int | None = None) -> list[Answer]:
+        """Answers for several questions with one encoder call."""
+        k = self._top_k(top_k)
+        cleaned = [self.clean_question(q) for q in questions]
+        snap = self.store.snapshot
+        qvecs = self.encoder.encode(cleaned)
+        hits = self.retriever.search_batch(snap, cleaned, max(k, 5), qvecs)
+        answers = []
+        for q, vec, h in zip(cleaned, qvecs, hits, strict=True):
+            ans = build_answer(snap, analyze(q), vec, h)
+            answers.append(ans.model_copy(update={"passages": ans.passages[:k]}))
+        return answers
+
+    def chat(self, messages: Sequence[tuple[str, str]], top_k: int | None = None) -> Answer:
+        """Answer the last user turn, resolved against earlier turns into a standalone question."""
+        cleaned = [(role, self.clean_question(content) if role == "user" else content) for role, content in messages]
+        return self.ask(standalone_question(cleaned), top_k)
+
+    def search(self, query: str, k: int | None = None) -> list[Passage]:
+        kk = self._top_k(k)
+        q = self.clean_question(query)
+        snap = self.store.snapshot
+        return [_passage(snap, h) for h in self.retriever.search(snap, q, kk)]
+
+    # ---- documents -----------------------------------------------------------------------------------------
+    def documents(self) -> list[DocumentInfo]:
+        snap = self.store.snapshot
+        return [_info(e) for e in snap.entries.values()]
+
+    def document(self, doc_id: str) -> DocumentText:
+        entry = self.store.snapshot.entries.get(doc_id)
+        if entry is None:
+            raise DocumentNotFoundError(f"no document with id {doc_id!r}; GET /documents lists the ids")
+        return DocumentText(**_info(entry).model_dump(), text=entry.doc.text)
+
+    def add_documents(self, docs: list[Document]) -> UpdateReport:
+        """Index documents now and persist; an existing id is replaced, never duplicated."""
+        with self._save_lock:
+            report = self.store.update(docs)
+            if report.modified:
+                self.store.save()
+            return report
+
+    def delete_document(self, doc_id: str) -> None:
+        with self._save_lock:
+            self.store.remove(doc_id)
+            self.store.save()
+
+    def index_paths(self, paths: Sequence[Path], on_progress=None) -> UpdateReport:  # type: ignore[no-untyped-def]
+        with self._save_lock:
+            report = self.store.update(load_files(paths, self.settings.max_upload_bytes),
+                                       remove_missing_under=[p for p in paths if p.is_dir()],
+                                       on_progress=on_progress)
+            if report.modified:
+                self.store.save()
+            return report
+
+
+def _info(entry) -> DocumentInfo:  # type: ignore[no-untyped-def]
+    d = entry.doc
+    return DocumentInfo(doc_id=d.doc_id, title=d.title, url=d.url, published=d.published,
+                        passages=len(entry.chunks), sentences=len(entry.sentences), chars=len(d.text))
