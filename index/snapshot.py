@@ -56,6 +56,7 @@ class IndexSnapshot:
     sentence_terms: list[list[str]] = field(default_factory=list)
     idf: dict[str, float] = field(default_factory=dict)
     doc_terms: dict[str, frozenset[str]] = field(default_factory=dict)
+    vocab_sorted: list[str] = field(default_factory=list)
     bm25: bm25s.BM25 | None = None
 
     @classmethod
@@ -91,6 +92,7 @@ class IndexSnapshot:
         df = Counter(t for ts in self.sentence_terms for t in set(ts))
         n = max(1, len(self.sentences))
         self.idf = {t: math.log(1 + (n - c + 0.5) / (c + 0.5)) for t, c in df.items()}
+        self.vocab_sorted = sorted(self.idf)
         by_doc: dict[str, set[str]] = {}
         for span, ts in zip(self.sentences, self.sentence_terms, strict=True):
             by_doc.setdefault(span.doc_id, set()).update(ts)
