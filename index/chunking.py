@@ -212,12 +212,19 @@ def chunk_sentences(text: str, sentences: list[Span], params: ChunkParams) -> li
         crosses = i > first and paras[i] != paras[i - 1] and words >= params.min_words
         if i > first and (words + n > params.max_words or crosses):
             chunks.append(_make_chunk(text, sentences, first, i - 1))
-            overlap_from = max(first + 1, i - params.overlap_sentences)
-            first = i if crosses else overlap_from
+            first = i if crosses else _overlap_start(sentences, first + 1, i, n, params)
             words = sum(_words(s) for s in sentences[first:i])
         words += n
     chunks.append(_make_chunk(text, sentences, first, len(sentences) - 1))
     return chunks
+
+
+def _overlap_start(sentences: list[Span], lowest: int, i: int, n: int, params: ChunkParams) -> int:
+    """First sentence of the next chunk: up to ``overlap_sentences`` before ``i``, fewer if they would overflow."""
+    first = max(lowest, i - params.overlap_sentences)
+    while first < i and sum(_words(s) for s in sentences[first:i]) + n > params.max_words:
+        first += 1
+    return first
 
 
 def _make_chunk(text: str, sentences: list[Span], first: int, last: int) -> Chunk:
