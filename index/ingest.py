@@ -87,16 +87,22 @@ def parse_html(doc_id: str, html: str, source: str | None = None) -> Document:
     title_tag = soup.find("title") or soup.find("h1")
     meta_date = soup.find("meta", attrs={"property": "article:published_time"})
     canonical = soup.find("link", attrs={"rel": "canonical"}) or soup.find("meta", attrs={"property": "og:url"})
+    # read head values before the head is removed: decompose() empties the tags found above
+    title = title_tag.get_text(" ", strip=True) if title_tag else ""
+    url = _attr(canonical, "href") or _attr(canonical, "content")
+    published = _attr(meta_date, "content")
     if soup.head:
         soup.head.decompose()
     text = "\n\n".join(s.strip() for s in soup.get_text("\n").split("\n") if s.strip())
     if not text.strip():
         raise InvalidInputError("HTML page has no visible text")
     doc = parse_text(doc_id, text, source)
-    title = title_tag.get_text(" ", strip=True) if title_tag else doc.title
-    url = (canonical.get("href") or canonical.get("content")) if canonical else doc.url
-    published = meta_date.get("content") if meta_date else doc.published
-    return Document(doc_id, title or doc.title, text, url, published, source)
+    return Document(doc_id, title[:300] or doc.title, text, url or doc.url, published or doc.published, source)
+
+
+def _attr(tag: object, name: str) -> str | None:
+    value = tag.get(name) if tag is not None else None  # type: ignore[attr-defined]
+    return (value.strip() or None) if isinstance(value, str) else None
 
 
 def document_from_record(record: object, doc_id: str, source: str | None = None) -> Document:
@@ -118,13 +124,17 @@ def document_from_record(record: object, doc_id: str, source: str | None = None)
 
 
 def _json_records(text: str, jsonl: bool) -> list[object]:
-    try:
-        if jsonl:
-            return [json.loads(line) for line in text.splitlines() if line.strip()]
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidInputError(f"invalid JSON at line {exc.lineno}: {exc.msg}") from None
+    if jsonl:
+        return [_json_loads(line, n) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+    data = _json_loads(text, 1)
     return data if isinstance(data, list) else [data]
+
+
+def _json_loads(text: str, first_line: int) -> object:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInputError(f"invalid JSON at line {first_line + exc.lineno - 1}: {exc.msg}") from None
 
 
 def parse_bytes(data: bytes, filename: str, doc_id: str, max_bytes: int = DEFAULT_MAX_BYTES) -> list[Document]:

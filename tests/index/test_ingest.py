@@ -1,0 +1,138 @@
+"""Ingestion: metadata from seed articles, every supported format, and bad files skipped with a reason."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from index.errors import InvalidInputError, TooLargeError
+from index.ingest import Skipped, document_from_record, load_files, make_doc_id, parse_bytes
+
+SEEDS = Path(__file__).resolve().parents[2] / "seeds"
+
+
+def test_seed_metadata_and_text_are_exact() -> None:
+    docs = list(load_files([SEEDS]))
+    assert [d.doc_id for d in docs] == ["000_674862a2fea0ee51", "003_15bbf54440315bf5"]
+    d0, d3 = docs
+    assert d0.title == "Top US military general holds talks with Russian counterpart"
+    assert (d0.url, d0.published) == (None, None)
+    assert d3.title == "U.S., Russian Military Chiefs Speak on the Phone"
+    assert d3.url == "https://www.themoscowtimes.com/2021/11/24/us-russian-military-chiefs-speak-on-the-phone-a75651"
+    assert d3.published == "November 24, 2021"
+    for d in docs:  # offsets refer to the file's text, unchanged
+        assert d.text == (SEEDS / f"{d.doc_id}.txt").read_text(encoding="utf-8")
+        assert d.source == str((SEEDS / f"{d.doc_id}.txt").resolve())
+
+
+def test_markdown_title_and_source_line() -> None:
+    data = b"# Talks in Geneva\n\nPublished 3 March 2022.\n\nSource:\nhttps://example.org/geneva\n"
+    [doc] = parse_bytes(data, "talks.md", "talks")
+    assert (doc.doc_id, doc.title, doc.url, doc.published) == (
+        "talks", "Talks in Geneva", "https://example.org/geneva", "3 March 2022")
+    assert doc.text == data.decode()
+
+
+def test_html_drops_scripts_and_takes_head_metadata() -> None:
+    html = (b"<html><head><title>Page Title</title><script>var leak = 1;</script>"
+            b'<meta property="article:published_time" content="2021-11-24">'
+            b'<link rel="canonical" href="https://example.org/p"></head>'
+            b"<body><h1>Heading</h1><p>Para one. Two.</p><script>alert('x')</script><style>p{color:red}</style>"
+            b"<noscript>enable js</noscript><p>Last &amp; final</p></body></html>")
+    [doc] = parse_bytes(html, "page.html", "page")
+    assert doc.title == "Page Title"
+    assert doc.text == "Heading\n\nPara one. Two.\n\nLast & final"
+    assert (doc.url, doc.published) == ("https://example.org/p", "2021-11-24")
+
+
+def test_html_without_head_uses_first_heading() -> None:
+    [doc] = parse_bytes(b"<h1>Only Heading</h1><p>Body text.</p>", "x.htm", "x")
+    assert (doc.title, doc.text) == ("Only Heading", "Only Heading\n\nBody text.")
+
+
+def test_json_and_jsonl_records() -> None:
+    one = json.dumps({"title": "T", "text": "Body.", "url": "https://e.org", "published": "2021"}).encode()
+    [doc] = parse_bytes(one, "one.json", "one")
+    assert (doc.doc_id, doc.title, doc.text, doc.url, doc.published) == ("one", "T", "Body.", "https://e.org", "2021")
+    many = b'{"title": "A", "text": "First."}\n\n{"id": "my id/2", "text": "Second."}\n'
+    docs = parse_bytes(many, "many.jsonl", "many")
+    assert [(d.doc_id, d.title, d.text) for d in docs] == [("many-0", "A", "First."), ("my-id-2", "my-id-2", "Second.")]
+    arr = parse_bytes(b'[{"title": "X", "text": "x."}, {"title": "Y", "text": "y."}]', "arr.json", "arr")
+    assert [d.doc_id for d in arr] == ["arr-0", "arr-1"]
+
+
+@pytest.mark.parametrize(
+    ("record", "message"),
+    [
+        ([1], "each JSON record must be an object with 'title' and 'text'"),
+        ({"title": "t"}, "JSON record needs a non-empty string 'text'"),
+        ({"title": 5, "text": "t"}, "JSON record 'title' must be a string"),
+        ({"text": "t", "url": 3}, "JSON record 'url' must be a string"),
+    ],
+)
+def test_bad_records_are_rejected(record: object, message: str) -> None:
+    with pytest.raises(InvalidInputError) as err:
+        document_from_record(record[0] if isinstance(record, list) else record, "r")
+    assert str(err.value) == message
+
+
+def test_doc_ids_are_safe() -> None:
+    assert make_doc_id("../../etc/passwd") == "etc-passwd"
+    assert make_doc_id("000_674862a2fea0ee51") == "000_674862a2fea0ee51"
+    with pytest.raises(InvalidInputError):
+        make_doc_id("../")
+
+
+def test_bad_files_are_skipped_with_a_reason_and_the_rest_indexed(tmp_path: Path) -> None:
+    files = {
+        "a_good.txt": b"Good one\n\nA fine article.\n",
+        "b_binary.txt": b"\x89PNG\x00\x00data",
+        "c_latin1.txt": "café ok\n".encode("latin-1"),
+        "d_empty.txt": b"",
+        "e_blank.md": b"  \n\n",
+        "f_big.txt": b"word " * 400,
+        "g_doc.pdf": b"%PDF-1.4",
+        "h_broken.json": b'{"title": "x", "text": ',
+        "i_broken.jsonl": b'{"title": "A", "text": "ok."}\nnot json\n',
+        "j_good.html": b"<title>Z</title><p>Zed.</p>",
+    }
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    items = list(load_files([tmp_path, tmp_path / "missing.txt"], max_bytes=1024))
+    docs = [i.doc_id for i in items if not isinstance(i, Skipped)]
+    skipped = {Path(i.source).name: i.reason for i in items if isinstance(i, Skipped)}
+    assert docs == ["a_good", "j_good"]
+    assert skipped == {
+        "b_binary.txt": "file looks binary (contains NUL bytes)",
+        "c_latin1.txt": "file is not valid UTF-8 (byte 3)",
+        "d_empty.txt": "file is empty",
+        "e_blank.md": "file is empty",
+        "f_big.txt": "file is 2,000 bytes, over the 1,024-byte limit",
+        "g_doc.pdf": "unsupported file type '.pdf'; use one of .txt, .md, .markdown, .html, .htm, .json, .jsonl",
+        "h_broken.json": "invalid JSON at line 1: Expecting value",
+        "i_broken.jsonl": "invalid JSON at line 2: Expecting value",
+        "missing.txt": "no such file or directory",
+    }
+    assert all("\n" not in reason for reason in skipped.values())
+    assert [i.source for i in items if isinstance(i, Skipped)][0] == str(tmp_path / "b_binary.txt")
+
+
+def test_parse_bytes_limits() -> None:
+    with pytest.raises(TooLargeError, match="over the 1,024-byte limit"):
+        parse_bytes(b"x" * 2048, "x.txt", "x", max_bytes=1024)
+    with pytest.raises(InvalidInputError, match=r"unsupported file type '\(none\)'"):
+        parse_bytes(b"text", "noext", "x")
+    [doc] = parse_bytes("\ufeffBOM title\n\nBody.".encode(), "bom.txt", "bom")
+    assert doc.text == "BOM title\n\nBody." and doc.title == "BOM title"
+
+
+def test_duplicate_ids_in_one_batch_are_skipped(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "same.txt").write_text("First\n\nOne.")
+    (tmp_path / "b" / "same.md").write_text("Second\n\nTwo.")
+    items = list(load_files([tmp_path]))
+    assert [getattr(i, "doc_id", None) for i in items] == ["same", None]
+    assert items[1] == Skipped(str(tmp_path / "b" / "same.md"), "duplicate document id 'same'")
