@@ -1,0 +1,86 @@
+"""`qa eval` / `python -m eval`: run an eval file against an index and write the report, JSON and plots."""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from eval.dataset import ROOT, SEED_EVAL, load_eval_set
+
+DEFAULT_OUT = ROOT / "eval" / "reports" / "seed"
+
+
+def git_commit() -> str:
+    """Short commit hash of the working tree, with "+dirty" when it has uncommitted changes."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                                check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                               capture_output=True, text=True, check=True).stdout.strip()
+        return commit + ("+dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="qa eval", description="Evaluate retrieval, answers, abstention, calibration "
+                                "and conversations on an eval file (default: the seed eval set).")
+    p.add_argument("--eval-file", type=Path, default=SEED_EVAL, help="eval JSONL (format: eval/data/README.md)")
+    p.add_argument("--index-dir", type=Path, default=None,
+                   help="index to evaluate; built from --seeds when missing (default: a fresh temporary index)")
+    p.add_argument("--seeds", type=Path, default=ROOT / "seeds", help="articles to build a missing index from")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="report folder (default: eval/reports/seed/)")
+    p.add_argument("--json", action="store_true", help="print the JSON result to stdout instead of the summary")
+    return p
+
+
+def evaluate(eval_file: Path, index_dir: Path, seeds: Path) -> dict:
+    """Open (or build) the index, run the eval and attach the run's metadata."""
+    from eval.seed import run_eval
+    from qa.config import Settings
+    from qa.service import QAService
+
+    evalset = load_eval_set(eval_file)
+    service = QAService.from_settings(Settings(index_dir=index_dir, seeds_dir=seeds), build_from_seeds=True)
+    snap = service.store.snapshot
+    missing = sorted({q.gold.doc_id for q in evalset.answerable if q.gold and q.gold.doc_id not in snap.entries})
+    if missing:
+        raise SystemExit(f"error: the index lacks gold documents {missing}; index them or pass --index-dir/--seeds")
+    result = run_eval(service, evalset)
+    result["meta"] = {
+        "eval_file": str(eval_file.relative_to(ROOT) if eval_file.resolve().is_relative_to(ROOT) else eval_file),
+        "documents": len(snap.entries), "passages": len(snap.passages), "fusion": service.settings.fusion,
+        "dense_weight": service.settings.dense_weight, "commit": git_commit(),
+        "date": datetime.date.today().isoformat(),
+        "questions": len(evalset.questions), "unanswerable": len(evalset.unanswerable),
+        "conversations": len(evalset.conversations),
+    }
+    return result
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from eval.report import summary, write_report
+
+    if args.index_dir is None:
+        with tempfile.TemporaryDirectory(prefix="qa-eval-index-") as tmp:
+            result = evaluate(args.eval_file, Path(tmp), args.seeds)
+    else:
+        result = evaluate(args.eval_file, args.index_dir, args.seeds)
+    write_report(result, args.out)
+    if args.json:
+        print(json.dumps(result, indent=2, ensure_ascii=False))
+    else:
+        print(summary(result))
+        print(f"report: {args.out / 'report.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
