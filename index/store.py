@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,9 +70,14 @@ class IndexStore:
         pointer = self.index_dir / "CURRENT"
         if not pointer.exists():
             return None
-        name = pointer.read_text(encoding="utf-8").strip()
+        try:
+            name = pointer.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise IndexCorruptError(
+                f"index pointer {pointer} is unreadable ({_brief(exc)}); re-run `qa index`"
+            ) from None
         path = self.index_dir / name
-        if not name.startswith("gen-") or not path.is_dir():
+        if not (name[:4] == "gen-" and name[4:].isdigit()) or not path.is_dir():
             raise IndexCorruptError(f"index pointer {pointer} names a missing folder {name!r}; re-run `qa index`")
         return path
 
@@ -81,16 +88,20 @@ class IndexStore:
         try:
             manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise IndexCorruptError(f"index manifest in {path} is unreadable ({exc}); re-run `qa index`") from None
+            raise IndexCorruptError(
+                f"index manifest in {path} is unreadable ({_brief(exc)}); re-run `qa index`"
+            ) from None
+        if not isinstance(manifest, dict):
+            raise IndexCorruptError(f"index manifest in {path} is not a JSON object; re-run `qa index`")
         self._check_manifest(manifest)
         try:
             entries = _read_entries(path, self.embedder.dim)
             index = faiss.read_index(str(path / "faiss.index"))
         except (OSError, ValueError, KeyError, IndexError, TypeError, RuntimeError) as exc:
             raise IndexCorruptError(
-                f"index files in {path} are damaged ({exc}); re-run `qa index` to rebuild"
+                f"index files in {path} are damaged ({_brief(exc)}); re-run `qa index` to rebuild"
             ) from None
-        if index.ntotal != sum(len(e.sentences) for e in entries.values()):
+        if index.d != self.embedder.dim or index.ntotal != sum(len(e.sentences) for e in entries.values()):
             raise IndexCorruptError(f"FAISS index in {path} does not match its documents; re-run `qa index`")
         self._entries = entries
         self.snapshot = IndexSnapshot.build(entries, self.embedder.dim, index)
@@ -168,6 +179,7 @@ class IndexStore:
             out[doc.doc_id] = DocEntry(doc, content_hash(doc), tuple(sentences), tuple(chunks), vecs)
         if on_progress:
             on_progress(len(docs))
+        _pause_for_tests("embed")
         return out
 
     # ---- saving --------------------------------------------------------------------------------------------
@@ -186,13 +198,30 @@ class IndexStore:
             faiss.write_index(snap.faiss_index, str(tmp / "faiss.index"))
             _write_atomic(tmp / "manifest.json", json.dumps(self.manifest(), indent=2, sort_keys=True) + "\n")
             _fsync_dir(tmp)
+            _pause_for_tests("save")
             os.rename(tmp, final)
+            _pause_for_tests("switch")
             _write_atomic(self.index_dir / "CURRENT", final.name + "\n")
             _fsync_dir(self.index_dir)
             for old in self.index_dir.glob("gen-*"):
                 if old.name != final.name:
                     shutil.rmtree(old, ignore_errors=True)
             return final
+
+
+def _pause_for_tests(point: str) -> None:
+    """Crash-safety tests set QA_TEST_PAUSE_AT to "embed", "save" or "switch" to hold `qa index` at that point
+    (after a batch is embedded / the new generation is written / it is renamed but CURRENT not yet switched)
+    and SIGKILL it there; see tests/reliability/test_crash_safety.py. Does nothing otherwise."""
+    if os.environ.get("QA_TEST_PAUSE_AT") == point:
+        print(f"paused at {point}", file=sys.stderr, flush=True)
+        time.sleep(600)
+
+
+def _brief(exc: Exception) -> str:
+    """An exception's message on one line and short, for error messages (FAISS's are long C++ traces)."""
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 160 else text[:157] + "..."
 
 
 def _is_under(path: str, root: str) -> bool:
