@@ -74,12 +74,15 @@ class IndexStore:
             name = pointer.read_text(encoding="utf-8").strip()
         except (OSError, UnicodeDecodeError) as exc:
             raise IndexCorruptError(
-                f"index pointer {pointer} is unreadable ({_brief(exc)}); re-run `qa index`"
+                f"index pointer {pointer} is unreadable ({_brief(exc)}); {self._rebuild_hint()}"
             ) from None
         path = self.index_dir / name
         if not (name[:4] == "gen-" and name[4:].isdigit()) or not path.is_dir():
-            raise IndexCorruptError(f"index pointer {pointer} names a missing folder {name!r}; re-run `qa index`")
+            raise IndexCorruptError(f"index pointer {pointer} names a missing folder {name!r}; {self._rebuild_hint()}")
         return path
+
+    def _rebuild_hint(self) -> str:
+        return f"rebuild it with `qa index PATH --rebuild --index-dir {self.index_dir}`"
 
     def manifest(self) -> dict:
         return _manifest(self.embedder, self.params, self.snapshot)
@@ -89,20 +92,20 @@ class IndexStore:
             manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise IndexCorruptError(
-                f"index manifest in {path} is unreadable ({_brief(exc)}); re-run `qa index`"
+                f"index manifest in {path} is unreadable ({_brief(exc)}); {self._rebuild_hint()}"
             ) from None
         if not isinstance(manifest, dict):
-            raise IndexCorruptError(f"index manifest in {path} is not a JSON object; re-run `qa index`")
+            raise IndexCorruptError(f"index manifest in {path} is not a JSON object; {self._rebuild_hint()}")
         self._check_manifest(manifest)
         try:
             entries = _read_entries(path, self.embedder.dim)
             index = faiss.read_index(str(path / "faiss.index"))
         except (OSError, ValueError, KeyError, IndexError, TypeError, RuntimeError) as exc:
             raise IndexCorruptError(
-                f"index files in {path} are damaged ({_brief(exc)}); re-run `qa index` to rebuild"
+                f"index files in {path} are damaged ({_brief(exc)}); {self._rebuild_hint()}"
             ) from None
         if index.d != self.embedder.dim or index.ntotal != sum(len(e.sentences) for e in entries.values()):
-            raise IndexCorruptError(f"FAISS index in {path} does not match its documents; re-run `qa index`")
+            raise IndexCorruptError(f"FAISS index in {path} does not match its documents; {self._rebuild_hint()}")
         self._entries = entries
         self.snapshot = IndexSnapshot.build(entries, self.embedder.dim, index)
 
