@@ -1,0 +1,66 @@
+"""The FastAPI app factory: settings, the service on ``app.state``, middleware, error handlers and routes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
+
+from api.errors import install_error_handlers
+from api.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
+from api.routes import ask, chat, documents, health, openai_compat, page, search
+from api.routes.page import STATIC_DIR
+from qa.config import Settings
+from qa.service import QAService
+
+# Bodies other than document uploads hold questions and conversations; 1 MiB is far above any sane chat.
+JSON_BODY_LIMIT = 1024 * 1024
+# Multipart framing and the optional JSON fields around an upload.
+UPLOAD_OVERHEAD = 64 * 1024
+
+
+def body_limit_for(settings: Settings):  # type: ignore[no-untyped-def]
+    upload_limit = settings.max_upload_bytes + UPLOAD_OVERHEAD
+
+    def limit(path: str) -> int:
+        return upload_limit if path.rstrip("/") == "/documents" else JSON_BODY_LIMIT
+
+    return limit
+
+
+def create_app(settings: Settings | None = None, service: QAService | None = None) -> FastAPI:
+    """Build the app; without ``service`` it is built at startup from ``settings`` (seeds indexed if missing)."""
+    settings = settings or (service.settings if service is not None else Settings())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if getattr(app.state, "service", None) is None:
+            app.state.service = await run_in_threadpool(QAService.from_settings, settings, True)
+        yield
+
+    app = FastAPI(
+        title="newsqa",
+        version="0.1.0",
+        summary="Extractive question answering over news articles, with exact-offset citations.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.service = service
+
+    install_error_handlers(app)
+    for module in (ask, chat, openai_compat, search, documents, health, page):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
+    app.add_middleware(BodyLimitMiddleware, limit_for=body_limit_for(settings))
+    app.add_middleware(SecurityHeadersMiddleware)
+    return app

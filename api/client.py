@@ -1,0 +1,84 @@
+"""A small httpx client for a running server; `qa ask --url` uses it and prints the same output as a local ask."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import httpx
+
+from index.errors import (
+    DocumentNotFoundError,
+    IndexMissingError,
+    InvalidInputError,
+    QAError,
+    TooLargeError,
+)
+from qa.models import Answer, Passage
+
+
+class AuthError(QAError):
+    status_code = 401
+
+
+_ERRORS: dict[int, type[QAError]] = {
+    401: AuthError, 404: DocumentNotFoundError, 413: TooLargeError, 422: InvalidInputError, 503: IndexMissingError,
+}
+
+
+class QAClient:
+    """Calls the HTTP API and returns the same value objects as ``QAService``; errors raise ``QAError``s."""
+
+    def __init__(self, url: str, api_key: str | None = None, timeout: float = 120.0,
+                 transport: httpx.BaseTransport | None = None) -> None:
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self.url = url.rstrip("/")
+        self._http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout, transport=transport)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> QAClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise QAError(f"cannot reach the server at {self.url} ({exc}); is `qa serve` running?") from None
+        if response.is_success:
+            return response.json()
+        try:
+            detail = response.json().get("detail", response.text)
+        except ValueError:
+            detail = response.text or response.reason_phrase
+        error = _ERRORS.get(response.status_code, QAError)(f"server answered {response.status_code}: {detail}")
+        error.status_code = response.status_code
+        raise error
+
+    def ask(self, question: str, top_k: int | None = None) -> Answer:
+        body: dict[str, Any] = {"question": question}
+        if top_k is not None:
+            body["top_k"] = top_k
+        return Answer.model_validate(self._request("POST", "/ask", json=body))
+
+    def chat(self, messages: Sequence[tuple[str, str]], top_k: int | None = None) -> Answer:
+        body: dict[str, Any] = {"messages": [{"role": r, "content": c} for r, c in messages]}
+        if top_k is not None:
+            body["top_k"] = top_k
+        return Answer.model_validate(self._request("POST", "/chat", json=body))
+
+    def search(self, query: str, k: int | None = None) -> list[Passage]:
+        params: dict[str, Any] = {"q": query} if k is None else {"q": query, "k": k}
+        return [Passage.model_validate(p) for p in self._request("GET", "/search", params=params)]
+
+    def documents(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self._request("GET", "/documents")
+        return result
+
+    def health(self) -> dict[str, Any]:
+        result: dict[str, Any] = self._request("GET", "/health")
+        return result

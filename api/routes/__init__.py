@@ -1,0 +1,1 @@
+"""HTTP routes, one concept per module; each parses, makes one service call and formats."""

@@ -1,0 +1,17 @@
+"""POST /ask: one question, one extractive answer with exact-offset citations."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.deps import ServiceDep
+from api.schemas import AskRequest
+from qa.models import Answer
+
+router = APIRouter(tags=["questions"])
+
+
+@router.post("/ask", response_model=Answer)
+def ask(body: AskRequest, service: ServiceDep) -> Answer:
+    """Answer a question with a verbatim quote from the articles, or ``answer: null`` when they lack it."""
+    return service.ask(body.question, body.top_k)

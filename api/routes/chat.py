@@ -1,0 +1,17 @@
+"""POST /chat: a multi-turn conversation, answered as one standalone question."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.deps import ServiceDep
+from api.schemas import ChatRequest
+from qa.models import Answer
+
+router = APIRouter(tags=["questions"])
+
+
+@router.post("/chat", response_model=Answer)
+def chat(body: ChatRequest, service: ServiceDep) -> Answer:
+    """Answer the last user turn; ``question`` in the response is the standalone question actually answered."""
+    return service.chat([(m.role, m.content) for m in body.messages], body.top_k)
