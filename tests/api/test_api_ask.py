@@ -1,0 +1,127 @@
+"""POST /ask, POST /chat, GET /search and GET /health against the app on a copy of the seed index."""
+
+from __future__ import annotations
+
+from api_test_data import MILLEY_DOC, PATROL_DOC, PATROL_Q, PATROL_SENTENCE, PATROL_SPAN
+from fastapi.testclient import TestClient
+
+from qa.models import Answer
+
+
+def _text(client: TestClient, doc_id: str) -> str:
+    response = client.get(f"/documents/{doc_id}")
+    assert response.status_code == 200
+    return str(response.json()["text"])
+
+
+def test_ask_returns_the_verbatim_sentence_with_exact_offsets(client: TestClient) -> None:
+    response = client.post("/ask", json={"question": PATROL_Q})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["question"] == PATROL_Q
+    assert body["answer"] == PATROL_SENTENCE
+    [citation] = body["citations"]
+    assert (citation["doc_id"], citation["start"], citation["end"]) == (PATROL_DOC, *PATROL_SPAN)
+    assert citation["title"] == "U.S., Russian Military Chiefs Speak on the Phone"
+    assert citation["quote"] == _text(client, PATROL_DOC)[citation["start"]:citation["end"]] == PATROL_SENTENCE
+
+
+def test_ask_body_is_exactly_the_service_answer(client: TestClient) -> None:
+    """`qa ask --json` prints the service's Answer; the HTTP body must be the same model, field for field."""
+    question = "Where did Milley meet Gerasimov?"
+    body = client.post("/ask", json={"question": question, "top_k": 3}).json()
+    local = client.app.state.service.ask(question, 3)  # type: ignore[attr-defined]
+    assert set(body) == set(Answer.model_fields)
+    assert Answer.model_validate(body) == local
+    assert body["answer"] == ("General Mark Milley meets with Russia General Valery Gerasimov in Finland for six hours "
+                              "amid the US push for Central Asia bases.")
+    [citation] = body["citations"]
+    assert (citation["doc_id"], citation["start"], citation["end"]) == (MILLEY_DOC, 62, 190)
+    assert citation["quote"] == _text(client, MILLEY_DOC)[62:190]
+    assert len(body["passages"]) == 3
+
+
+def test_passages_quote_their_documents_exactly(client: TestClient) -> None:
+    body = client.post("/ask", json={"question": "Who is the Kremlin spokesman?", "top_k": 5}).json()
+    assert "Dmitry Peskov" in body["answer"]
+    for passage in body["passages"]:
+        assert _text(client, passage["doc_id"])[passage["start"]:passage["end"]] == passage["text"]
+
+
+def test_unanswerable_question_gives_null_answer_and_reason(client: TestClient) -> None:
+    body = client.post("/ask", json={"question": "What is the capital of Peru?"}).json()
+    assert body["answer"] is None
+    assert body["citations"] == []
+    assert "peru" in body["abstain_reason"].lower()
+
+
+def test_chat_follow_up_is_resolved_against_the_earlier_turn(client: TestClient) -> None:
+    first = client.post("/chat", json={"messages": [{"role": "user", "content": PATROL_Q}]}).json()
+    assert first["question"] == PATROL_Q
+    assert first["answer"] == PATROL_SENTENCE
+    messages = [
+        {"role": "user", "content": PATROL_Q},
+        {"role": "assistant", "content": first["answer"]},
+        {"role": "user", "content": "Who sent them?"},
+    ]
+    response = client.post("/chat", json={"messages": messages})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["question"].startswith("Who sent them")
+    assert "patrol boats" in body["question"]
+    assert "by the United States" in body["answer"]
+    assert body["citations"][0]["doc_id"] == PATROL_DOC
+
+
+def test_search_ranks_passages_with_exact_offsets(client: TestClient) -> None:
+    response = client.get("/search", params={"q": "patrol boats Odessa", "k": 3})
+    assert response.status_code == 200
+    passages = response.json()
+    assert len(passages) == 3
+    assert passages[0]["doc_id"] == PATROL_DOC
+    assert PATROL_SENTENCE in passages[0]["text"]
+    scores = [p["score"] for p in passages]
+    assert scores == sorted(scores, reverse=True)
+    for p in passages:
+        assert _text(client, p["doc_id"])[p["start"]:p["end"]] == p["text"]
+
+
+def test_health_reports_model_counts_and_index_type(client: TestClient) -> None:
+    body = client.get("/health").json()
+    docs = client.get("/documents").json()
+    assert body["status"] == "ok"
+    assert body["model"] == "all-MiniLM-L6-v2"
+    assert body["index_type"] == "Flat"
+    assert body["documents"] == len(docs) == 2
+    assert body["passages"] == sum(d["passages"] for d in docs)
+    assert body["sentences"] == sum(d["sentences"] for d in docs)
+
+
+def test_chat_page_is_served_with_a_strict_csp(client: TestClient) -> None:
+    page = client.get("/")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    csp = page.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    html = page.text
+    assert html.count("<script") == html.count('<script src="/static/') == 1
+    assert " on" not in html.replace("\n", " ").split("<body", 1)[1].split("=")[0]  # no inline handlers up front
+    script = client.get("/static/app.js")
+    assert script.status_code == 200 and "javascript" in script.headers["content-type"]
+    assert "innerHTML" not in script.text and "insertAdjacentHTML" not in script.text
+    assert client.get("/static/style.css").status_code == 200
+
+
+def test_cors_is_off_unless_origins_are_configured(make_client) -> None:  # type: ignore[no-untyped-def]
+    origin = {"Origin": "http://example.test"}
+    plain = make_client()
+    assert "access-control-allow-origin" not in plain.get("/health", headers=origin).headers
+    allowed = make_client(cors_origins=["http://example.test"])
+    assert allowed.get("/health", headers=origin).headers["access-control-allow-origin"] == "http://example.test"
+
+
+def test_openapi_lists_every_endpoint(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"/ask", "/chat", "/v1/chat/completions", "/search", "/documents", "/documents/{doc_id}",
+            "/health"} <= set(paths)
+    assert client.get("/docs").status_code == 200
