@@ -20,7 +20,7 @@ from index.documents import Chunk, Document, Span, content_hash
 from index.embedder import Embedder
 from index.errors import DocumentNotFoundError, IndexCorruptError, IndexMismatchError, IndexMissingError
 from index.ingest import Skipped
-from index.snapshot import DocEntry, IndexSnapshot
+from index.snapshot import DocEntry, IndexSnapshot, spec_of
 
 FORMAT_VERSION = 1
 EMBED_BATCH_DOCS = 64
@@ -247,8 +247,7 @@ def _manifest(embedder: Embedder, params: ChunkParams, snap: IndexSnapshot | Non
 
 
 def _spec_of(snap: IndexSnapshot) -> str:
-    index = snap.faiss_index
-    return "HNSW32" if index is not None and "HNSW" in type(index).__name__ else "Flat"
+    return spec_of(snap.faiss_index)
 
 
 def _write_entries(folder: Path, snap: IndexSnapshot) -> None:

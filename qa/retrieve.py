@@ -11,6 +11,7 @@ import numpy as np
 from index.embedder import Embedder
 from index.snapshot import IndexSnapshot
 from index.text import terms
+from qa.batching import MicroBatcher
 from qa.fusion import get_fusion
 from qa.models import Hit
 
@@ -18,18 +19,22 @@ DENSE_CANDIDATES = 200
 
 
 class QuestionEncoder:
-    """Question embeddings with an LRU cache, so a repeated question costs no forward pass."""
+    """Question embeddings with an LRU cache, so a repeated question costs no forward pass.
+
+    Questions from concurrent threads that miss the cache are encoded together in one forward pass (MicroBatcher).
+    """
 
     def __init__(self, embedder: Embedder, cache_size: int = 2048) -> None:
         self.embedder = embedder
         self.cache_size = cache_size
+        self.batcher = MicroBatcher(embedder.encode)
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
     def encode(self, questions: Sequence[str]) -> np.ndarray:
         with self._lock:
             missing = list(dict.fromkeys(q for q in questions if q not in self._cache))
-        fresh = self.embedder.encode(missing) if missing else None
+        fresh = self.batcher(missing) if missing else None
         with self._lock:
             for q, v in zip(missing, fresh if fresh is not None else [], strict=True):
                 self._cache[q] = v
