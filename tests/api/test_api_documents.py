@@ -1,0 +1,165 @@
+"""GET/POST/DELETE /documents: listing, exact text, JSON and file uploads indexed at once, auth, size limits."""
+
+from __future__ import annotations
+
+import hashlib
+
+from api_test_data import API_KEY, MILLEY_DOC, PATROL_DOC
+from fastapi.testclient import TestClient
+
+AUTH = {"Authorization": f"Bearer {API_KEY}"}
+ARTICLE = ("Lighthouse keepers strike in Brittany\n\nThe keepers of the Phare du Creach lighthouse on Ushant walked "
+           "out on Monday over unpaid overtime. The strike was called by the union Force Maritime.")
+
+
+def test_list_documents(client: TestClient) -> None:
+    docs = {d["doc_id"]: d for d in client.get("/documents").json()}
+    assert set(docs) == {PATROL_DOC, MILLEY_DOC}
+    patrol = docs[PATROL_DOC]
+    assert patrol["title"] == "U.S., Russian Military Chiefs Speak on the Phone"
+    assert patrol["url"] == ("https://www.themoscowtimes.com/2021/11/24/us-russian-military-chiefs-speak-on-the-phone-"
+                             "a75651")
+    assert patrol["published"] == "November 24, 2021"
+    assert patrol["passages"] >= 1 and patrol["sentences"] >= patrol["passages"]
+
+
+def test_get_document_returns_the_text_offsets_refer_to(client: TestClient) -> None:
+    body = client.get(f"/documents/{PATROL_DOC}").json()
+    assert body["chars"] == len(body["text"])
+    assert body["text"][1218:1330].endswith("arrived at the southern port of Odessa.")
+
+
+def test_unknown_document_is_404_with_a_hint(client: TestClient) -> None:
+    for response in (client.get("/documents/no-such-doc"), client.delete("/documents/no-such-doc")):
+        assert response.status_code == 404
+        assert response.json() == {"detail": "no document with id 'no-such-doc'; GET /documents lists the ids"}
+
+
+def test_json_document_is_indexed_at_once_then_deleted(client: TestClient) -> None:
+    response = client.post("/documents", json={"title": "Lighthouse strike", "text": ARTICLE,
+                                               "url": "https://example.test/lighthouse", "published": "2024-03-04"})
+    assert response.status_code == 201
+    doc_id = f"doc_{hashlib.sha256(ARTICLE.encode()).hexdigest()[:16]}"
+    assert response.json() == {"documents": [doc_id], "added": [doc_id], "changed": [], "unchanged": []}
+    again = client.post("/documents", json={"title": "Lighthouse strike", "text": ARTICLE,
+                                            "url": "https://example.test/lighthouse", "published": "2024-03-04"})
+    assert again.json()["unchanged"] == [doc_id]
+
+    answer = client.post("/ask", json={"question": "Which union called the lighthouse strike?"}).json()
+    assert answer["answer"] == "The strike was called by the union Force Maritime."
+    [citation] = answer["citations"]
+    assert citation["doc_id"] == doc_id
+    assert ARTICLE[citation["start"]:citation["end"]] == citation["quote"]
+    assert client.get("/health").json()["documents"] == 3
+
+    assert client.delete(f"/documents/{doc_id}").json() == {"deleted": doc_id}
+    assert client.get(f"/documents/{doc_id}").status_code == 404
+    assert client.get("/health").json()["documents"] == 2
+
+
+def test_file_upload_uses_the_name_only_for_its_suffix(client: TestClient) -> None:
+    data = ARTICLE.encode()
+    files = {"file": ("../../../etc/evil name.txt", data, "text/plain")}
+    response = client.post("/documents", files=files)
+    assert response.status_code == 201
+    doc_id = f"upload_{hashlib.sha256(data).hexdigest()[:16]}"
+    assert response.json()["added"] == [doc_id]
+    doc = client.get(f"/documents/{doc_id}").json()
+    assert doc["title"] == "Lighthouse keepers strike in Brittany"
+    assert doc["text"] == ARTICLE
+
+
+def test_upload_with_explicit_id_and_html_parsing(client: TestClient) -> None:
+    html = b"<html><head><title>Harbour news</title></head><body><p>The ferry Vega docked at Brest.</p></body></html>"
+    response = client.post("/documents", files={"file": ("page.HTML", html, "text/html")}, data={"doc_id": "harbour"})
+    assert response.status_code == 201
+    doc = client.get("/documents/harbour").json()
+    assert (doc["title"], doc["text"]) == ("Harbour news", "The ferry Vega docked at Brest.")
+
+
+def test_bad_uploads_say_what_is_wrong(client: TestClient) -> None:
+    cases = [
+        ({"file": ("tool.exe", b"MZ binary", "application/octet-stream")}, "unsupported file type '.exe'; use one of "
+         ".txt, .md, .markdown, .html, .htm, .json, .jsonl"),
+        ({"file": ("a.txt", b"abc\x00def", "text/plain")}, "file looks binary (contains NUL bytes)"),
+        ({"file": ("a.txt", b"\xff\xfe\xfa", "text/plain")}, "file is not valid UTF-8 (byte 0)"),
+        ({"file": ("a.txt", b"   \n", "text/plain")}, "file is empty"),
+        ({"other": ("a.txt", b"text", "text/plain")}, "multipart body needs the article as a file field named 'file'"),
+    ]
+    for files, detail in cases:
+        response = client.post("/documents", files=files)
+        assert (response.status_code, response.json()) == (422, {"detail": detail}), files
+
+
+def test_invalid_json_documents_are_422(client: TestClient) -> None:
+    cases = [
+        ({"text": "x"}, "body.title: Field required"),
+        ({"title": "t", "text": ""}, "body.text: String should have at least 1 character"),
+        ({"title": "t", "text": "x", "doc_id": "../x"}, "body.doc_id: String should match pattern '^[A-Za-z0-9_.-]+$'"),
+        ({"title": "t", "text": "x", "extra": 1}, "body.extra: Extra inputs are not permitted"),
+    ]
+    for body, detail in cases:
+        response = client.post("/documents", json=body)
+        assert (response.status_code, response.json()) == (422, {"detail": detail}), body
+    blank = client.post("/documents", json={"title": "t", "text": "   "})
+    assert (blank.status_code, blank.json()) == (422, {"detail": "document text is blank"})
+    broken = client.post("/documents", content=b'{"title": ', headers={"Content-Type": "application/json"})
+    assert broken.status_code == 422 and broken.json()["detail"].startswith("request body is not valid JSON")
+    other = client.post("/documents", content=b"title=x", headers={"Content-Type": "text/plain"})
+    assert (other.status_code, other.json()) == (
+        415, {"detail": "unsupported content type 'text/plain'; send application/json or multipart/form-data"})
+
+
+def test_uploads_over_the_limit_are_413(make_client) -> None:  # type: ignore[no-untyped-def]
+    client = make_client(max_upload_bytes=2048)
+    big = b"word " * 500  # 2,500 bytes: over the upload limit, under the body limit
+    response = client.post("/documents", files={"file": ("big.txt", big, "text/plain")})
+    assert (response.status_code, response.json()) == (
+        413, {"detail": "upload is over the 2,048-byte limit (QA_MAX_UPLOAD_BYTES)"})
+    response = client.post("/documents", json={"title": "big", "text": big.decode()})
+    assert (response.status_code, response.json()) == (
+        413, {"detail": "document text is 2,500 bytes, over the 2,048-byte limit (QA_MAX_UPLOAD_BYTES)"})
+    huge = b"x" * 100_000  # over upload limit + multipart allowance: refused from Content-Length before parsing
+    response = client.post("/documents", files={"file": ("huge.txt", huge, "text/plain")})
+    assert response.status_code == 413
+    assert response.json()["detail"].endswith("the limit for /documents is 67,584 bytes")
+
+
+def test_chunked_body_over_the_limit_is_413(make_client) -> None:  # type: ignore[no-untyped-def]
+    client = make_client(max_upload_bytes=2048)
+
+    def chunks():  # type: ignore[no-untyped-def]
+        for _ in range(100):
+            yield b"y" * 1000
+
+    response = client.post("/documents", content=chunks(), headers={"Content-Type": "application/json"})
+    assert (response.status_code, response.json()) == (
+        413, {"detail": "request body is over the 67,584-byte limit for /documents"})
+
+
+def test_write_endpoints_need_the_key_when_one_is_set(keyed_client: TestClient) -> None:
+    doc = {"title": "Lighthouse strike", "text": ARTICLE}
+    cases = [
+        ({}, "missing API key: send the header 'Authorization: Bearer <QA_API_KEY>'"),
+        ({"Authorization": "Bearer wrong"}, "wrong API key"),
+        ({"Authorization": f"Basic {API_KEY}"}, "malformed Authorization header: expected 'Bearer <QA_API_KEY>'"),
+        ({"Authorization": "Bearer "}, "malformed Authorization header: expected 'Bearer <QA_API_KEY>'"),
+    ]
+    for headers, detail in cases:
+        for response in (keyed_client.post("/documents", json=doc, headers=headers),
+                         keyed_client.delete(f"/documents/{PATROL_DOC}", headers=headers)):
+            assert (response.status_code, response.json()) == (401, {"detail": detail})
+            assert response.headers["www-authenticate"] == "Bearer"
+    assert keyed_client.get("/health").json()["documents"] == 2
+
+    added = keyed_client.post("/documents", json=doc, headers=AUTH)
+    assert added.status_code == 201
+    assert keyed_client.delete(f"/documents/{PATROL_DOC}", headers=AUTH).status_code == 200
+    # reads stay open
+    assert keyed_client.get("/documents").status_code == 200
+    assert keyed_client.post("/ask", json={"question": "Who is the Kremlin spokesman?"}).status_code == 200
+
+
+def test_auth_is_checked_before_the_body_is_read(keyed_client: TestClient) -> None:
+    response = keyed_client.post("/documents", content=b"not json at all", headers={"Content-Type": "application/json"})
+    assert response.status_code == 401
