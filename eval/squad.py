@@ -1,0 +1,202 @@
+"""Public benchmark: SQuAD v1.1 dev articles as one collection; retrieval and answers per retriever.
+
+`python -m eval.squad` (or `make squad`) writes eval/reports/squad/report.md and report.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import random
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from eval.cli import git_commit
+from eval.dataset import ROOT, SEED_EVAL, load_eval_set
+from eval.metrics import contains_answer, hit_at_k, mean, mrr_at_k, overlaps
+from eval.report import table
+from eval.retrieval import Target, judge_rankings, retriever_names
+from eval.squad_data import SquadQuestion, load_articles, vendor
+from index.chunking import ChunkParams
+from index.embedder import Embedder
+from index.store import IndexStore
+from qa.config import Settings
+from qa.models import Answer
+from qa.retrieve import Retriever
+from qa.service import QAService
+
+DEFAULT_OUT = ROOT / "eval" / "reports" / "squad"
+ANSWER_CAP = 400
+BATCH = 64
+HIT_KS = (1, 5, 20)
+TARGETS = {"hit@1": 0.88, "hit@5": 0.97, "containment": 0.78}
+
+
+def open_squad_service(index_dir: Path, docs_path: Path) -> QAService:
+    """Open the index at ``index_dir`` and add the SQuAD articles (unchanged ones are not re-embedded)."""
+    settings = Settings(index_dir=index_dir)
+    store = IndexStore.open(index_dir, Embedder(threads=settings.threads), ChunkParams(), create=True)
+    service = QAService(store, settings)
+    service.add_documents([a.doc for a in load_articles(docs_path)])
+    return service
+
+
+def variant(service: QAService, fusion: str) -> QAService:
+    """The same store and question encoder (so its cache is shared) with another fusion."""
+    other = QAService(service.store, service.settings.model_copy(update={"fusion": fusion}))
+    other.encoder = service.encoder
+    other.retriever = Retriever(service.encoder, fusion, service.settings.dense_weight)
+    return other
+
+
+def ask_all(service: QAService, questions: Sequence[str]) -> list[Answer]:
+    out: list[Answer] = []
+    for lo in range(0, len(questions), BATCH):
+        out.extend(service.ask_batch(questions[lo : lo + BATCH]))
+    return out
+
+
+def answer_metrics(qs: Sequence[SquadQuestion], answers: Sequence[Answer]) -> dict[str, float]:
+    answered = [(q, a) for q, a in zip(qs, answers, strict=True) if a.answer is not None]
+    return {
+        "containment": mean([1.0 if contains_answer(a.answer, q.answers, ANSWER_CAP) else 0.0
+                             for q, a in zip(qs, answers, strict=True)]),
+        "containment_when_answered": mean([1.0 if contains_answer(a.answer, q.answers, ANSWER_CAP) else 0.0
+                                           for q, a in answered]),
+        "abstention_rate": 1 - len(answered) / len(qs) if qs else 0.0,
+        "citation_in_gold_paragraph": mean([
+            1.0 if any(c.doc_id == q.doc_id and overlaps(c.start, c.end, q.start, q.end) for c in a.citations)
+            else 0.0 for q, a in zip(qs, answers, strict=True)]),
+        "top1_passage_contains_gold": mean([
+            1.0 if a.passages and contains_answer(a.passages[0].text, q.answers) else 0.0
+            for q, a in zip(qs, answers, strict=True)]),
+    }
+
+
+def hit1_misses(qs: Sequence[SquadQuestion], answers: Sequence[Answer]) -> dict[str, float | int]:
+    """Where the configured retriever's top passage goes when it misses the gold paragraph."""
+    misses = [(q, a.passages[0]) for q, a in zip(qs, answers, strict=True)
+              if a.passages and not (a.passages[0].doc_id == q.doc_id
+                                     and overlaps(a.passages[0].start, a.passages[0].end, q.start, q.end))]
+    return {
+        "misses": len(misses),
+        "same_article": mean([1.0 if p.doc_id == q.doc_id else 0.0 for q, p in misses]),
+        "top1_contains_gold_anyway": mean([1.0 if contains_answer(p.text, q.answers) else 0.0 for q, p in misses]),
+    }
+
+
+def cross_set(seed_service: QAService, squad_service: QAService, squad_qs: Sequence[SquadQuestion]) -> dict:
+    """Questions whose answers cannot be in the index: every one should come back null."""
+    on_seed = ask_all(seed_service, [q.question for q in squad_qs])
+    seed_unanswerable = [q.question for q in load_eval_set(SEED_EVAL).unanswerable]
+    on_squad = ask_all(squad_service, seed_unanswerable)
+    false_seed = [(q.question, a.answer) for q, a in zip(squad_qs, on_seed, strict=True) if a.answer is not None]
+    false_squad = [(q, a.answer) for q, a in zip(seed_unanswerable, on_squad, strict=True) if a.answer is not None]
+    return {
+        "squad_on_seed_index": {"questions": len(squad_qs), "false_answer_rate": len(false_seed) / len(squad_qs),
+                                "examples": [{"question": q, "answer": a} for q, a in false_seed[:10]]},
+        "seed_unanswerable_on_squad_index": {"questions": len(seed_unanswerable),
+                                             "false_answer_rate": len(false_squad) / len(seed_unanswerable),
+                                             "examples": [{"question": q, "answer": a} for q, a in false_squad]},
+    }
+
+
+def run(squad: QAService, seed: QAService, qs: Sequence[SquadQuestion], cross: Sequence[SquadQuestion]) -> dict:
+    names = retriever_names(squad)
+    texts = [q.question for q in qs]
+    judged = judge_rankings(squad, texts, [Target(q.doc_id, q.start, q.end) for q in qs], max(HIT_KS), names)
+    retrieval = {name: {**{f"hit@{k}": mean([hit_at_k(r, k) for r in rels]) for k in HIT_KS},
+                        "mrr@20": mean([mrr_at_k(r, 20) for r in rels])} for name, rels in judged.items()}
+    answers, per_name = {}, {}
+    for name in names:
+        per_name[name] = ask_all(squad if name == squad.settings.fusion else variant(squad, name), texts)
+        answers[name] = answer_metrics(qs, per_name[name])
+    snap = squad.store.snapshot
+    return {
+        "meta": {"documents": len(snap.entries), "passages": len(snap.passages), "sentences": len(snap.sentences),
+                 "questions": len(qs), "fusion": squad.settings.fusion, "dense_weight": squad.settings.dense_weight,
+                 "answer_cap": ANSWER_CAP, "commit": git_commit(), "date": datetime.date.today().isoformat()},
+        "retrieval": retrieval,
+        "answers": answers,
+        "hit1_misses": hit1_misses(qs, per_name[squad.settings.fusion]),
+        "cross_set": cross_set(seed, squad, cross),
+        "targets": TARGETS,
+    }
+
+
+def markdown(result: dict) -> str:
+    meta, fusion = result["meta"], result["meta"]["fusion"]
+    label = {n: n + (" (configured)" if n == fusion else "") for n in result["retrieval"]}
+    cross, miss = result["cross_set"], result["hit1_misses"]
+    rows = [[label[n], *m.values()] for n, m in result["retrieval"].items()]
+    arows = [[label[n], *m.values()] for n, m in result["answers"].items()]
+    r, a = result["retrieval"][fusion], result["answers"][fusion]
+    lines = [
+        "# SQuAD v1.1 dev (part a) benchmark", "",
+        f"{meta['documents']} Wikipedia articles as documents ({meta['passages']} passages, {meta['sentences']} "
+        f"sentences), {meta['questions']} questions asked against the whole collection. Configured fusion "
+        f"`{fusion}` (dense weight {meta['dense_weight']}); commit `{meta['commit']}`, {meta['date']}. "
+        "Regenerate with `python -m eval.squad` (data: eval/data/squad/, CC BY-SA 4.0, see ATTRIBUTION.md).", "",
+        "A retrieved passage is a hit when it overlaps the gold paragraph's span. Containment: a gold answer string "
+        f"occurs (case-insensitive) in the extracted answer capped at {meta['answer_cap']} characters; a null "
+        "answer counts as a miss. Top-1 passage contains gold: an upper bound for an extractor reading one passage.",
+        "", "## Retrieval", "", table(["retriever", *next(iter(result["retrieval"].values()))], rows), "",
+        "## Answers (the full service with each retriever)", "",
+        table(["retriever", *next(iter(result["answers"].values()))], arows), "",
+        "## Against the targets (configured fusion)", "",
+        table(["metric", "target", "reached"], [["hit@1", TARGETS["hit@1"], r["hit@1"]],
+                                              ["hit@5", TARGETS["hit@5"], r["hit@5"]],
+                                              ["containment", TARGETS["containment"], a["containment"]]]), "",
+        f"Of the {miss['misses']} questions whose top passage (configured fusion) misses the gold paragraph, "
+        f"{miss['same_article']:.1%} rank another passage of the same article first and "
+        f"{miss['top1_contains_gold_anyway']:.1%} of those top passages contain a gold answer string anyway.", "",
+        "## Cross-set abstention (every question should get a null answer)", "",
+        table(["questions", "index", "count", "false-answer rate"], [
+            ["SQuAD questions (random sample)", "seed articles", cross["squad_on_seed_index"]["questions"],
+             cross["squad_on_seed_index"]["false_answer_rate"]],
+            ["seed unanswerable questions", "SQuAD articles", cross["seed_unanswerable_on_squad_index"]["questions"],
+             cross["seed_unanswerable_on_squad_index"]["false_answer_rate"]]]), "",
+    ]
+    for key in ("squad_on_seed_index", "seed_unanswerable_on_squad_index"):
+        for ex in cross[key]["examples"]:
+            lines.append(f"- {key}: \"{ex['question']}\" -> \"{ex['answer']}\"")
+    return "\n".join(lines) + "\n"
+
+
+def sample(questions: Sequence[SquadQuestion], n: int | None, seed: int) -> list[SquadQuestion]:
+    """A reproducible random subset in the original order (all of them when ``n`` is None or too large)."""
+    if n is None or n >= len(questions):
+        return list(questions)
+    keep = set(random.Random(seed).sample(range(len(questions)), n))
+    return [q for i, q in enumerate(questions) if i in keep]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m eval.squad", description=__doc__)
+    p.add_argument("--index-dir", type=Path, default=None, help="reuse this index (default: a temporary one)")
+    p.add_argument("--limit", type=int, default=None, help="ask a random subset of N questions")
+    p.add_argument("--cross", type=int, default=300, help="SQuAD questions to ask the seed-only index")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="report folder (default: eval/reports/squad/)")
+    p.add_argument("--json", action="store_true", help="print the JSON result instead of the Markdown report")
+    args = p.parse_args(argv)
+    data = vendor()
+    questions = [q for art in load_articles(data) for q in art.questions]
+    with tempfile.TemporaryDirectory(prefix="qa-squad-") as tmp:
+        squad = open_squad_service(args.index_dir or Path(tmp) / "squad", data)
+        seed = QAService.from_settings(Settings(index_dir=Path(tmp) / "seed", seeds_dir=ROOT / "seeds"),
+                                       build_from_seeds=True)
+        result = run(squad, seed, sample(questions, args.limit, 0), sample(questions, args.cross, 1))
+    result["meta"]["limit"] = args.limit
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "report.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    report = markdown(result)
+    (args.out / "report.md").write_text(report, encoding="utf-8")
+    print(json.dumps(result, indent=2, ensure_ascii=False) if args.json else report)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
