@@ -1,0 +1,46 @@
+"""The SQuAD loader keeps exact paragraph offsets; the calibration fit recovers a known logistic model."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from eval.calibrate import fit_logistic
+from eval.dataset import SEED_EVAL, load_eval_set
+from eval.squad_data import VENDORED, load_articles
+
+
+def test_squad_articles_keep_paragraph_offsets() -> None:
+    articles = load_articles(VENDORED)
+    assert len(articles) == 12
+    assert sum(len(a.paragraphs) for a in articles) == 475
+    assert sum(len(a.questions) for a in articles) == 2881
+    first = articles[0]
+    assert first.doc.doc_id == "Super_Bowl_50"
+    assert first.doc.title == "Super Bowl 50"
+    assert first.questions[0].question == "Which NFL team represented the AFC at Super Bowl 50?"
+    assert first.questions[0].answers == ("Denver Broncos",)
+    for art in articles:
+        for q in art.questions:
+            assert (q.start, q.end) in art.paragraphs
+            assert any(a in art.doc.text[q.start : q.end] for a in q.answers)
+
+
+def test_fit_logistic_recovers_the_maximum_likelihood_weights() -> None:
+    # x = 0: 1 of 4 positive; x = 1: 3 of 4 positive -> bias = log(1/3), weight = log(3) - log(1/3)
+    x = np.array([[1.0, 0.0]] * 4 + [[1.0, 1.0]] * 4)
+    y = np.array([1, 0, 0, 0, 1, 1, 1, 0], dtype=float)
+    w = fit_logistic(x, y, l2=0.0)
+    assert w[0] == pytest.approx(math.log(1 / 3), abs=1e-6)
+    assert w[1] == pytest.approx(2 * math.log(3), abs=1e-6)
+
+
+def test_seed_eval_set_loads_with_its_documented_counts() -> None:
+    evalset = load_eval_set(SEED_EVAL)
+    assert len(evalset.answerable) == 59
+    assert len(evalset.unanswerable) == 14
+    assert len(evalset.conversations) == 9
+    assert evalset.answerable[0].gold is not None and evalset.answerable[0].gold.answers == ("Helsinki",)
+    assert evalset.conversations[0].turns[0].id == "c01.1"
