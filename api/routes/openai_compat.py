@@ -31,7 +31,7 @@ def answer_text(answer: Answer) -> str:
 
 def _conversation(body: ChatCompletionRequest) -> list[tuple[str, str]]:
     """User and assistant turns; system prompts and tool messages do not steer an extractive reader."""
-    turns = [(m.role, m.text()) for m in body.messages if m.role in ("user", "assistant")]
+    turns: list[tuple[str, str]] = [(m.role, m.text()) for m in body.messages if m.role in ("user", "assistant")]
     if not any(role == "user" and content.strip() for role, content in turns):
         raise InvalidInputError("messages must contain at least one non-empty 'user' message")
     return turns

@@ -125,3 +125,14 @@ def test_openapi_lists_every_endpoint(client: TestClient) -> None:
     assert {"/ask", "/chat", "/v1/chat/completions", "/search", "/documents", "/documents/{doc_id}",
             "/health"} <= set(paths)
     assert client.get("/docs").status_code == 200
+
+
+def test_app_without_a_service_builds_one_at_startup(index_copy) -> None:  # type: ignore[no-untyped-def]
+    from api.app import create_app
+    from qa.config import Settings
+
+    app = create_app(Settings(index_dir=index_copy, seeds_dir=index_copy / "no-seeds"))
+    assert app.state.service is None
+    with TestClient(app) as client:
+        assert client.get("/health").json()["documents"] == 2
+        assert client.post("/ask", json={"question": PATROL_Q}).json()["answer"] == PATROL_SENTENCE
