@@ -1,0 +1,301 @@
+"""Performance benchmark against the floor (one bare question encode) and peers: `python -m eval.perf`.
+
+On the seed articles and the SQuAD slice (12 articles, one Document each) it measures, in one run: the bare model's
+single-question encode time; `service.ask` in-process (distinct questions, then the same ones cached); POST /ask over
+HTTP against a `qa serve` subprocess, sequential and with 4/16/64 concurrent clients; indexing speed, memory and size
+against bare batch-encoding of the same texts; cold start; and txtai hybrid search when the `peers` extra is installed.
+Writes eval/reports/perf/report.json and report.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+
+from eval import perf_http
+from eval.perf_report import markdown
+
+ROOT = Path(__file__).resolve().parent.parent
+REPORT_DIR = Path(__file__).parent / "reports" / "perf"
+SQUAD_FILE = "squad-dev-v1.1-part-a.json"
+SQUAD_PATHS = (ROOT / "eval" / "data" / "squad" / SQUAD_FILE, ROOT.parent / "shared" / "data" / SQUAD_FILE)
+
+
+# ---- collections ---------------------------------------------------------------------------------------------
+def squad_json() -> dict:
+    for path in SQUAD_PATHS:
+        if path.exists():
+            return json.loads(path.read_text(encoding="utf-8"))
+    raise SystemExit(f"error: {SQUAD_FILE} not found in {' or '.join(map(str, SQUAD_PATHS))}")
+
+
+def load_collection(name: str) -> tuple[list, list[dict], list[str]]:
+    """(documents, questions as {question, answers}, paragraph texts) for "seeds" or "squad"."""
+    from index.documents import Document
+    from index.ingest import load_files
+
+    if name == "seeds":
+        docs = [d for d in load_files([ROOT / "seeds"]) if isinstance(d, Document)]
+        rows = [json.loads(line) for line in (ROOT / "eval" / "data" / "seed_eval.jsonl").open(encoding="utf-8")]
+        rows = [r for r in rows if "question" in r]  # single questions; conversations are skipped
+        questions = [{"question": r["question"], "answers": r.get("answers") or []} for r in rows]
+        return docs, questions, [p for d in docs for p in d.text.split("\n\n") if p.strip()]
+    docs, questions, paragraphs = [], [], []
+    for i, article in enumerate(squad_json()["data"]):
+        paras = [p["context"] for p in article["paragraphs"]]
+        paragraphs += paras
+        docs.append(Document(f"squad-{i:02d}", article["title"].replace("_", " "), "\n\n".join(paras)))
+        questions += [{"question": qa["question"], "answers": sorted({a["text"] for a in qa["answers"]})}
+                      for p in article["paragraphs"] for qa in p["qas"]]
+    return docs, questions, paragraphs
+
+
+# ---- stats ---------------------------------------------------------------------------------------------------
+def stats_ms(seconds: list[float]) -> dict:
+    ms = sorted(1e3 * s for s in seconds)
+    if not ms:
+        return {"n": 0}
+
+    def pct(p: float) -> float:
+        return round(ms[min(len(ms) - 1, int(round(p * (len(ms) - 1))))], 3)
+
+    return {"n": len(ms), "p50": round(statistics.median(ms), 3), "p95": pct(0.95), "p99": pct(0.99),
+            "mean": round(statistics.fmean(ms), 3)}
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# ---- indexing (own process, for a clean peak RSS) -------------------------------------------------------------
+def index_worker(collection: str, index_dir: Path, out: Path) -> None:
+    from index.embedder import Embedder
+    from index.store import IndexStore
+
+    docs, _, _ = load_collection(collection)
+    embedder = Embedder()
+    model = embedder.model
+    model.encode(["warm up the model"] * 8)
+    rss_model = peak_rss_mb()
+    t = time.perf_counter()
+    store = IndexStore(index_dir, embedder)
+    store.update(docs)
+    store.save()
+    build_s = time.perf_counter() - t
+    rss_index = peak_rss_mb()
+    snap = store.snapshot
+    sentences = [s.text for s in snap.sentences]
+    passages = [c.text for c in snap.passages]
+    t = time.perf_counter()
+    model.encode(sentences, batch_size=64)
+    enc_sent_s = time.perf_counter() - t
+    t = time.perf_counter()
+    model.encode(passages, batch_size=64)
+    enc_pass_s = time.perf_counter() - t
+    limit = model.max_seq_length
+    tokens = sum(min(limit, len(ids)) for ids in model.tokenizer(sentences)["input_ids"])
+    size = sum(p.stat().st_size for p in index_dir.rglob("*") if p.is_file())
+    out.write_text(json.dumps({
+        "documents": len(docs), "sentences": len(sentences), "passages": len(passages), "tokens": tokens,
+        "build_seconds": build_s, "encode_sentences_seconds": enc_sent_s, "encode_passages_seconds": enc_pass_s,
+        "docs_per_second": len(docs) / build_s, "tokens_per_second": tokens / build_s,
+        "build_over_encode_sentences": build_s / enc_sent_s, "build_over_encode_passages": build_s / enc_pass_s,
+        "peak_rss_mb_after_model_load": round(rss_model), "peak_rss_mb": round(rss_index),
+        "index_bytes_on_disk": size, "faiss_spec": store.manifest()["faiss"]["spec"],
+    }), encoding="utf-8")
+
+
+def run_index(collection: str, index_dir: Path) -> dict:
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as fh:
+        out = Path(fh.name)
+    subprocess.run([sys.executable, "-m", "eval.perf", "--index-worker", collection, str(index_dir), str(out)],
+                   check=True, cwd=ROOT)
+    result = json.loads(out.read_text(encoding="utf-8"))
+    out.unlink()
+    return result
+
+
+# ---- in-process queries --------------------------------------------------------------------------------------
+def in_process(service, questions: list[dict]) -> dict:  # type: ignore[no-untyped-def]
+    """Floor and ask, interleaved question by question so both see the same machine load."""
+    model = service.store.embedder.model
+    for q in questions[:10]:  # warm-up; these questions are not timed
+        model.encode([q["question"] + "?"])
+        service.ask(q["question"] + "?")
+    floor, ask, answers = [], [], []
+    for q in questions:
+        t = time.perf_counter()
+        model.encode([q["question"]])
+        floor.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        answers.append(service.ask(q["question"]))
+        ask.append(time.perf_counter() - t)
+    cached = []
+    for q in questions:
+        t = time.perf_counter()
+        service.ask(q["question"])
+        cached.append(time.perf_counter() - t)
+    answerable = [(q, a) for q, a in zip(questions, answers, strict=True) if q["answers"]]
+    hit5 = sum(any(g in p.text for p in a.passages[:5] for g in q["answers"]) for q, a in answerable)
+    contains = sum(bool(a.answer) and any(g in a.answer for g in q["answers"]) for q, a in answerable)
+    return {"encode_floor_ms": stats_ms(floor), "ask_ms": stats_ms(ask), "ask_cached_ms": stats_ms(cached),
+            "ask_over_floor_p50": statistics.median(ask) / statistics.median(floor),
+            "hit_at_5": hit5 / max(1, len(answerable)), "answer_contains_gold": contains / max(1, len(answerable)),
+            "answerable": len(answerable)}
+
+
+def in_process_concurrent(service, questions: list[str], threads: int = 16) -> dict:  # type: ignore[no-untyped-def]
+    """Throughput of ``threads`` threads calling ask at once, and how many encoder calls the batcher made."""
+    batcher = service.encoder.batcher
+    calls = batcher.calls
+    t = time.perf_counter()
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(service.ask, questions))
+    elapsed = time.perf_counter() - t
+    return {"threads": threads, "questions": len(questions), "seconds": elapsed,
+            "throughput_qps": len(questions) / elapsed, "encoder_calls": batcher.calls - calls}
+
+
+def thread_settings(model, questions: list[str], sentences: list[str]) -> list[dict]:  # type: ignore[no-untyped-def]
+    """Single-question encode p50 and batch-encode rate with 1 and 2 torch threads."""
+    import torch
+
+    before = torch.get_num_threads()
+    rows = []
+    for n in (1, 2):
+        torch.set_num_threads(n)
+        times = []
+        for q in questions:
+            t = time.perf_counter()
+            model.encode([q])
+            times.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        model.encode(sentences, batch_size=64)
+        rate = len(sentences) / (time.perf_counter() - t)
+        rows.append({"torch_threads": n, "encode_one_ms": stats_ms(times), "batch_sentences_per_s": round(rate, 1)})
+    torch.set_num_threads(before)
+    return rows
+
+
+# ---- HTTP ----------------------------------------------------------------------------------------------------
+def http(index_dir: Path, questions: list[str], levels: list[int], seq_n: int, per_level: int,
+         max_seconds: float) -> dict:
+    out: dict = {}
+    with perf_http.server(index_dir) as url:
+        for q in questions[:10]:
+            perf_http.sequential(url, [q + "?"])  # warm-up, not timed
+        times, errors = perf_http.sequential(url, questions[:seq_n])
+        out["sequential"] = {"latency_ms": stats_ms(times), "errors": errors,
+                             "throughput_rps": len(times) / sum(times)}
+        pos = seq_n
+        for clients in levels:
+            qs = questions[pos : pos + per_level]
+            pos += per_level
+            r = perf_http.concurrent(url, qs, clients, max_seconds)
+            out[f"clients_{clients}"] = {"clients": clients, "latency_ms": stats_ms(r.pop("times")), **r}
+    return out
+
+
+# ---- orchestration -------------------------------------------------------------------------------------------
+def bench_collection(name: str, args: argparse.Namespace, workdir: Path) -> dict:
+    from qa.config import Settings
+    from qa.service import QAService
+
+    docs, questions, paragraphs = load_collection(name)
+    index_dir = workdir / f"index-{name}"
+    print(f"[{name}] indexing {len(docs)} documents ...", flush=True)
+    result: dict = {"collection": name, "documents": len(docs), "questions_available": len(questions)}
+    result["indexing"] = run_index(name, index_dir)
+    print(f"[{name}] cold start ...", flush=True)
+    result["cold_start_seconds"] = [perf_http.cold_start(index_dir, questions[0]["question"]) for _ in range(2)]
+    service = QAService.from_settings(Settings(index_dir=index_dir, threads=args.threads))
+    n = min(args.questions, len(questions))
+    print(f"[{name}] in-process, {n} questions ...", flush=True)
+    result["in_process"] = in_process(service, questions[:n])
+    texts = [q["question"] for q in questions]
+    if name == "squad":
+        rest = texts[n:]
+        result["in_process_concurrent"] = in_process_concurrent(service, rest[: args.questions])
+        result["thread_settings"] = thread_settings(service.store.embedder.model, texts[:60],
+                                                    [s.text for s in service.store.snapshot.sentences][:512])
+        http_qs, levels = texts[n + args.questions:], args.clients
+    else:
+        http_qs, levels = texts, []
+    print(f"[{name}] HTTP ...", flush=True)
+    result["http"] = http(index_dir, http_qs, levels, min(args.questions, len(http_qs)), args.per_level,
+                          args.max_seconds)
+    floor = result["in_process"]["encode_floor_ms"]["p50"]
+    result["http"]["sequential"]["over_floor_p50"] = result["http"]["sequential"]["latency_ms"]["p50"] / floor
+    if name == "squad" and not args.no_peers:
+        result["peers"] = run_peers(paragraphs, questions[:n])
+    return result
+
+
+def run_peers(paragraphs: list[str], questions: list[dict]) -> dict:
+    print("[squad] peers (txtai) ...", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        src, dst = Path(tmp) / "in.json", Path(tmp) / "out.json"
+        src.write_text(json.dumps({"paragraphs": paragraphs, "questions": [q for q in questions if q["answers"]]}))
+        proc = subprocess.run([sys.executable, "-m", "eval.perf_peers", str(src), str(dst)], cwd=ROOT,
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            return {"txtai": {"measured": False, "why": f"peer run failed: {proc.stderr[-500:]}"}}
+        return json.loads(dst.read_text())
+
+
+def machine() -> dict:
+    import faiss
+    import psutil
+    import torch
+
+    return {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version(),
+            "torch": torch.__version__, "torch_threads": torch.get_num_threads(), "faiss": faiss.__version__,
+            "ram_gb": round(psutil.virtual_memory().total / 1e9, 1),
+            "load_avg_at_start": [round(x, 2) for x in os.getloadavg()]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--index-worker", nargs=3, metavar=("COLLECTION", "INDEX_DIR", "OUT"), help=argparse.SUPPRESS)
+    ap.add_argument("--collections", default="seeds,squad")
+    ap.add_argument("--questions", type=int, default=300, help="distinct questions per in-process / sequential run")
+    ap.add_argument("--clients", default="4,16,64")
+    ap.add_argument("--per-level", type=int, default=400, help="requests per concurrency level at most")
+    ap.add_argument("--max-seconds", type=float, default=30.0, help="time bound per concurrency level")
+    ap.add_argument("--threads", type=int, default=None, help="torch threads for the in-process service")
+    ap.add_argument("--no-peers", action="store_true")
+    ap.add_argument("--out", type=Path, default=REPORT_DIR)
+    args = ap.parse_args(argv)
+    if args.index_worker:
+        collection, index_dir, out = args.index_worker
+        index_worker(collection, Path(index_dir), Path(out))
+        return 0
+    args.clients = [int(c) for c in args.clients.split(",") if c]
+    report = {"generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+              "command": "python -m eval.perf " + " ".join(argv if argv is not None else sys.argv[1:]),
+              "machine": machine(), "collections": {}}
+    with tempfile.TemporaryDirectory(prefix="qa-perf-") as tmp:
+        for name in args.collections.split(","):
+            report["collections"][name] = bench_collection(name, args, Path(tmp))
+    report["machine"]["load_avg_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    md = markdown(report)
+    (args.out / "report.md").write_text(md, encoding="utf-8")
+    print(md)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

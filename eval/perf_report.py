@@ -1,0 +1,123 @@
+"""Markdown for the performance report: every figure next to its target from issue 5."""
+
+from __future__ import annotations
+
+TARGETS = {
+    "http_over_floor": 1.5,  # /ask p50 over HTTP, sequential, at most this times the bare encode p50
+    "vs_txtai": 2.0,  # at least this much faster than txtai hybrid search
+    "throughput_16": 2.0,  # 16 clients: at least this times the sequential rate
+    "build_over_encode": 1.5,  # index build at most this times the bare batch-encode of the same texts
+}
+
+
+def _ok(flag: bool) -> str:
+    return "met" if flag else "**NOT met**"
+
+
+def _targets(c: dict) -> list[str]:
+    ip, h, ix = c["in_process"], c["http"], c["indexing"]
+    seq = h["sequential"]
+    floor = ip["encode_floor_ms"]["p50"]
+    rows = [
+        "| target | measured | goal | |",
+        "|---|---|---|---|",
+        f"| HTTP /ask p50 sequential ÷ bare encode p50 | {seq['latency_ms']['p50']:.2f} ms ÷ {floor:.2f} ms = "
+        f"{seq['over_floor_p50']:.2f}× | ≤ {TARGETS['http_over_floor']}× | "
+        f"{_ok(seq['over_floor_p50'] <= TARGETS['http_over_floor'])} |",
+        f"| in-process ask p50 ÷ bare encode p50 | {ip['ask_ms']['p50']:.2f} ms ÷ {floor:.2f} ms = "
+        f"{ip['ask_over_floor_p50']:.2f}× | (≤ 1.5×) | {_ok(ip['ask_over_floor_p50'] <= 1.5)} |",
+    ]
+    tx = c.get("peers", {}).get("txtai", {})
+    if tx.get("measured"):
+        speed = tx["search_ms"]["p50"] / seq["latency_ms"]["p50"]
+        rows.append(f"| txtai hybrid search p50 ÷ our HTTP /ask p50 | {tx['search_ms']['p50']:.2f} ms ÷ "
+                    f"{seq['latency_ms']['p50']:.2f} ms = {speed:.2f}× | ≥ {TARGETS['vs_txtai']}× | "
+                    f"{_ok(speed >= TARGETS['vs_txtai'])} |")
+    c16 = h.get("clients_16")
+    if c16:
+        ratio = c16["throughput_rps"] / seq["throughput_rps"]
+        rows.append(f"| 16 clients throughput ÷ sequential | {c16['throughput_rps']:.1f} ÷ {seq['throughput_rps']:.1f}"
+                    f" req/s = {ratio:.2f}×, {c16['errors']} errors | ≥ {TARGETS['throughput_16']}×, 0 errors | "
+                    f"{_ok(ratio >= TARGETS['throughput_16'] and c16['errors'] == 0)} |")
+    for key, label in (("build_over_encode_passages", "passage"), ("build_over_encode_sentences", "sentence")):
+        rows.append(f"| index build ÷ bare batch-encode of the {label} texts | {ix['build_seconds']:.2f} s ÷ "
+                    f"{ix['encode_' + label + 's_seconds']:.2f} s = {ix[key]:.2f}× | ≤ {TARGETS['build_over_encode']}×"
+                    f" | {_ok(ix[key] <= TARGETS['build_over_encode'])} |")
+    return rows
+
+
+def _latency_table(c: dict) -> list[str]:
+    ip, h = c["in_process"], c["http"]
+    rows = ["| measurement | n | p50 ms | p95 ms | p99 ms | throughput | errors |", "|---|---|---|---|---|---|---|"]
+
+    def row(label: str, s: dict, thr: str = "", err: str = "") -> str:
+        cells = [label, s["n"], s.get("p50", "-"), s.get("p95", "-"), s.get("p99", "-"), thr, err]
+        return "| " + " | ".join(str(x) for x in cells) + " |"
+
+    rows.append(row("bare `SentenceTransformer.encode([q])` (floor)", ip["encode_floor_ms"]))
+    rows.append(row("`service.ask`, distinct questions", ip["ask_ms"]))
+    rows.append(row("`service.ask`, cached question embeddings", ip["ask_cached_ms"]))
+    seq = h["sequential"]
+    rows.append(row("HTTP POST /ask, sequential", seq["latency_ms"], f"{seq['throughput_rps']:.1f} req/s",
+                    str(seq["errors"])))
+    for key in sorted((k for k in h if k.startswith("clients_")), key=lambda k: int(k.split("_")[1])):
+        r = h[key]
+        rows.append(row(f"HTTP POST /ask, {r['clients']} concurrent clients ({r['elapsed']:.1f} s)", r["latency_ms"],
+                        f"{r['throughput_rps']:.1f} req/s", str(r["errors"])))
+    tx = c.get("peers", {}).get("txtai", {})
+    if tx.get("measured"):
+        rows.append(row(f"txtai {tx['version']} hybrid `search(q, 5)` in-process", tx["search_ms"]))
+    return rows
+
+
+def _collection(name: str, c: dict) -> list[str]:
+    ix, ip = c["indexing"], c["in_process"]
+    lines = [f"## {name}: {c['documents']} documents, {ix['sentences']} sentences, {ix['passages']} passages", ""]
+    lines += _targets(c) + ["", "### Latency", ""] + _latency_table(c)
+    lines += ["", f"Quality on the timed questions ({ip['answerable']} answerable): hit@5 (a returned passage contains "
+              f"a gold answer) {ip['hit_at_5']:.3f}, answer contains gold {ip['answer_contains_gold']:.3f}."]
+    tx = c.get("peers", {}).get("txtai", {})
+    if tx.get("measured"):
+        lines.append(f"txtai hit@5 over whole SQuAD paragraphs (longer than our passages, so easier to hit): "
+                     f"{tx['hit_at_5']:.3f}; txtai indexing {tx['index_seconds']:.1f} s for {tx['paragraphs']} "
+                     f"paragraphs. Config: {tx['config']}.")
+    elif "peers" in c:
+        lines.append(f"txtai: not measured — {tx.get('why')}.")
+    if "peers" in c:
+        lines.append(f"Haystack: not measured — {c['peers'].get('haystack', {}).get('why')}.")
+    conc = c.get("in_process_concurrent")
+    if conc:
+        lines.append(f"In-process, {conc['threads']} threads × `ask`: {conc['throughput_qps']:.1f} questions/s over "
+                     f"{conc['questions']} questions with {conc['encoder_calls']} encoder calls (micro-batching).")
+    lines += ["", "### Indexing", "", "| figure | value |", "|---|---|",
+              f"| build (chunk + embed + BM25 + FAISS + save) | {ix['build_seconds']:.2f} s |",
+              f"| documents/s | {ix['docs_per_second']:.2f} |",
+              f"| tokens/s (sentence tokens embedded) | {ix['tokens_per_second']:.0f} |",
+              f"| bare batch-encode, same sentence texts | {ix['encode_sentences_seconds']:.2f} s |",
+              f"| bare batch-encode, same passage texts | {ix['encode_passages_seconds']:.2f} s |",
+              f"| peak RSS (after model load → after indexing) | {ix['peak_rss_mb_after_model_load']} → "
+              f"{ix['peak_rss_mb']} MB |",
+              f"| index size on disk | {ix['index_bytes_on_disk'] / 1e6:.2f} MB |",
+              f"| FAISS index | `{ix['faiss_spec']}` |",
+              f"| cold start (`qa ask --json` process start → answer) | "
+              f"{', '.join(f'{s:.2f} s' for s in c['cold_start_seconds'])} |"]
+    for t in c.get("thread_settings", []):
+        lines.append(f"| torch threads = {t['torch_threads']}: encode one p50 / batch rate | "
+                     f"{t['encode_one_ms']['p50']} ms / {t['batch_sentences_per_s']} sentences/s |")
+    return lines + [""]
+
+
+def markdown(report: dict) -> str:
+    m = report["machine"]
+    lines = [
+        "# Performance report", "",
+        f"Generated {report['generated']} by `{report['command']}`.",
+        f"Machine: {m['platform']}, {m['cpus']} CPUs, {m['ram_gb']} GB RAM; torch {m['torch']} "
+        f"({m['torch_threads']} threads), faiss {m['faiss']}; load average {m['load_avg_at_start']} at start, "
+        f"{m.get('load_avg_at_end')} at end. The machine is shared with other work, so absolute times are noisy; "
+        "ratios are measured in the same run. The HTTP load generator runs on the same two cores as the server.",
+        "",
+    ]
+    for name, c in report["collections"].items():
+        lines += _collection(name, c)
+    return "\n".join(lines)
