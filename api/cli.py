@@ -104,7 +104,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from eval.cli import main as eval_main
 
-    return eval_main(args.eval_args)
+    rest = args.eval_args
+    return eval_main(rest[1:] if rest[:1] == ["--"] else rest)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -141,6 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["eval"]:  # argparse.REMAINDER drops leading options such as `qa eval --json`
+        argv = ["eval", "--", *argv[1:]]
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
