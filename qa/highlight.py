@@ -21,7 +21,18 @@ _DATE_PHRASE = re.compile(
     r"(?:last|this|next) (?:week|month|year)|(?:in |since )?\d{4}s?)\b"
 )
 _NAME = re.compile(r"(?<![\w])[A-Z][\w’'-]*(?:\s+(?:of\s+|de\s+|al-)?[A-Z][\w’'-]*)*")
-_PATTERNS = {"number": _NUMBER_PHRASE, "date": _DATE_PHRASE, "person": _NAME, "place": _NAME}
+_PATTERNS = {"number": _NUMBER_PHRASE, "date": _DATE_PHRASE, "year": _DATE_PHRASE, "weekday": _DATE_PHRASE,
+             "duration": _NUMBER_PHRASE, "distance": _NUMBER_PHRASE, "money": _NUMBER_PHRASE, "age": _NUMBER_PHRASE,
+             "person": _NAME, "place": _NAME}
+_NON_NAMES = (
+    r"On|In|At|The|A|An|But|And|It|He|She|They|This|That|Last|January|February|March|April|May|June|July|"
+    r"August|September|October|November|December|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday"
+)
+_NOT_NAME = re.compile(rf"^(?:{_NON_NAMES})$")
+# Words just before a phrase that mark it as the answer to a where/who question.
+_CUES = {"place": re.compile(r"\b(?:in|at|near|of|to|from)\s+(?:the\s+)?(?:\w+\s+){0,2}$"),
+         "person": re.compile(r"\b(?:by|with)\s+(?:the\s+)?$")}
+_LEADING_NON_NAMES = re.compile(rf"(?:(?:{_NON_NAMES})\s+)+")
 
 
 def highlight(sentence: Span, answer_type: str, question: str) -> Highlight | None:
@@ -30,12 +41,24 @@ def highlight(sentence: Span, answer_type: str, question: str) -> Highlight | No
     if pattern is None:
         return None
     asked = {normalize(w) for w in words(question)}
+    found = []
     for m in pattern.finditer(sentence.text):
         phrase = m.group(0).strip()
-        if m.start() == 0 and answer_type in ("person", "place") and len(phrase.split()) == 1:
-            continue  # a sentence-initial capital is not a name signal on its own
+        offset = m.start() + (len(m.group(0)) - len(m.group(0).lstrip()))
+        if answer_type in ("person", "place"):
+            lead = _LEADING_NON_NAMES.match(phrase)
+            if lead:
+                offset, phrase = offset + lead.end(), phrase[lead.end() :]
+            if not phrase or _NOT_NAME.match(phrase):
+                continue
         if all(normalize(w) in asked for w in words(phrase)):
             continue
-        start = sentence.start + m.start() + (len(m.group(0)) - len(m.group(0).lstrip()))
-        return Highlight(start=start, end=start + len(phrase), text=phrase)
-    return None
+        found.append((offset, phrase))
+    if not found:
+        return None
+    cue = _CUES.get(answer_type)
+    cued = [f for f in found if cue and cue.search(sentence.text[max(0, f[0] - 30) : f[0]])]
+    # Where-answers tend to close the sentence ("arrived at the port of Odessa"); who-answers come first.
+    offset, phrase = (cued or found)[-1 if cued and answer_type == "place" else 0]
+    start = sentence.start + offset
+    return Highlight(start=start, end=start + len(phrase), text=phrase)
