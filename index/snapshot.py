@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -35,20 +36,27 @@ def faiss_spec(n_vectors: int) -> str:
     ``add_with_ids``/``remove_ids``, so documents can be added and removed without rebuilding.
     """
     if n_vectors < EXACT_SEARCH_LIMIT:
-        return "Flat"
+        return "IDMap2,Flat"
     nlist = 1 << max(8, min(14, round(math.log2(math.sqrt(n_vectors)))))
     return f"IVF{nlist},SQ8"  # 8-bit codes: a quarter of the memory, recall@10 still >= 0.95 (eval/scale.py)
 
 
-def build_faiss(vectors: np.ndarray, spec: str, train: np.ndarray | None = None) -> faiss.Index:
-    """A FAISS index of ``spec`` holding ``vectors`` (IVF is trained on ``train``, default the vectors)."""
+def build_faiss(vectors: np.ndarray, spec: str, train: np.ndarray | None = None,
+                ids: np.ndarray | None = None) -> faiss.Index:
+    """A FAISS index of ``spec`` holding ``vectors`` under ``ids`` (default 0..n-1); IVF is trained on ``train``."""
     index = faiss.index_factory(vectors.shape[1], spec, faiss.METRIC_INNER_PRODUCT)
     if not index.is_trained:
         index.train(vectors if train is None else train)
     set_search_params(index, nprobe=IVF_NPROBE)
     if len(vectors):
-        index.add(vectors)
+        index.add_with_ids(vectors, np.arange(len(vectors), dtype=np.int64) if ids is None else ids)
     return index
+
+
+def supports_ids(index: faiss.Index | None) -> bool:
+    """Whether vectors can be added and removed by id in place (IDMap2 or IVF)."""
+    return index is not None and (isinstance(index, faiss.IndexIDMap2) or faiss.try_extract_index_ivf(index)
+                                  is not None)
 
 
 def set_search_params(index: faiss.Index, nprobe: int = IVF_NPROBE) -> None:
@@ -57,11 +65,17 @@ def set_search_params(index: faiss.Index, nprobe: int = IVF_NPROBE) -> None:
         ivf.nprobe = nprobe
 
 
+def _reusable(index: faiss.Index | None, n_vectors: int) -> bool:
+    """Whether an index can be updated in place for a collection of ``n_vectors`` (same family, takes ids)."""
+    is_ivf = index is not None and faiss.try_extract_index_ivf(index) is not None
+    return supports_ids(index) and is_ivf == faiss_spec(n_vectors).startswith("IVF")
+
+
 def spec_of(index: faiss.Index | None) -> str:
     """The factory spec an existing index corresponds to (for the manifest)."""
     ivf = faiss.try_extract_index_ivf(index) if index is not None else None
     if ivf is None:
-        return "Flat"
+        return "IDMap2,Flat" if isinstance(index, faiss.IndexIDMap2) else "Flat"
     codes = "SQ8" if isinstance(faiss.downcast_index(ivf), faiss.IndexIVFScalarQuantizer) else "Flat"
     return f"IVF{ivf.nlist},{codes}"
 
@@ -83,15 +97,87 @@ class IndexSnapshot:
     doc_terms: dict[str, frozenset[str]] = field(default_factory=dict)
     vocab_sorted: list[str] = field(default_factory=list)
     bm25: bm25s.BM25 | None = None
+    # FAISS ids are stable per document (a contiguous block from ``id_base``), so one document's vectors can be
+    # added or removed in place; ``sentence_of_id`` maps a FAISS id to this snapshot's sentence number (-1: none).
+    id_base: dict[str, int] = field(default_factory=dict)
+    sentence_of_id: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    next_id: int = 0
+    # Successive snapshots share one FAISS index that updates mutate in place: search and mutation take this lock.
+    faiss_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
-    def build(cls, entries: dict[str, DocEntry], dim: int, faiss_index: faiss.Index | None = None) -> IndexSnapshot:
+    def build(cls, entries: dict[str, DocEntry], dim: int, faiss_index: faiss.Index | None = None,
+              id_base: dict[str, int] | None = None, previous: IndexSnapshot | None = None) -> IndexSnapshot:
+        """A snapshot of ``entries``: with ``faiss_index`` (loaded from disk, ids from ``id_base``) as given; with a
+        ``previous`` snapshot whose index takes ids, by removing and adding only the documents that changed."""
         snap = cls(dict(sorted(entries.items())), dim)
         snap._flatten()
-        vectors = snap.sentence_vectors
-        snap.faiss_index = faiss_index if faiss_index is not None else build_faiss(vectors, faiss_spec(len(vectors)))
         snap._build_lexical()
+        vectors = snap.sentence_vectors
+        if faiss_index is not None:
+            snap._assign_ids(id_base or snap._sequential_bases(), 0)
+            snap.faiss_index = faiss_index
+        elif previous is not None and _reusable(previous.faiss_index, len(vectors)):
+            snap._update_from(previous)
+        else:
+            snap._assign_ids(snap._sequential_bases(), 0)
+            ids = np.concatenate([np.arange(b, b + len(e.sentences)) for b, e in
+                                  zip(snap.id_base.values(), snap.entries.values(), strict=True)] or [[]])
+            snap.faiss_index = build_faiss(vectors, faiss_spec(len(vectors)), ids=ids.astype(np.int64))
         return snap
+
+    def _sequential_bases(self) -> dict[str, int]:
+        bases, pos = {}, 0
+        for doc_id, entry in self.entries.items():
+            bases[doc_id] = pos
+            pos += len(entry.sentences)
+        return bases
+
+    def _assign_ids(self, bases: dict[str, int], next_id: int) -> None:
+        """Record each document's id block and the id -> sentence map."""
+        self.id_base = {d: bases[d] for d in self.entries}
+        ends = [b + len(e.sentences) for b, e in zip(self.id_base.values(), self.entries.values(), strict=True)]
+        self.next_id = max([next_id, *ends])
+        self.sentence_of_id = np.full(self.next_id, -1, dtype=np.int64)
+        pos = 0
+        for base, entry in zip(self.id_base.values(), self.entries.values(), strict=True):
+            n = len(entry.sentences)
+            self.sentence_of_id[base : base + n] = np.arange(pos, pos + n)
+            pos += n
+
+    def _update_from(self, previous: IndexSnapshot) -> None:
+        """Share ``previous``'s FAISS index: remove the vectors of dropped or changed documents, add the new ones."""
+        kept = {d: previous.id_base[d] for d, e in self.entries.items()
+                if previous.entries.get(d) is e and d in previous.id_base}
+        gone = [np.arange(b, b + len(previous.entries[d].sentences)) for d, b in previous.id_base.items()
+                if d not in kept]
+        bases, next_id, new_vecs, new_ids = dict(kept), previous.next_id, [], []
+        for doc_id, entry in self.entries.items():
+            if doc_id not in kept:
+                bases[doc_id] = next_id
+                new_vecs.append(entry.vectors)
+                new_ids.append(np.arange(next_id, next_id + len(entry.sentences), dtype=np.int64))
+                next_id += len(entry.sentences)
+        self._assign_ids(bases, next_id)
+        self.faiss_index, self.faiss_lock = previous.faiss_index, previous.faiss_lock
+        with self.faiss_lock:
+            if gone:
+                self.faiss_index.remove_ids(np.concatenate(gone).astype(np.int64))
+            if new_vecs and sum(len(v) for v in new_vecs):
+                self.faiss_index.add_with_ids(np.ascontiguousarray(np.vstack(new_vecs), dtype=np.float32),
+                                              np.concatenate(new_ids))
+
+    def search_vectors(self, qvecs: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top ``k`` (scores, sentence numbers) per question; -1 marks a slot without a sentence of this snapshot."""
+        if self.faiss_index is None:
+            return np.zeros((len(qvecs), 0), np.float32), np.zeros((len(qvecs), 0), np.int64)
+        with self.faiss_lock:
+            if self.faiss_index.ntotal == 0:
+                return np.zeros((len(qvecs), 0), np.float32), np.zeros((len(qvecs), 0), np.int64)
+            scores, ids = self.faiss_index.search(np.ascontiguousarray(qvecs, dtype=np.float32),
+                                                  min(k, self.faiss_index.ntotal))
+        known = (ids >= 0) & (ids < len(self.sentence_of_id))
+        return scores, np.where(known, self.sentence_of_id[np.where(known, ids, 0)], -1)
 
     def _flatten(self) -> None:
         vec_parts = []

@@ -98,7 +98,7 @@ class IndexStore:
             raise IndexCorruptError(f"index manifest in {path} is not a JSON object; {self._rebuild_hint()}")
         self._check_manifest(manifest)
         try:
-            entries = _read_entries(path, self.embedder.dim)
+            entries, id_base = _read_entries(path, self.embedder.dim)
             index = faiss.read_index(str(path / "faiss.index"))
         except (OSError, ValueError, KeyError, IndexError, TypeError, RuntimeError) as exc:
             raise IndexCorruptError(
@@ -107,7 +107,7 @@ class IndexStore:
         if index.d != self.embedder.dim or index.ntotal != sum(len(e.sentences) for e in entries.values()):
             raise IndexCorruptError(f"FAISS index in {path} does not match its documents; {self._rebuild_hint()}")
         self._entries = entries
-        self.snapshot = IndexSnapshot.build(entries, self.embedder.dim, index)
+        self.snapshot = IndexSnapshot.build(entries, self.embedder.dim, index, id_base)
 
     def _check_manifest(self, manifest: dict) -> None:
         expected = _manifest(self.embedder, self.params, None)
@@ -166,7 +166,7 @@ class IndexStore:
             self._swap(entries)
 
     def _swap(self, entries: dict[str, DocEntry]) -> None:
-        self.snapshot = IndexSnapshot.build(entries, self.embedder.dim)
+        self.snapshot = IndexSnapshot.build(entries, self.embedder.dim, previous=self.snapshot)
         self._entries = entries
 
     def _embed(self, docs: list[Document], on_progress: Callable[[int], None] | None) -> dict[str, DocEntry]:
@@ -259,6 +259,7 @@ def _write_entries(folder: Path, snap: IndexSnapshot) -> None:
             "sha256": entry.sha256, "text": d.text,
             "sentences": [[s.start, s.end] for s in entry.sentences],
             "chunks": [[c.first_sentence, c.last_sentence] for c in entry.chunks],
+            "vector_id_base": snap.id_base[d.doc_id],
         }, ensure_ascii=False))
     _write_atomic(folder / "documents.jsonl", "\n".join(lines) + ("\n" if lines else ""))
     with open(folder / "vectors.npy", "wb") as fh:
@@ -267,11 +268,13 @@ def _write_entries(folder: Path, snap: IndexSnapshot) -> None:
         os.fsync(fh.fileno())
 
 
-def _read_entries(folder: Path, dim: int) -> dict[str, DocEntry]:
+def _read_entries(folder: Path, dim: int) -> tuple[dict[str, DocEntry], dict[str, int]]:
+    """Documents with their vectors, and each document's first FAISS id (sequential in indexes without it)."""
     vectors = np.load(folder / "vectors.npy", allow_pickle=False)
     if vectors.ndim != 2 or vectors.shape[1] != dim:
         raise ValueError(f"vectors.npy has shape {vectors.shape}, expected (*, {dim})")
     entries: dict[str, DocEntry] = {}
+    id_base: dict[str, int] = {}
     pos = 0
     with open(folder / "documents.jsonl", encoding="utf-8") as fh:
         for line in fh:
@@ -286,10 +289,11 @@ def _read_entries(folder: Path, dim: int) -> dict[str, DocEntry]:
             if pos + len(sents) > len(vectors):
                 raise ValueError("vectors.npy is shorter than the documents need")
             entries[doc.doc_id] = DocEntry(doc, r["sha256"], sents, chunks, vectors[pos : pos + len(sents)])
+            id_base[doc.doc_id] = int(r.get("vector_id_base", pos))
             pos += len(sents)
     if pos != len(vectors):
         raise ValueError("vectors.npy has more rows than the documents need")
-    return entries
+    return entries, id_base
 
 
 def _write_atomic(path: Path, content: str) -> None:

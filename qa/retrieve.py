@@ -55,11 +55,10 @@ def dense_passage_scores(snap: IndexSnapshot, qvecs: np.ndarray) -> list[np.ndar
     """Per question, each passage's best sentence cosine similarity (0 for passages outside the candidates)."""
     n_pass = len(snap.passages)
     out = [np.zeros(n_pass, dtype=np.float32) for _ in range(len(qvecs))]
-    if n_pass == 0 or snap.faiss_index is None or snap.faiss_index.ntotal == 0:
+    if n_pass == 0:
         return out
-    k = min(DENSE_CANDIDATES, snap.faiss_index.ntotal)
-    scores, ids = snap.faiss_index.search(np.ascontiguousarray(qvecs, dtype=np.float32), k)
-    for row, (srow, irow) in enumerate(zip(scores, ids, strict=True)):
+    scores, ids = snap.search_vectors(qvecs, DENSE_CANDIDATES)
+    for row, (srow, irow) in enumerate(zip(scores.tolist(), ids.tolist(), strict=True)):
         dense = out[row]
         for score, sid in zip(srow, irow, strict=True):
             if sid < 0:

@@ -91,7 +91,7 @@ def test_health_reports_model_counts_and_index_type(client: TestClient) -> None:
     docs = client.get("/documents").json()
     assert body["status"] == "ok"
     assert body["model"] == "all-MiniLM-L6-v2"
-    assert body["index_type"] == "Flat"
+    assert body["index_type"] == "IDMap2,Flat"
     assert body["documents"] == len(docs) == 2
     assert body["passages"] == sum(d["passages"] for d in docs)
     assert body["sentences"] == sum(d["sentences"] for d in docs)

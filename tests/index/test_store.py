@@ -108,7 +108,7 @@ def test_manifest_describes_the_index(seed_index_dir: Path) -> None:
     assert manifest["model"] == {"name": "all-MiniLM-L6-v2", "dim": 384}
     assert manifest["chunking"] == {"max_words": 90, "min_words": 30, "overlap_sentences": 1,
                                     "max_sentence_chars": 600}
-    assert manifest["faiss"] == {"spec": "Flat", "metric": "inner_product", "unit": "sentence"}
+    assert manifest["faiss"] == {"spec": "IDMap2,Flat", "metric": "inner_product", "unit": "sentence"}
     assert manifest["counts"] == dict(zip(["documents", "sentences", "passages"], _expected_counts(SEEDS),
                                           strict=True))
     assert sorted(manifest["documents"]) == [D0, D3]
