@@ -40,8 +40,13 @@ async def _qa_error(_: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status_code, str(exc))
 
 
-async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    body_errors = any(tuple(e.get("loc", ()))[:1] == ("body",) for e in exc.errors())
+    # FastAPI reads a JSON body only when the content type says JSON; anything else fails as "not an object".
+    if body_errors and content_type and not (content_type == "application/json" or content_type.endswith("+json")):
+        return error_response(415, f"unsupported content type {content_type!r}; send application/json")
     return error_response(422, describe_validation_errors(exc.errors()))
 
 
@@ -55,7 +60,27 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     return error_response(500, "internal server error; the server log has the details")
 
 
+def _document_error_body(app: FastAPI) -> None:
+    """The OpenAPI 422 body is FastAPI's list of errors by default; ours is ``{"detail": "one readable line"}``."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schemas = build().get("components", {}).get("schemas", {})
+            if "HTTPValidationError" in schemas:
+                schemas["HTTPValidationError"] = {
+                    "title": "HTTPValidationError", "type": "object", "required": ["detail"],
+                    "properties": {"detail": {"type": "string", "title": "Detail",
+                                              "description": "what was wrong, e.g. 'body.question: Field required'"}},
+                }
+                schemas.pop("ValidationError", None)
+        return app.openapi_schema or build()
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    _document_error_body(app)
     app.add_exception_handler(QAError, _qa_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
