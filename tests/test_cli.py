@@ -1,0 +1,109 @@
+"""The `qa` command line as a user runs it: real subprocesses, a temporary index, exact output and exit codes.
+Each subprocess that answers a question loads the model (~5 s), so there are only six of them."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from api.cli import format_answer
+from index.chunking import ChunkParams, chunk_document
+from index.ingest import Skipped, load_files
+from qa.models import Answer
+from qa.service import QAService
+
+ROOT = Path(__file__).resolve().parent.parent
+QA = ROOT / ".venv" / "bin" / "qa"
+SEEDS = ROOT / "seeds"
+QUESTION = "Where did Milley meet Gerasimov?"
+
+
+def _qa(index_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    env["QA_INDEX_DIR"] = str(index_dir)
+    return subprocess.run([str(QA), *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+
+
+def _files(index_dir: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(index_dir)): p.read_bytes() for p in sorted(index_dir.rglob("*")) if p.is_file()}
+
+
+def test_index_summary_counts_every_outcome(index_copy: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    shutil.copy(SEEDS / "003_15bbf54440315bf5.txt", folder)  # same id and content: unchanged
+    changed = (SEEDS / "000_674862a2fea0ee51.txt").read_text(encoding="utf-8") + "\nA late addition.\n"
+    (folder / "000_674862a2fea0ee51.txt").write_text(changed, encoding="utf-8")
+    (folder / "new_article.md").write_text("# Budget passes\n\nThe town council passed the budget.\n")
+    (folder / "photo.txt").write_bytes(b"\x89PNG\x00\x00")
+    (folder / "notes.pdf").write_bytes(b"%PDF-1.4")
+    (folder / "blank.txt").write_text("\n\n")
+    out = _qa(index_copy, "index", str(folder))
+    assert (out.returncode, out.stderr) == (0, "")
+    docs = [d for d in load_files([folder]) if not isinstance(d, Skipped)]
+    passages = sum(len(chunk_document(d.doc_id, d.text, ChunkParams())[1]) for d in docs)
+    assert out.stdout.splitlines() == [
+        "documents: 1 added, 1 changed, 1 unchanged, 0 removed, 3 skipped",
+        f"skipped {folder / 'blank.txt'}: file is empty",
+        f"skipped {folder / 'notes.pdf'}: unsupported file type '.pdf'; use one of .txt, .md, .markdown, .html, "
+        ".htm, .json, .jsonl",
+        f"skipped {folder / 'photo.txt'}: file looks binary (contains NUL bytes)",
+        f"index: {index_copy} (3 documents, {passages} passages)",
+    ]
+
+
+def test_reindexing_seeds_reports_unchanged_and_keeps_bytes(index_copy: Path) -> None:
+    before = _files(index_copy)
+    out = _qa(index_copy, "index", "seeds")
+    assert (out.returncode, out.stderr) == (0, "")
+    assert out.stdout.splitlines()[0] == "documents: 0 added, 0 changed, 2 unchanged, 0 removed, 0 skipped"
+    assert _files(index_copy) == before
+
+
+def test_ask_prints_answer_with_numbered_citation(seed_index_dir: Path, seed_service: QAService) -> None:
+    out = _qa(seed_index_dir, "ask", QUESTION)
+    assert (out.returncode, out.stderr) == (0, "")
+    expected = seed_service.ask(QUESTION)
+    assert expected.answer is not None and expected.citations
+    assert out.stdout == format_answer(expected) + "\n"
+    lines = out.stdout.splitlines()
+    assert lines[0] == f"{expected.answer} [1]"
+    c = expected.citations[0]
+    assert f"[1] {c.title} ({c.doc_id}, characters {c.start}-{c.end})" in lines
+    assert c.doc_id == "000_674862a2fea0ee51"
+
+
+def test_ask_json_is_an_answer_with_exact_quotes(seed_index_dir: Path, seed_service: QAService) -> None:
+    out = _qa(seed_index_dir, "ask", QUESTION, "--json")
+    assert (out.returncode, out.stderr) == (0, "")
+    answer = Answer.model_validate_json(out.stdout)
+    expected = seed_service.ask(QUESTION)
+    assert answer.question == QUESTION
+    assert answer.answer == expected.answer
+    assert answer.confidence == pytest.approx(expected.confidence, abs=1e-6)
+    assert [(c.doc_id, c.start, c.end, c.quote) for c in answer.citations] == [
+        (c.doc_id, c.start, c.end, c.quote) for c in expected.citations]
+    assert len(answer.passages) == 5
+    for c in answer.citations:
+        assert seed_service.document(c.doc_id).text[c.start : c.end] == c.quote
+    for p in answer.passages:
+        assert seed_service.document(p.doc_id).text[p.start : p.end] == p.text
+
+
+@pytest.mark.parametrize(
+    ("index_name", "question", "message"),
+    [
+        ("seed", "   ", "error: question is empty; ask something about the articles"),
+        ("missing", QUESTION, "error: no index in {dir}; run `qa index PATH --index-dir {dir}` first"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_code_2(index_name: str, question: str, message: str,
+                                                seed_index_dir: Path, tmp_path: Path) -> None:
+    index_dir = seed_index_dir if index_name == "seed" else tmp_path / "no-index"
+    out = _qa(index_dir, "ask", question)
+    assert (out.returncode, out.stdout, out.stderr) == (2, "", message.format(dir=index_dir) + "\n")
+    assert not (tmp_path / "no-index").exists()
