@@ -8,6 +8,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from index.errors import QAError
 from qa.config import Settings
 from qa.models import Answer
@@ -141,6 +143,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _setting_errors(exc: ValidationError) -> str:
+    """``invalid setting QA_TOP_K: Input should be a valid integer ...`` for each bad setting, on one line."""
+    parts = []
+    for err in exc.errors():
+        name = "QA_" + "_".join(str(x) for x in err["loc"]).upper()
+        parts.append(f"invalid setting {name}: {err['msg'].removeprefix('Value error, ')}")
+    return "; ".join(parts)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["eval"]:  # argparse.REMAINDER drops leading options such as `qa eval --json`
@@ -150,6 +161,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except QAError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ValidationError as exc:  # a bad QA_* environment variable
+        print(f"error: {_setting_errors(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -22,9 +22,9 @@ SEEDS = ROOT / "seeds"
 QUESTION = "Where did Milley meet Gerasimov?"
 
 
-def _qa(index_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def _qa(index_dir: Path, *args: str, **settings: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
-    env["QA_INDEX_DIR"] = str(index_dir)
+    env.update(settings, QA_INDEX_DIR=str(index_dir))
     return subprocess.run([str(QA), *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
 
 
@@ -95,15 +95,18 @@ def test_ask_json_is_an_answer_with_exact_quotes(seed_index_dir: Path, seed_serv
 
 
 @pytest.mark.parametrize(
-    ("index_name", "question", "message"),
+    ("index_name", "question", "settings", "message"),
     [
-        ("seed", "   ", "error: question is empty; ask something about the articles"),
-        ("missing", QUESTION, "error: no index in {dir}; run `qa index PATH --index-dir {dir}` first"),
+        ("seed", "   ", {}, "error: question is empty; ask something about the articles"),
+        ("missing", QUESTION, {}, "error: no index in {dir}; run `qa index PATH --index-dir {dir}` first"),
+        ("seed", QUESTION, {"QA_TOP_K": "abc", "QA_FUSION": "max"},
+         "error: invalid setting QA_TOP_K: Input should be a valid integer, unable to parse string as an integer; "
+         "invalid setting QA_FUSION: unknown fusion 'max'; choose one of rrf, normalized, dense, bm25"),
     ],
 )
-def test_bad_input_is_one_line_and_exit_code_2(index_name: str, question: str, message: str,
-                                                seed_index_dir: Path, tmp_path: Path) -> None:
+def test_bad_input_is_one_line_and_exit_code_2(index_name: str, question: str, settings: dict[str, str],
+                                                message: str, seed_index_dir: Path, tmp_path: Path) -> None:
     index_dir = seed_index_dir if index_name == "seed" else tmp_path / "no-index"
-    out = _qa(index_dir, "ask", question)
+    out = _qa(index_dir, "ask", question, **settings)
     assert (out.returncode, out.stdout, out.stderr) == (2, "", message.format(dir=index_dir) + "\n")
     assert not (tmp_path / "no-index").exists()
