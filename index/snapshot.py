@@ -112,7 +112,7 @@ class IndexSnapshot:
         ``previous`` snapshot whose index takes ids, by removing and adding only the documents that changed."""
         snap = cls(dict(sorted(entries.items())), dim)
         snap._flatten()
-        snap._build_lexical()
+        snap._build_lexical(previous)
         vectors = snap.sentence_vectors
         if faiss_index is not None:
             snap._assign_ids(id_base or snap._sequential_bases(), 0)
@@ -205,8 +205,8 @@ class IndexSnapshot:
             else np.zeros((0, self.dim), np.float32)
         )
 
-    def _build_lexical(self) -> None:
-        self.sentence_terms = [terms(s.text) for s in self.sentences]
+    def _build_lexical(self, previous: IndexSnapshot | None = None) -> None:
+        self.sentence_terms = self._sentence_terms(previous)
         df = Counter(t for ts in self.sentence_terms for t in set(ts))
         n = max(1, len(self.sentences))
         self.idf = {t: math.log(1 + (n - c + 0.5) / (c + 0.5)) for t, c in df.items()}
@@ -219,6 +219,20 @@ class IndexSnapshot:
             passage_terms = [[t for sid in ids for t in self.sentence_terms[sid]] for ids in self.passage_sentences]
             self.bm25 = bm25s.BM25()
             self.bm25.index([ts or ["\x00"] for ts in passage_terms], show_progress=False)
+
+    def _sentence_terms(self, previous: IndexSnapshot | None) -> list[list[str]]:
+        """Terms of every sentence, reusing ``previous``'s for documents it already holds unchanged."""
+        reuse: dict[str, list[list[str]]] = {}
+        pos = 0
+        for doc_id, entry in (previous.entries.items() if previous is not None else ()):
+            n = len(entry.sentences)
+            if self.entries.get(doc_id) is entry and previous is not None:
+                reuse[doc_id] = previous.sentence_terms[pos : pos + n]
+            pos += n
+        out: list[list[str]] = []
+        for doc_id, entry in self.entries.items():
+            out.extend(reuse[doc_id] if doc_id in reuse else (terms(s.text) for s in entry.sentences))
+        return out
 
     def default_idf(self) -> float:
         """IDF of a term never seen in the collection."""

@@ -72,3 +72,15 @@ def test_ids_survive_save_and_reopen(index_copy: Path, embedder: Embedder) -> No
     assert reopened.manifest()["faiss"]["spec"] == "IDMap2,Flat"
     _consistent(reopened.snapshot)
     np.testing.assert_array_equal(reopened.snapshot.sentence_vectors, store.snapshot.sentence_vectors)
+
+
+def test_terms_of_unchanged_documents_are_reused(index_copy: Path, embedder: Embedder) -> None:
+    store = IndexStore.open(index_copy, embedder)
+    before = store.snapshot
+    store.add([NEW])
+    after = store.snapshot
+    n = len(before.sentences)
+    assert all(a is b for a, b in zip(after.sentence_terms[:n], before.sentence_terms, strict=True))
+    fresh = IndexSnapshot.build(dict(after.entries), after.dim)
+    assert fresh.sentence_terms == after.sentence_terms
+    assert fresh.idf == after.idf
