@@ -27,9 +27,7 @@ _ANAPHORA = frozenset(
         "these",
         "those",
         "there",
-        "then",
         "such",
-        "the",
     ]
 )
 _GENERIC = frozenset(["happen", "happened", "did", "do", "does", "say", "said", "was", "were", "is", "are", "be"])
