@@ -88,24 +88,29 @@ def index_worker(collection: str, index_dir: Path, out: Path) -> None:
     model = embedder.model
     model.encode(["warm up the model"] * 8)
     rss_model = peak_rss_mb()
-    t = time.perf_counter()
-    store = IndexStore(index_dir, embedder)
-    store.update(docs)
-    store.save()
-    build_s = time.perf_counter() - t
-    rss_index = peak_rss_mb()
-    snap = store.snapshot
-    sentences = [s.text for s in snap.sentences]
-    passages = [c.text for c in snap.passages]
-    t = time.perf_counter()
-    model.encode(sentences, batch_size=64)
-    enc_sent_s = time.perf_counter() - t
-    t = time.perf_counter()
-    model.encode(passages, batch_size=64)
-    enc_pass_s = time.perf_counter() - t
+    builds, enc_sent, enc_pass = [], [], []
+    for rep in range(2):  # alternate build and bare encodes twice and keep the best of each: the machine is shared
+        target = index_dir if rep == 0 else index_dir.with_name(index_dir.name + "-repeat")
+        t = time.perf_counter()
+        store = IndexStore(target, embedder)
+        store.update(docs)
+        store.save()
+        builds.append(time.perf_counter() - t)
+        if rep == 0:
+            rss_index = peak_rss_mb()
+            size = sum(p.stat().st_size for p in index_dir.rglob("*") if p.is_file())
+        snap = store.snapshot
+        sentences = [s.text for s in snap.sentences]
+        passages = [c.text for c in snap.passages]
+        t = time.perf_counter()
+        model.encode(sentences, batch_size=64)
+        enc_sent.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        model.encode(passages, batch_size=64)
+        enc_pass.append(time.perf_counter() - t)
+    build_s, enc_sent_s, enc_pass_s = min(builds), min(enc_sent), min(enc_pass)
     limit = model.max_seq_length
     tokens = sum(min(limit, len(ids)) for ids in model.tokenizer(sentences)["input_ids"])
-    size = sum(p.stat().st_size for p in index_dir.rglob("*") if p.is_file())
     out.write_text(json.dumps({
         "documents": len(docs), "sentences": len(sentences), "passages": len(passages), "tokens": tokens,
         "build_seconds": build_s, "encode_sentences_seconds": enc_sent_s, "encode_passages_seconds": enc_pass_s,
@@ -113,6 +118,7 @@ def index_worker(collection: str, index_dir: Path, out: Path) -> None:
         "build_over_encode_sentences": build_s / enc_sent_s, "build_over_encode_passages": build_s / enc_pass_s,
         "peak_rss_mb_after_model_load": round(rss_model), "peak_rss_mb": round(rss_index),
         "index_bytes_on_disk": size, "faiss_spec": store.manifest()["faiss"]["spec"],
+        "all_build_seconds": builds, "all_encode_sentences_seconds": enc_sent, "all_encode_passages_seconds": enc_pass,
     }), encoding="utf-8")
 
 
@@ -168,24 +174,28 @@ def in_process_concurrent(service, questions: list[str], threads: int = 16) -> d
 
 
 def thread_settings(model, questions: list[str], sentences: list[str]) -> list[dict]:  # type: ignore[no-untyped-def]
-    """Single-question encode p50 and batch-encode rate with 1 and 2 torch threads."""
+    """Single-question encode p50 and batch-encode rate with 1 and 2 torch threads, alternating question by question
+    so that both settings see the same machine load."""
     import torch
 
     before = torch.get_num_threads()
-    rows = []
-    for n in (1, 2):
-        torch.set_num_threads(n)
-        times = []
-        for q in questions:
+    times: dict[int, list[float]] = {1: [], 2: []}
+    rates: dict[int, list[float]] = {1: [], 2: []}
+    for q in questions:
+        for n in (1, 2):
+            torch.set_num_threads(n)
             t = time.perf_counter()
             model.encode([q])
-            times.append(time.perf_counter() - t)
-        t = time.perf_counter()
-        model.encode(sentences, batch_size=64)
-        rate = len(sentences) / (time.perf_counter() - t)
-        rows.append({"torch_threads": n, "encode_one_ms": stats_ms(times), "batch_sentences_per_s": round(rate, 1)})
+            times[n].append(time.perf_counter() - t)
+    for _ in range(2):
+        for n in (1, 2):
+            torch.set_num_threads(n)
+            t = time.perf_counter()
+            model.encode(sentences, batch_size=64)
+            rates[n].append(len(sentences) / (time.perf_counter() - t))
     torch.set_num_threads(before)
-    return rows
+    return [{"torch_threads": n, "encode_one_ms": stats_ms(times[n]), "batch_sentences_per_s": round(max(rates[n]), 1)}
+            for n in (1, 2)]
 
 
 # ---- HTTP ----------------------------------------------------------------------------------------------------
