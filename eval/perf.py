@@ -260,7 +260,8 @@ def run_peers(paragraphs: list[str], questions: list[dict]) -> dict:
         proc = subprocess.run([sys.executable, "-m", "eval.perf_peers", str(src), str(dst)], cwd=ROOT,
                               capture_output=True, text=True)
         if proc.returncode != 0:
-            return {"txtai": {"measured": False, "why": f"peer run failed: {proc.stderr[-500:]}"}}
+            return {"txtai": {"measured": False, "why": f"peer run failed: {proc.stderr[-300:]}"},
+                    "haystack": {"measured": False, "why": "not run"}}
         return json.loads(dst.read_text())
 
 
