@@ -51,7 +51,7 @@ def _latency_table(c: dict) -> list[str]:
     rows = ["| measurement | n | p50 ms | p95 ms | p99 ms | throughput | errors |", "|---|---|---|---|---|---|---|"]
 
     def row(label: str, s: dict, thr: str = "", err: str = "") -> str:
-        cells = [label, s["n"], s.get("p50", "-"), s.get("p95", "-"), s.get("p99", "-"), thr, err]
+        cells = [label, s["n"], *(round(s[k], 3) if k in s else "-" for k in ("p50", "p95", "p99")), thr, err]
         return "| " + " | ".join(str(x) for x in cells) + " |"
 
     rows.append(row("bare `SentenceTransformer.encode([q])` (floor)", ip["encode_floor_ms"]))
