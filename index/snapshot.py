@@ -121,9 +121,9 @@ class IndexSnapshot:
             snap._update_from(previous)
         else:
             snap._assign_ids(snap._sequential_bases(), 0)
-            ids = np.concatenate([np.arange(b, b + len(e.sentences)) for b, e in
-                                  zip(snap.id_base.values(), snap.entries.values(), strict=True)] or [[]])
-            snap.faiss_index = build_faiss(vectors, faiss_spec(len(vectors)), ids=ids.astype(np.int64))
+            # a fresh build numbers sentences in order, so each document's block starts at its first sentence
+            ids = np.arange(len(vectors), dtype=np.int64)
+            snap.faiss_index = build_faiss(vectors, faiss_spec(len(vectors)), ids=ids)
         return snap
 
     def _sequential_bases(self) -> dict[str, int]:
@@ -159,13 +159,14 @@ class IndexSnapshot:
                 new_ids.append(np.arange(next_id, next_id + len(entry.sentences), dtype=np.int64))
                 next_id += len(entry.sentences)
         self._assign_ids(bases, next_id)
-        self.faiss_index, self.faiss_lock = previous.faiss_index, previous.faiss_lock
+        index = previous.faiss_index
+        assert index is not None
+        self.faiss_index, self.faiss_lock = index, previous.faiss_lock
         with self.faiss_lock:
             if gone:
-                self.faiss_index.remove_ids(np.concatenate(gone).astype(np.int64))
+                index.remove_ids(np.concatenate(gone).astype(np.int64))  # type: ignore[arg-type]  # wrapper takes ids
             if new_vecs and sum(len(v) for v in new_vecs):
-                self.faiss_index.add_with_ids(np.ascontiguousarray(np.vstack(new_vecs), dtype=np.float32),
-                                              np.concatenate(new_ids))
+                index.add_with_ids(np.ascontiguousarray(np.vstack(new_vecs), dtype=np.float32), np.concatenate(new_ids))
 
     def search_vectors(self, qvecs: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top ``k`` (scores, sentence numbers) per question; -1 marks a slot without a sentence of this snapshot."""

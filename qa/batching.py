@@ -68,7 +68,8 @@ class MicroBatcher:
 
     def _take(self) -> list[_Request]:
         """The queued requests to run now: the oldest first, up to ``max_items`` items (at least one request)."""
-        batch, total = [], 0
+        batch: list[_Request] = []
+        total = 0
         for r in self._queue:
             if batch and total + len(r.items) > self.max_items:
                 break
