@@ -156,15 +156,6 @@ def test_sigkill_during_save(pause_at: str, leftover: str, changed_run: tuple[Pa
     assert "unanimous" in IndexStore.open(index_dir, embedder).snapshot.entries["town_007"].doc.text
 
 
-def test_sigkill_when_new_generation_appears(changed_run: tuple[Path, Path], embedder: Embedder,
-                                             seed_service: QAService) -> None:
-    """No hook: kill as soon as gen-*.tmp shows up; whichever generation CURRENT names must open and answer."""
-    index_dir, folder = changed_run
-    _kill_when(_start_index(index_dir, folder, None),
-               lambda _err: any(p.name.endswith(".tmp") for p in index_dir.glob("gen-*")))
-    _assert_answers_like_seeds(index_dir, embedder, seed_service, docs=N_ARTICLES + 2)
-
-
 def _current(d: Path) -> Path:
     return d / (d / "CURRENT").read_text().strip()
 
