@@ -13,7 +13,6 @@ import asyncio
 import json
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -23,7 +22,7 @@ import httpx
 import psutil
 
 from eval.perf import stats_ms
-from eval.perf_http import free_port, qa_command
+from eval.perf_http import start_server, stop_server
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "eval" / "reports" / "load"
@@ -33,38 +32,6 @@ KINDS = ("ask", "chat", "search", "add", "delete")
 def questions() -> list[str]:
     rows = [json.loads(line) for line in (ROOT / "eval" / "data" / "seed_eval.jsonl").open(encoding="utf-8")]
     return [r["question"] for r in rows if isinstance(r.get("question"), str)]
-
-
-def start_server(index_dir: Path, timeout: float = 300.0) -> tuple[subprocess.Popen[str], str]:
-    port = free_port()
-    env = dict(os.environ, QA_INDEX_DIR=str(index_dir))
-    proc = subprocess.Popen(qa_command() + ["serve", "--host", "127.0.0.1", "--port", str(port),
-                                            "--log-level", "warning"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + timeout
-    while True:
-        if proc.poll() is not None:
-            raise RuntimeError(f"qa serve exited with {proc.returncode}: {proc.stderr.read()[-2000:]}")
-        try:
-            if httpx.get(url + "/health", timeout=2).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError(f"qa serve did not answer /health within {timeout:.0f} s")
-        time.sleep(0.2)
-
-
-def stop_server(proc: subprocess.Popen[str]) -> str:
-    proc.terminate()
-    try:
-        _, err = proc.communicate(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        _, err = proc.communicate()
-    return err or ""
 
 
 def rss_mb(pid: int) -> float:

@@ -27,9 +27,9 @@ def qa_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-c", "from api.cli import main; main()"]
 
 
-@contextmanager
-def server(index_dir: Path, threads: int | None = None, timeout: float = 180.0) -> Iterator[str]:
-    """`qa serve` on 127.0.0.1 over ``index_dir``; yields the base URL once /health answers."""
+def start_server(index_dir: Path, threads: int | None = None,
+                 timeout: float = 180.0) -> tuple[subprocess.Popen[str], str]:
+    """Start `qa serve` on 127.0.0.1 over ``index_dir``; returns the process and base URL once /health answers."""
     port = free_port()
     env = dict(os.environ, QA_INDEX_DIR=str(index_dir))
     if threads:
@@ -38,27 +38,40 @@ def server(index_dir: Path, threads: int | None = None, timeout: float = 180.0) 
                                             "--log-level", "warning"],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"qa serve exited with {proc.returncode}: {proc.stderr.read()[-2000:]}")
+        try:
+            if httpx.get(url + "/health", timeout=2).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"qa serve did not answer /health within {timeout:.0f} s")
+        time.sleep(0.2)
+
+
+def stop_server(proc: subprocess.Popen[str]) -> str:
+    """Terminate the server (kill after 15 s) and return what it wrote to stderr."""
+    proc.terminate()
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"qa serve exited with {proc.returncode}: {proc.stderr.read()[-2000:]}")
-            try:
-                if httpx.get(url + "/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"qa serve did not answer /health within {timeout:.0f} s")
-            time.sleep(0.2)
+        _, err = proc.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _, err = proc.communicate()
+    return err or ""
+
+
+@contextmanager
+def server(index_dir: Path, threads: int | None = None, timeout: float = 180.0) -> Iterator[str]:
+    """`qa serve` on 127.0.0.1 over ``index_dir``; yields the base URL once /health answers."""
+    proc, url = start_server(index_dir, threads, timeout)
+    try:
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_server(proc)
 
 
 def sequential(url: str, questions: Sequence[str]) -> tuple[list[float], int]:
