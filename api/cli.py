@@ -49,10 +49,9 @@ def _has_index(settings: Settings) -> bool:
 
 
 def _empty_store(settings: Settings):  # type: ignore[no-untyped-def]
-    from index.embedder import Embedder
     from index.store import IndexStore
 
-    return IndexStore.open(settings.index_dir, Embedder(threads=settings.threads), create=True)
+    return IndexStore.open(settings.index_dir, settings.make_embedder(), create=True)
 
 
 def format_answer(answer: Answer) -> str:

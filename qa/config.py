@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from index.embedder import BACKENDS, Embedder
 from qa.fusion import FUSIONS
 
 
@@ -26,6 +27,15 @@ class Settings(BaseSettings):
     api_key: SecretStr | None = None
     cors_origins: list[str] = Field(default_factory=list)
     threads: int | None = Field(None, ge=1)
+    encoder: str = "onnx"
+    model_cache: Path | None = None  # where the exported ONNX graph is cached; default ~/.cache/newsqa/onnx
+
+    @field_validator("encoder")
+    @classmethod
+    def _known_encoder(cls, value: str) -> str:
+        if value not in BACKENDS:
+            raise ValueError(f"unknown encoder {value!r}; choose one of {', '.join(BACKENDS)}")
+        return value
 
     @field_validator("fusion")
     @classmethod
@@ -33,3 +43,6 @@ class Settings(BaseSettings):
         if value not in FUSIONS:
             raise ValueError(f"unknown fusion {value!r}; choose one of {', '.join(FUSIONS)}")
         return value
+
+    def make_embedder(self) -> Embedder:
+        return Embedder(threads=self.threads, backend=self.encoder, cache_dir=self.model_cache)

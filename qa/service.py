@@ -10,7 +10,6 @@ from pydantic import BaseModel
 
 from index.chunking import ChunkParams
 from index.documents import Document
-from index.embedder import Embedder
 from index.errors import DocumentNotFoundError, InvalidInputError, TooLargeError
 from index.ingest import load_files
 from index.store import IndexStore, UpdateReport
@@ -53,7 +52,7 @@ class QAService:
     @classmethod
     def from_settings(cls, settings: Settings, build_from_seeds: bool = False) -> QAService:
         """Open the index at ``settings.index_dir``; optionally build it from the seeds when missing."""
-        embedder = Embedder(threads=settings.threads)
+        embedder = settings.make_embedder()
         store = IndexStore.open(settings.index_dir, embedder, ChunkParams(), create=build_from_seeds)
         if build_from_seeds and not store.snapshot.entries:
             report = store.update(load_files([settings.seeds_dir]), remove_missing_under=[settings.seeds_dir])
