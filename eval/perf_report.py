@@ -17,15 +17,19 @@ def _ok(flag: bool) -> str:
 def _targets(c: dict) -> list[str]:
     ip, h, ix = c["in_process"], c["http"], c["indexing"]
     seq = h["sequential"]
-    floor = ip["encode_floor_ms"]["p50"]
+    floor, st_floor = ip["encode_floor_ms"]["p50"], ip["torch_encode_ms"]["p50"]
+    goal = TARGETS["http_over_floor"]
     rows = [
         "| target | measured | goal | |",
         "|---|---|---|---|",
-        f"| HTTP /ask p50 sequential ÷ bare encode p50 | {seq['latency_ms']['p50']:.2f} ms ÷ {floor:.2f} ms = "
-        f"{seq['over_floor_p50']:.2f}× | ≤ {TARGETS['http_over_floor']}× | "
-        f"{_ok(seq['over_floor_p50'] <= TARGETS['http_over_floor'])} |",
-        f"| in-process ask p50 ÷ bare encode p50 | {ip['ask_ms']['p50']:.2f} ms ÷ {floor:.2f} ms = "
-        f"{ip['ask_over_floor_p50']:.2f}× | (≤ 1.5×) | {_ok(ip['ask_over_floor_p50'] <= 1.5)} |",
+        f"| HTTP /ask p50 sequential ÷ bare ONNX encode p50 (the forward pass the service runs) | "
+        f"{seq['latency_ms']['p50']:.2f} ms ÷ {floor:.2f} ms = {seq['over_floor_p50']:.2f}× | ≤ {goal}× | "
+        f"{_ok(seq['over_floor_p50'] <= goal)} |",
+        f"| HTTP /ask p50 sequential ÷ bare `SentenceTransformer.encode([q])` p50 (torch) | "
+        f"{seq['latency_ms']['p50']:.2f} ms ÷ {st_floor:.2f} ms = {seq['over_torch_p50']:.2f}× | ≤ {goal}× | "
+        f"{_ok(seq['over_torch_p50'] <= goal)} |",
+        f"| in-process ask p50 ÷ bare ONNX encode p50 | {ip['ask_ms']['p50']:.2f} ms ÷ {floor:.2f} ms = "
+        f"{ip['ask_over_floor_p50']:.2f}× | (≤ {goal}×) | {_ok(ip['ask_over_floor_p50'] <= goal)} |",
     ]
     tx = c.get("peers", {}).get("txtai", {})
     if tx.get("measured"):
@@ -54,7 +58,8 @@ def _latency_table(c: dict) -> list[str]:
         cells = [label, s["n"], *(round(s[k], 3) if k in s else "-" for k in ("p50", "p95", "p99")), thr, err]
         return "| " + " | ".join(str(x) for x in cells) + " |"
 
-    rows.append(row("bare `SentenceTransformer.encode([q])` (floor)", ip["encode_floor_ms"]))
+    rows.append(row("bare ONNX encoder `encode([q])` (floor: tokenize + one forward pass)", ip["encode_floor_ms"]))
+    rows.append(row("bare `SentenceTransformer.encode([q])` on torch", ip["torch_encode_ms"]))
     rows.append(row("`service.ask`, distinct questions", ip["ask_ms"]))
     rows.append(row("`service.ask`, cached question embeddings", ip["ask_cached_ms"]))
     seq = h["sequential"]
@@ -95,6 +100,8 @@ def _collection(name: str, c: dict) -> list[str]:
               f"| tokens/s (sentence tokens embedded) | {ix['tokens_per_second']:.0f} |",
               f"| bare batch-encode, same sentence texts | {ix['encode_sentences_seconds']:.2f} s |",
               f"| bare batch-encode, same passage texts | {ix['encode_passages_seconds']:.2f} s |",
+              f"| bare sentence-transformers (torch) batch-encode, same sentence texts | "
+              f"{ix['torch_encode_sentences_seconds']:.2f} s |",
               f"| peak RSS (after model load → after indexing) | {ix['peak_rss_mb_after_model_load']} → "
               f"{ix['peak_rss_mb']} MB |",
               f"| index size on disk | {ix['index_bytes_on_disk'] / 1e6:.2f} MB |",
@@ -102,7 +109,7 @@ def _collection(name: str, c: dict) -> list[str]:
               f"| cold start (`qa ask --json` process start → answer) | "
               f"{', '.join(f'{s:.2f} s' for s in c['cold_start_seconds'])} |"]
     for t in c.get("thread_settings", []):
-        lines.append(f"| torch threads = {t['torch_threads']}: encode one p50 / batch rate | "
+        lines.append(f"| ONNX intra-op threads = {t['onnx_threads']}: encode one p50 / batch rate | "
                      f"{t['encode_one_ms']['p50']} ms / {t['batch_sentences_per_s']} sentences/s |")
     return lines + [""]
 
@@ -112,8 +119,9 @@ def markdown(report: dict) -> str:
     lines = [
         "# Performance report", "",
         f"Generated {report['generated']} by `{report['command']}`.",
-        f"Machine: {m['platform']}, {m['cpus']} CPUs, {m['ram_gb']} GB RAM; torch {m['torch']} "
-        f"({m['torch_threads']} threads), faiss {m['faiss']}; load average {m['load_avg_at_start']} at start, "
+        f"Machine: {m['platform']}, {m['cpus']} CPUs, {m['ram_gb']} GB RAM; onnxruntime {m['onnxruntime']}, "
+        f"torch {m['torch']} ({m['torch_threads']} threads), faiss {m['faiss']}; "
+        f"load average {m['load_avg_at_start']} at start, "
         f"{m.get('load_avg_at_end')} at end. The machine is shared with other work, so absolute times are noisy; "
         "ratios are measured in the same run. The HTTP load generator runs on the same two cores as the server.",
         "",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.deps import ServiceDep
+from api.responses import ModelResponse
 from api.schemas import AskRequest
 from qa.models import Answer
 
@@ -12,6 +13,6 @@ router = APIRouter(tags=["questions"])
 
 
 @router.post("/ask", response_model=Answer)
-def ask(body: AskRequest, service: ServiceDep) -> Answer:
+def ask(body: AskRequest, service: ServiceDep) -> ModelResponse:
     """Answer a question with a verbatim quote from the articles, or ``answer: null`` when they lack it."""
-    return service.ask(body.question, body.top_k)
+    return ModelResponse(service.ask(body.question, body.top_k))

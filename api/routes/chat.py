@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.deps import ServiceDep
+from api.responses import ModelResponse
 from api.schemas import ChatRequest
 from qa.models import Answer
 
@@ -12,6 +13,6 @@ router = APIRouter(tags=["questions"])
 
 
 @router.post("/chat", response_model=Answer)
-def chat(body: ChatRequest, service: ServiceDep) -> Answer:
+def chat(body: ChatRequest, service: ServiceDep) -> ModelResponse:
     """Answer the last user turn; ``question`` in the response is the standalone question actually answered."""
-    return service.chat([(m.role, m.content) for m in body.messages], body.top_k)
+    return ModelResponse(service.chat([(m.role, m.content) for m in body.messages], body.top_k))
