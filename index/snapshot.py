@@ -7,10 +7,10 @@ import threading
 from collections import Counter
 from dataclasses import dataclass, field
 
-import bm25s
 import faiss
 import numpy as np
 
+from index.bm25 import DocPostings, PassageBM25
 from index.documents import Chunk, Document, Span
 from index.text import terms
 
@@ -96,7 +96,10 @@ class IndexSnapshot:
     idf: dict[str, float] = field(default_factory=dict)
     doc_terms: dict[str, frozenset[str]] = field(default_factory=dict)
     vocab_sorted: list[str] = field(default_factory=list)
-    bm25: bm25s.BM25 | None = None
+    bm25: PassageBM25 | None = None
+    # per-document term counts (sentence document frequencies, BM25 postings) that the next snapshot reuses
+    doc_df: dict[str, Counter[str]] = field(default_factory=dict)
+    doc_postings: dict[str, DocPostings] = field(default_factory=dict)
     # FAISS ids are stable per document (a contiguous block from ``id_base``), so one document's vectors can be
     # added or removed in place; ``sentence_of_id`` maps a FAISS id to this snapshot's sentence number (-1: none).
     id_base: dict[str, int] = field(default_factory=dict)
@@ -207,19 +210,34 @@ class IndexSnapshot:
         )
 
     def _build_lexical(self, previous: IndexSnapshot | None = None) -> None:
+        """Sentence terms, IDF, vocabulary and BM25; per-document work is reused for documents ``previous`` holds."""
         self.sentence_terms = self._sentence_terms(previous)
-        df = Counter(t for ts in self.sentence_terms for t in set(ts))
-        n = max(1, len(self.sentences))
-        self.idf = {t: math.log(1 + (n - c + 0.5) / (c + 0.5)) for t, c in df.items()}
+        kept = {d for d, e in self.entries.items()
+                if previous is not None and previous.entries.get(d) is e and d in previous.doc_postings}
+        pos, pid = 0, 0
+        for doc_id, entry in self.entries.items():
+            n = len(entry.sentences)
+            doc_terms = self.sentence_terms[pos : pos + n]
+            if doc_id in kept and previous is not None:
+                self.doc_df[doc_id] = previous.doc_df[doc_id]
+                self.doc_postings[doc_id] = previous.doc_postings[doc_id]
+                self.doc_terms[doc_id] = previous.doc_terms[doc_id]
+            else:
+                self.doc_df[doc_id] = Counter(t for ts in doc_terms for t in set(ts))
+                self.doc_postings[doc_id] = DocPostings.of(
+                    [[t for sid in self.passage_sentences[pid + c] for t in self.sentence_terms[sid]]
+                     for c in range(len(entry.chunks))])
+                self.doc_terms[doc_id] = frozenset(self.doc_df[doc_id])
+            pos, pid = pos + n, pid + len(entry.chunks)
+        df: Counter[str] = Counter()
+        for counts in self.doc_df.values():
+            df.update(counts)
+        n_sent = max(1, len(self.sentences))
+        logs = {c: math.log(1 + (n_sent - c + 0.5) / (c + 0.5)) for c in set(df.values())}
+        self.idf = {t: logs[c] for t, c in df.items()}
         self.vocab_sorted = sorted(self.idf)
-        by_doc: dict[str, set[str]] = {}
-        for span, ts in zip(self.sentences, self.sentence_terms, strict=True):
-            by_doc.setdefault(span.doc_id, set()).update(ts)
-        self.doc_terms = {d: frozenset(ts) for d, ts in by_doc.items()}
         if self.passages:
-            passage_terms = [[t for sid in ids for t in self.sentence_terms[sid]] for ids in self.passage_sentences]
-            self.bm25 = bm25s.BM25()
-            self.bm25.index([ts or ["\x00"] for ts in passage_terms], show_progress=False)
+            self.bm25 = PassageBM25(list(self.doc_postings.values()))
 
     def _sentence_terms(self, previous: IndexSnapshot | None) -> list[list[str]]:
         """Terms of every sentence, reusing ``previous``'s for documents it already holds unchanged."""

@@ -51,6 +51,11 @@ class IndexStore:
         self._entries: dict[str, DocEntry] = {}
         self._write_lock = threading.RLock()
         self.snapshot = IndexSnapshot.build({}, embedder.dim)
+        # Group commit: each swap bumps ``_version``; a save records the version it wrote, so a writer whose change
+        # an already finished save covered returns at once instead of writing one more generation of its own.
+        self._save_lock = threading.Lock()
+        self._version = 0
+        self._saved: tuple[int, Path] | None = None
 
     # ---- loading -------------------------------------------------------------------------------------------
     @classmethod
@@ -168,6 +173,7 @@ class IndexStore:
     def _swap(self, entries: dict[str, DocEntry]) -> None:
         self.snapshot = IndexSnapshot.build(entries, self.embedder.dim, previous=self.snapshot)
         self._entries = entries
+        self._version += 1
 
     def _embed(self, docs: list[Document], on_progress: Callable[[int], None] | None) -> dict[str, DocEntry]:
         """Chunk and embed a batch of documents with one encoder call over all their sentences."""
@@ -187,9 +193,14 @@ class IndexStore:
 
     # ---- saving --------------------------------------------------------------------------------------------
     def save(self) -> Path:
-        """Write a new generation folder, then switch CURRENT to it with one atomic rename."""
+        """Persist the index as it is now: write a new generation folder, then switch CURRENT to it with one atomic
+        rename. Writers may keep updating meanwhile; if a save that began after this call's state existed has
+        already finished, its generation is returned instead of writing another (many writers, few saves)."""
         with self._write_lock:
-            snap = self.snapshot
+            wanted = self._version
+        with self._save_lock:
+            if self._saved is not None and self._saved[0] >= wanted:
+                return self._saved[1]
             self.index_dir.mkdir(parents=True, exist_ok=True)
             gens = sorted(p.name for p in self.index_dir.glob("gen-*"))
             number = max((int(g[4:10]) for g in gens if g[4:10].isdigit()), default=0) + 1
@@ -197,19 +208,30 @@ class IndexStore:
             tmp = self.index_dir / f"gen-{number:06d}.tmp"
             shutil.rmtree(tmp, ignore_errors=True)
             tmp.mkdir()
-            _write_entries(tmp, snap)
-            faiss.write_index(snap.faiss_index, str(tmp / "faiss.index"))
-            _write_atomic(tmp / "manifest.json", json.dumps(self.manifest(), indent=2, sort_keys=True) + "\n")
-            _fsync_dir(tmp)
-            _pause_for_tests("save")
-            os.rename(tmp, final)
-            _pause_for_tests("switch")
-            _write_atomic(self.index_dir / "CURRENT", final.name + "\n")
-            _fsync_dir(self.index_dir)
-            for old in self.index_dir.glob("gen-*"):
-                if old.name != final.name:
-                    shutil.rmtree(old, ignore_errors=True)
+            with self._write_lock:
+                # updates mutate the shared FAISS index in place under this lock: copy it out while it matches snap
+                snap, version = self.snapshot, self._version
+                assert snap.faiss_index is not None  # every snapshot builds one
+                faiss.write_index(snap.faiss_index, str(tmp / "faiss.index"))
+            self._finish_generation(snap, tmp, final)
+            self._saved = (version, final)
             return final
+
+    def _finish_generation(self, snap: IndexSnapshot, tmp: Path, final: Path) -> None:
+        """Write the rest of ``tmp`` with everything fsynced, publish it as ``final`` and drop older generations."""
+        _fsync_file(tmp / "faiss.index")  # FAISS writes through its own FILE*
+        _write_entries(tmp, snap)
+        manifest = _manifest(self.embedder, self.params, snap)
+        _write_atomic(tmp / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        _fsync_dir(tmp)
+        _pause_for_tests("save")
+        os.rename(tmp, final)
+        _pause_for_tests("switch")
+        _write_atomic(self.index_dir / "CURRENT", final.name + "\n")
+        _fsync_dir(self.index_dir)
+        for old in self.index_dir.glob("gen-*"):
+            if old.name != final.name:
+                shutil.rmtree(old, ignore_errors=True)
 
 
 def _pause_for_tests(point: str) -> None:
@@ -303,6 +325,11 @@ def _write_atomic(path: Path, content: str) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
+
+
+def _fsync_file(path: Path) -> None:
+    with open(path, "rb") as fh:
+        os.fsync(fh.fileno())
 
 
 def _fsync_dir(path: Path) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -47,7 +46,6 @@ class QAService:
         self.settings = settings
         self.encoder = QuestionEncoder(store.embedder)
         self.retriever = Retriever(self.encoder, settings.fusion, settings.dense_weight)
-        self._save_lock = threading.Lock()
 
     @classmethod
     def from_settings(cls, settings: Settings, build_from_seeds: bool = False) -> QAService:
@@ -120,25 +118,22 @@ class QAService:
 
     def add_documents(self, docs: list[Document]) -> UpdateReport:
         """Index documents now and persist; an existing id is replaced, never duplicated."""
-        with self._save_lock:
-            report = self.store.update(docs)
-            if report.modified:
-                self.store.save()
-            return report
+        # no lock here: the store serialises updates and lets concurrent writers share one save (group commit)
+        report = self.store.update(docs)
+        if report.modified:
+            self.store.save()
+        return report
 
     def delete_document(self, doc_id: str) -> None:
-        with self._save_lock:
-            self.store.remove(doc_id)
-            self.store.save()
+        self.store.remove(doc_id)
+        self.store.save()
 
     def index_paths(self, paths: Sequence[Path], on_progress=None) -> UpdateReport:  # type: ignore[no-untyped-def]
-        with self._save_lock:
-            report = self.store.update(load_files(paths, self.settings.max_upload_bytes),
-                                       remove_missing_under=[p for p in paths if p.is_dir()],
-                                       on_progress=on_progress)
-            if report.modified:
-                self.store.save()
-            return report
+        report = self.store.update(load_files(paths, self.settings.max_upload_bytes),
+                                   remove_missing_under=[p for p in paths if p.is_dir()], on_progress=on_progress)
+        if report.modified:
+            self.store.save()
+        return report
 
 
 def _info(entry) -> DocumentInfo:  # type: ignore[no-untyped-def]
