@@ -37,6 +37,11 @@ def _targets(c: dict) -> list[str]:
         rows.append(f"| txtai hybrid search p50 ÷ our HTTP /ask p50 | {tx['search_ms']['p50']:.2f} ms ÷ "
                     f"{seq['latency_ms']['p50']:.2f} ms = {speed:.2f}× | ≥ {TARGETS['vs_txtai']}× | "
                     f"{_ok(speed >= TARGETS['vs_txtai'])} |")
+    hs = c.get("peers", {}).get("haystack", {})
+    if hs.get("measured"):
+        speed = hs["search_ms"]["p50"] / seq["latency_ms"]["p50"]
+        rows.append(f"| Haystack hybrid pipeline p50 ÷ our HTTP /ask p50 | {hs['search_ms']['p50']:.2f} ms ÷ "
+                    f"{seq['latency_ms']['p50']:.2f} ms = {speed:.2f}× | (clearly ahead) | {_ok(speed >= 2.0)} |")
     c16 = h.get("clients_16")
     if c16:
         ratio = c16["throughput_rps"] / seq["throughput_rps"]
@@ -72,6 +77,9 @@ def _latency_table(c: dict) -> list[str]:
     tx = c.get("peers", {}).get("txtai", {})
     if tx.get("measured"):
         rows.append(row(f"txtai {tx['version']} hybrid `search(q, 5)` in-process", tx["search_ms"]))
+    hs = c.get("peers", {}).get("haystack", {})
+    if hs.get("measured"):
+        rows.append(row(f"Haystack {hs['version']} hybrid pipeline `run` in-process", hs["search_ms"]))
     return rows
 
 
@@ -88,8 +96,12 @@ def _collection(name: str, c: dict) -> list[str]:
                      f"paragraphs. Config: {tx['config']}.")
     elif "peers" in c:
         lines.append(f"txtai: not measured — {tx.get('why')}.")
-    if "peers" in c:
-        lines.append(f"Haystack: not measured — {c['peers'].get('haystack', {}).get('why')}.")
+    hs = c.get("peers", {}).get("haystack", {})
+    if hs.get("measured"):
+        lines.append(f"Haystack hit@5 over whole SQuAD paragraphs: {hs['hit_at_5']:.3f}; Haystack indexing "
+                     f"{hs['index_seconds']:.1f} s. Config: {hs['config']}.")
+    elif "peers" in c:
+        lines.append(f"Haystack: not measured — {hs.get('why')}.")
     conc = c.get("in_process_concurrent")
     if conc:
         lines.append(f"In-process, {conc['threads']} threads × `ask`: {conc['throughput_qps']:.1f} questions/s over "

@@ -8,6 +8,7 @@ one question on two cores, `python -m eval.perf`).
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import tempfile
 import warnings
@@ -30,12 +31,17 @@ def default_cache_dir() -> Path:
 class OnnxEncoder:
     """Tokenizes with the model's own tokenizer.json and runs the cached ONNX graph; thread-safe."""
 
-    def __init__(self, model_dir: Path, cache_dir: Path | None = None, threads: int | None = None) -> None:
+    def __init__(self, model_dir: Path, cache_dir: Path | None = None, threads: int | None = None,
+                 graph: Path | None = None, int8: bool = False) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
         self.model_dir = model_dir
-        self.path = ensure_exported(model_dir, cache_dir or default_cache_dir())
+        if graph is None:
+            graph = ensure_exported(model_dir, cache_dir or default_cache_dir())
+            if int8:
+                graph = ensure_quantized(graph)
+        self.path = graph
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads or min(2, os.cpu_count() or 1)
         opts.inter_op_num_threads = 1
@@ -84,6 +90,30 @@ def ensure_exported(model_dir: Path, cache_dir: Path) -> Path:
     try:
         _export(model_dir, Path(tmp))
         os.replace(tmp, path)  # concurrent exporters write identical files; the last rename wins
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def ensure_quantized(fp32: Path) -> Path:
+    """The int8 variant of an exported graph (dynamic quantization of the weights), made once next to it."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    path = fp32.with_name(fp32.stem + "-int8.onnx")
+    if path.exists():
+        return path
+    fd, tmp = tempfile.mkstemp(dir=fp32.parent, suffix=".onnx.tmp")
+    os.close(fd)
+    try:
+        root = logging.getLogger()
+        was = root.disabled
+        root.disabled = True  # quantize_dynamic warns on the root logger about optional pre-processing
+        try:
+            quantize_dynamic(str(fp32), tmp, weight_type=QuantType.QInt8)
+        finally:
+            root.disabled = was
+        os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)

@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list)
     threads: int | None = Field(None, ge=1)
     encoder: str = "onnx"
+    question_int8: bool = False  # questions through the int8 graph (onnx only); passages always fp32
     model_cache: Path | None = None  # where the exported ONNX graph is cached; default ~/.cache/newsqa/onnx
 
     @field_validator("encoder")
@@ -45,4 +46,5 @@ class Settings(BaseSettings):
         return value
 
     def make_embedder(self) -> Embedder:
-        return Embedder(threads=self.threads, backend=self.encoder, cache_dir=self.model_cache)
+        return Embedder(threads=self.threads, backend=self.encoder, cache_dir=self.model_cache,
+                        question_int8=self.question_int8)

@@ -27,7 +27,7 @@ class QuestionEncoder:
     def __init__(self, embedder: Embedder, cache_size: int = 2048) -> None:
         self.embedder = embedder
         self.cache_size = cache_size
-        self.batcher = MicroBatcher(embedder.encode)
+        self.batcher = MicroBatcher(embedder.encode_questions)
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -44,7 +44,7 @@ class QuestionEncoder:
             for q in questions:
                 vec = self._cache.get(q)
                 if vec is None:  # evicted by a concurrent call between the two locks
-                    vec = self.embedder.encode([q])[0]
+                    vec = self.embedder.encode_questions([q])[0]
                 self._cache[q] = vec
                 self._cache.move_to_end(q)
                 vectors.append(vec)

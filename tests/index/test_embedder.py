@@ -52,3 +52,20 @@ def test_export_is_cached_and_reused(embedder: Embedder, tmp_path: Path) -> None
 def test_unknown_backend_is_rejected() -> None:
     with pytest.raises(InvalidInputError, match="unknown encoder backend 'gpu'; choose one of onnx, torch"):
         Embedder(backend="gpu")
+
+
+def test_int8_question_vectors_stay_close_to_fp32(embedder: Embedder) -> None:
+    questions = ["Where did Milley meet his Russian counterpart?", "How old was the pilot?",
+                 "Which port did the American patrol boats reach?"]
+    int8 = Embedder(question_int8=True)
+    quantized = int8.encode_questions(questions)
+    exact = embedder.encode(questions)
+    cosines = (quantized * exact).sum(axis=1)
+    assert 0.93 < cosines.min() < 0.9999  # close, but really a different (quantized) graph
+    np.testing.assert_allclose(int8.encode(questions), exact, atol=1e-5)  # passages are never quantized
+    assert int8._question_model.path.name.endswith("-int8.onnx")
+
+
+def test_int8_questions_need_the_onnx_backend() -> None:
+    with pytest.raises(InvalidInputError, match="int8 question encoding needs the onnx encoder backend"):
+        Embedder(backend="torch", question_int8=True)
