@@ -147,23 +147,29 @@ def run_index(collection: str, index_dir: Path) -> dict:
 
 # ---- in-process queries --------------------------------------------------------------------------------------
 def in_process(service, questions: list[dict]) -> dict:  # type: ignore[no-untyped-def]
-    """The floor and ask, interleaved question by question so both see the same machine load; then the torch floor.
+    """The floors and ask, interleaved question by question so all see the same machine load; then the torch floor.
 
-    Floor: the bare ONNX encoder call the service makes (tokenizer + one forward pass). The bare
+    Floor: the bare question-encoder call the service makes (tokenizer + one forward pass of the int8 question graph,
+    or of the fp32 graph when QA_QUESTION_INT8=false); the fp32 ONNX graph is timed beside it. The bare
     ``SentenceTransformer.encode([q])`` of the same model on torch is timed in a pass of its own, because torch's
     OpenMP workers keep spinning after a call and would slow whatever runs right after them."""
     from index.embedder import load_sentence_transformer, model_dir
 
-    model = service.store.embedder.model
+    embedder = service.store.embedder
+    fp32 = embedder.model
     st_model = load_sentence_transformer(model_dir())
     for q in questions[:10]:  # warm-up; these questions are not timed
-        model.encode([q["question"] + "?"])
+        embedder.encode_questions([q["question"] + "?"])
+        fp32.encode([q["question"] + "?"])
         service.ask(q["question"] + "?")
-    floor, st_floor, ask, answers = [], [], [], []
+    floor, fp32_floor, st_floor, ask, answers = [], [], [], [], []
     for q in questions:
         t = time.perf_counter()
-        model.encode([q["question"]])
+        embedder.encode_questions([q["question"]])
         floor.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        fp32.encode([q["question"]])
+        fp32_floor.append(time.perf_counter() - t)
         t = time.perf_counter()
         answers.append(service.ask(q["question"]))
         ask.append(time.perf_counter() - t)
@@ -181,7 +187,8 @@ def in_process(service, questions: list[dict]) -> dict:  # type: ignore[no-untyp
     answerable = [(q, a) for q, a in zip(questions, answers, strict=True) if q["answers"]]
     hit5 = sum(any(g in p.text for p in a.passages[:5] for g in q["answers"]) for q, a in answerable)
     contains = sum(bool(a.answer) and any(g in a.answer for g in q["answers"]) for q, a in answerable)
-    return {"encode_floor_ms": stats_ms(floor), "torch_encode_ms": stats_ms(st_floor),
+    return {"question_int8": embedder.question_int8, "encode_floor_ms": stats_ms(floor),
+            "fp32_encode_ms": stats_ms(fp32_floor), "torch_encode_ms": stats_ms(st_floor),
             "ask_ms": stats_ms(ask), "ask_cached_ms": stats_ms(cached),
             "ask_over_floor_p50": statistics.median(ask) / statistics.median(floor),
             "ask_over_torch_p50": statistics.median(ask) / statistics.median(st_floor),

@@ -40,7 +40,7 @@ def embedder_for(graph: Path | None):  # type: ignore[no-untyped-def]
     from index.embedder import Embedder, model_dir
     from index.onnx_model import OnnxEncoder
 
-    emb = Embedder()
+    emb = Embedder(question_int8=False)  # questions go through whatever graph ``encode`` uses
     if graph is not None:
         emb._model = OnnxEncoder(model_dir(), graph=graph)  # the trial swaps the graph; the service has no such knob
     return emb

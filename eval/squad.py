@@ -21,7 +21,6 @@ from eval.report import table
 from eval.retrieval import Target, judge_rankings, retriever_names
 from eval.squad_data import SquadQuestion, load_articles, vendor
 from index.chunking import ChunkParams
-from index.embedder import Embedder
 from index.store import IndexStore
 from qa.config import Settings
 from qa.models import Answer
@@ -38,7 +37,7 @@ TARGETS = {"hit@1": 0.88, "hit@5": 0.97, "containment": 0.78}
 def open_squad_service(index_dir: Path, docs_path: Path) -> QAService:
     """Open the index at ``index_dir`` and add the SQuAD articles (unchanged ones are not re-embedded)."""
     settings = Settings(index_dir=index_dir)
-    store = IndexStore.open(index_dir, Embedder(threads=settings.threads), ChunkParams(), create=True)
+    store = IndexStore.open(index_dir, settings.make_embedder(), ChunkParams(), create=True)
     service = QAService(store, settings)
     service.add_documents([a.doc for a in load_articles(docs_path)])
     return service

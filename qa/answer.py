@@ -66,7 +66,8 @@ def candidates(snap: IndexSnapshot, info: QuestionInfo, qvec: np.ndarray, hits: 
             cos=max(0.0, cos),
             coverage=coverage(info.terms, set(sterms), snap.idf, default_idf),
             passage=best_passage[sid],
-            type=type_match(info.answer_type, span.text, info.text) if novelty(info.terms, sterms) > 0 else 0.0,
+            type=(type_match(info.answer_type, span.text, info.text, info.asked)
+                  if novelty(info.terms, sterms) > 0 else 0.0),
             margin=0.0,
             entity_coverage=ent_cov,
             oov=oov,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 # Fitted by logistic regression on 700 SQuAD questions (label: the chosen sentence contains a gold answer), the seed
 # eval set, its unanswerable questions and 300 SQuAD questions asked of the seed articles (label 0). Refit with
@@ -39,8 +39,11 @@ class Features:
         return asdict(self)
 
 
+FEATURE_NAMES = tuple(f.name for f in fields(Features))
+
+
 def probability(features: Features, weights: dict[str, float] | None = None) -> float:
     """Estimated probability that the chosen sentence answers the question."""
     w = weights or WEIGHTS
-    z = w["bias"] + sum(w[name] * value for name, value in features.as_dict().items())
+    z = w["bias"] + sum(w[name] * getattr(features, name) for name in FEATURE_NAMES)
     return 1.0 / (1.0 + math.exp(-z))

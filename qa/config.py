@@ -28,7 +28,7 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list)
     threads: int | None = Field(None, ge=1)
     encoder: str = "onnx"
-    question_int8: bool = False  # questions through the int8 graph (onnx only); passages always fp32
+    question_int8: bool | None = None  # questions through the int8 graph; default: yes with onnx; passages stay fp32
     model_cache: Path | None = None  # where the exported ONNX graph is cached; default ~/.cache/newsqa/onnx
 
     @field_validator("encoder")

@@ -54,6 +54,7 @@ class QuestionInfo:
     terms: tuple[str, ...]
     answer_type: str
     entities: tuple[str, ...]
+    asked: frozenset[str] = frozenset()  # every normalized word of the question, names included
 
 
 def answer_type(question: str) -> str:
@@ -78,7 +79,8 @@ def question_entities(question: str) -> tuple[str, ...]:
 
 
 def analyze(question: str) -> QuestionInfo:
-    return QuestionInfo(question, tuple(terms(question)), answer_type(question), question_entities(question))
+    return QuestionInfo(question, tuple(terms(question)), answer_type(question), question_entities(question),
+                        frozenset(normalize(w) for w in words(question)))
 
 
 def known_term(term: str, vocab_sorted: list[str], vocab: dict[str, float] | set[str]) -> bool:
@@ -101,14 +103,17 @@ def coverage(question_terms: tuple[str, ...], sentence_terms: set[str], idf: dic
     return sum(idf.get(t, default_idf) for t in set(question_terms) if t in sentence_terms) / total
 
 
-def type_match(kind: str, sentence: str, question: str) -> float:
-    """1 when the sentence contains something of the expected answer type not already in the question."""
+def type_match(kind: str, sentence: str, question: str, asked_terms: frozenset[str] | None = None) -> float:
+    """1 when the sentence contains something of the expected answer type not already in the question.
+
+    ``asked_terms`` (the question's normalized words) can be passed in so that it is computed once per question."""
     pattern = TYPE_PATTERNS.get(kind)
     if pattern is not None:
         asked = question.lower()
         return 1.0 if any(m.group(0).lower() not in asked for m in pattern.finditer(sentence)) else 0.0
     if kind in ("person", "place"):
-        asked_terms = {normalize(w) for w in words(question)}
+        if asked_terms is None:
+            asked_terms = frozenset(normalize(w) for w in words(question))
         names = [m.group(0).strip(".’'") for m in _CAPITALIZED.finditer(sentence)]
         return 1.0 if any(not _NOT_NAMES.match(n) and normalize(n) not in asked_terms for n in names) else 0.0
     return 0.5

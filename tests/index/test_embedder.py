@@ -57,9 +57,10 @@ def test_unknown_backend_is_rejected() -> None:
 def test_int8_question_vectors_stay_close_to_fp32(embedder: Embedder) -> None:
     questions = ["Where did Milley meet his Russian counterpart?", "How old was the pilot?",
                  "Which port did the American patrol boats reach?"]
-    int8 = Embedder(question_int8=True)
+    int8 = Embedder()  # the default
     quantized = int8.encode_questions(questions)
     exact = embedder.encode(questions)
+    assert Embedder(question_int8=False).encode_questions(questions).tolist() == exact.tolist()
     cosines = (quantized * exact).sum(axis=1)
     assert 0.93 < cosines.min() < 0.9999  # close, but really a different (quantized) graph
     np.testing.assert_allclose(int8.encode(questions), exact, atol=1e-5)  # passages are never quantized
@@ -67,5 +68,6 @@ def test_int8_question_vectors_stay_close_to_fp32(embedder: Embedder) -> None:
 
 
 def test_int8_questions_need_the_onnx_backend() -> None:
+    assert Embedder(backend="torch").question_int8 is False
     with pytest.raises(InvalidInputError, match="int8 question encoding needs the onnx encoder backend"):
         Embedder(backend="torch", question_int8=True)
