@@ -3,7 +3,8 @@
 Starts ``qa serve`` on 127.0.0.1 over a fresh index of the seed articles in a temp dir, runs ``--clients``
 httpx AsyncClient workers for ``--seconds`` with a mixed workload (ask / chat / search, and about 5% adds each
 followed by a delete of the same document), and reports requests, errors (must be 0), latency p50/p95/p99 per kind,
-throughput and the server's RSS at start, middle and end. Writes eval/reports/load/report.json and report.md.
+throughput and the server's RSS sampled every ``--sample`` seconds, with a verdict on its growth over the second half
+of the run. Writes eval/reports/load/report.json and report.md.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from eval.perf_http import start_server, stop_server
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "eval" / "reports" / "load"
 KINDS = ("ask", "chat", "search", "add", "delete")
+FLAT_PCT = 2.0  # second-half RSS growth within this share of the mid-run RSS counts as flat
 
 
 def questions() -> list[str]:
@@ -38,11 +40,23 @@ def rss_mb(pid: int) -> float:
     return round(psutil.Process(pid).memory_info().rss / 2**20, 1)
 
 
-async def run_load(url: str, pid: int, seconds: float, clients: int, seed: int = 0) -> dict:
+def memory_verdict(samples: list[tuple[float, float]]) -> dict:
+    """Start / middle / end RSS and the growth over the second half of the run, from (seconds, MB) samples."""
+    if not samples:
+        return {}
+    mid_t = samples[-1][0] / 2
+    middle = min(samples, key=lambda s: abs(s[0] - mid_t))[1]
+    end, peak = samples[-1][1], max(mb for _, mb in samples)
+    growth = round(end - middle, 1)
+    return {"start": samples[0][1], "middle": middle, "end": end, "peak": peak,
+            "second_half_growth_mb": growth, "second_half_growth_pct": round(100 * growth / middle, 2)}
+
+
+async def run_load(url: str, pid: int, seconds: float, clients: int, seed: int = 0, sample_s: float = 2.0) -> dict:
     qs = questions()
     times: dict[str, list[float]] = {k: [] for k in KINDS}
     errors: list[str] = []
-    rss = {"start": rss_mb(pid)}
+    samples: list[tuple[float, float]] = []
     counter = 0
     stop_at = time.monotonic() + seconds
 
@@ -82,16 +96,18 @@ async def run_load(url: str, pid: int, seconds: float, clients: int, seed: int =
                 else:
                     await call(http, "search", "GET", "/search", 200, params={"q": q, "k": 5})
 
-    async def sample_middle() -> None:
-        await asyncio.sleep(seconds / 2)
-        rss["middle"] = rss_mb(pid)
+    async def sample_rss() -> None:
+        while True:
+            samples.append((round(time.perf_counter() - t0, 1), rss_mb(pid)))
+            await asyncio.sleep(sample_s)
 
     t0 = time.perf_counter()
-    sampler = asyncio.create_task(sample_middle())
+    sampler = asyncio.create_task(sample_rss())
     await asyncio.gather(*(worker(w) for w in range(clients)))
     wall = time.perf_counter() - t0
-    await sampler
-    rss["end"] = rss_mb(pid)
+    sampler.cancel()
+    samples.append((round(time.perf_counter() - t0, 1), rss_mb(pid)))
+    rss = memory_verdict(samples)
     async with httpx.AsyncClient(base_url=url, timeout=30) as http:
         docs = (await http.get("/documents")).json()
     total = sum(len(v) for v in times.values())
@@ -99,7 +115,7 @@ async def run_load(url: str, pid: int, seconds: float, clients: int, seed: int =
         "seconds": seconds, "clients": clients, "wall_s": round(wall, 2), "requests": total,
         "errors": len(errors), "error_samples": errors[:10], "throughput_rps": round(total / wall, 2),
         "latency_ms": {k: stats_ms(v) for k, v in times.items()},
-        "rss_mb": rss, "rss_growth_mb": round(rss["end"] - rss["start"], 1),
+        "rss_mb": rss, "rss_growth_mb": round(rss["end"] - rss["start"], 1), "rss_samples": samples,
         "documents_after": sorted(d["doc_id"] for d in docs),
     }
 
@@ -109,6 +125,8 @@ def machine() -> dict:
 
 
 def markdown(r: dict) -> str:
+    m = r["rss_mb"]
+    flat = abs(m["second_half_growth_pct"]) <= FLAT_PCT
     lines = [
         "# Load run", "",
         f"`python -m eval.load --seconds {r['seconds']:g} --clients {r['clients']}`: `qa serve` on 127.0.0.1 over a "
@@ -117,9 +135,12 @@ def markdown(r: dict) -> str:
         f"{r['machine']['cpus']} CPUs (shared with other jobs), Python {r['machine']['python']}.", "",
         f"- requests: {r['requests']:,} in {r['wall_s']} s, throughput {r['throughput_rps']} req/s",
         f"- errors: {r['errors']}",
-        f"- server RSS (MB): after one question {r['rss_mb']['before_warmup']}; after a {r['warmup_s']:g} s untimed "
-        f"warm-up with the same mix: start {r['rss_mb']['start']}, middle {r['rss_mb'].get('middle')}, "
-        f"end {r['rss_mb']['end']} (growth {r['rss_growth_mb']} MB)",
+        f"- server RSS (MB): after one question {m['before_warmup']}; after a {r['warmup_s']:g} s untimed "
+        f"warm-up with the same mix: start {m['start']}, middle {m['middle']}, end {m['end']}, peak {m['peak']} "
+        f"(whole run {r['rss_growth_mb']:+} MB)",
+        f"- memory verdict: {'flat' if flat else 'NOT flat'} — second half {m['second_half_growth_mb']:+} MB "
+        f"({m['second_half_growth_pct']:+}%; flat means within {FLAT_PCT}%)",
+        f"- RSS every ~{r['sample_s']:g} s (s: MB): " + ", ".join(f"{t:g}: {mb}" for t, mb in r["rss_samples"]),
         f"- documents after the run: {', '.join(r['documents_after'])}", "",
         "| kind | n | p50 ms | p95 ms | p99 ms | mean ms |", "|---|---:|---:|---:|---:|---:|",
     ]
@@ -136,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--clients", type=int, default=32)
     ap.add_argument("--warmup", type=float, default=10.0, help="untimed warm-up seconds before the run")
+    ap.add_argument("--sample", type=float, default=2.0, help="seconds between RSS samples")
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="qa-load-") as tmp:
@@ -146,9 +168,9 @@ def main(argv: list[str] | None = None) -> int:
             cold_rss = rss_mb(proc.pid)
             # an untimed warm-up with the same mix, so "start" RSS is after thread pools and caches exist
             asyncio.run(run_load(url, proc.pid, args.warmup, args.clients, seed=1))
-            report = asyncio.run(run_load(url, proc.pid, args.seconds, args.clients))
+            report = asyncio.run(run_load(url, proc.pid, args.seconds, args.clients, sample_s=args.sample))
             report["rss_mb"]["before_warmup"] = cold_rss
-            report["warmup_s"] = args.warmup
+            report["warmup_s"], report["sample_s"] = args.warmup, args.sample
         finally:
             log = stop_server(proc)
     report["machine"] = machine()
