@@ -46,6 +46,9 @@ class OnnxEncoder:
         opts.intra_op_num_threads = threads or min(2, os.cpu_count() or 1)
         opts.inter_op_num_threads = 1
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # Idle workers sleep instead of spinning: spinning halved no latency here but doubled the server's CPU per
+        # sequential request (7.4 -> 4.1 ms) and starved concurrent requests (16 clients: 1.2x -> 1.5x sequential).
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(str(self.path), opts, providers=["CPUExecutionProvider"])
         self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self.tokenizer.enable_truncation(MAX_SEQ_LENGTH)
