@@ -234,19 +234,39 @@ def thread_settings(questions: list[str], sentences: list[str]) -> list[dict]:
 # ---- HTTP ----------------------------------------------------------------------------------------------------
 def http(index_dir: Path, questions: list[str], levels: list[int], seq_n: int, per_level: int,
          max_seconds: float) -> dict:
+    """Latency and throughput over HTTP, with the CPU time the server and this load generator spent per request
+    (both share the machine's cores, so a busy client caps what the server can show)."""
+    import psutil
+
     out: dict = {}
-    with perf_http.server(index_dir) as url:
+    proc, url = perf_http.start_server(index_dir)
+    server, client = psutil.Process(proc.pid), psutil.Process()
+
+    def cpu_ms(p: psutil.Process) -> float:
+        t = p.cpu_times()
+        return 1e3 * (t.user + t.system)
+
+    try:
         for q in questions[:10]:
             perf_http.sequential(url, [q + "?"])  # warm-up, not timed
+        s0, c0 = cpu_ms(server), cpu_ms(client)
         times, errors = perf_http.sequential(url, questions[:seq_n])
         out["sequential"] = {"latency_ms": stats_ms(times), "errors": errors,
-                             "throughput_rps": len(times) / sum(times)}
+                             "throughput_rps": len(times) / sum(times),
+                             "server_cpu_ms_per_request": (cpu_ms(server) - s0) / len(times),
+                             "client_cpu_ms_per_request": (cpu_ms(client) - c0) / len(times)}
         pos = seq_n
         for clients in levels:
             qs = questions[pos : pos + per_level]
             pos += per_level
+            s0, c0 = cpu_ms(server), cpu_ms(client)
             r = perf_http.concurrent(url, qs, clients, max_seconds)
-            out[f"clients_{clients}"] = {"clients": clients, "latency_ms": stats_ms(r.pop("times")), **r}
+            n = max(1, r["requests"])
+            out[f"clients_{clients}"] = {"clients": clients, "latency_ms": stats_ms(r.pop("times")), **r,
+                                         "server_cpu_ms_per_request": (cpu_ms(server) - s0) / n,
+                                         "client_cpu_ms_per_request": (cpu_ms(client) - c0) / n}
+    finally:
+        perf_http.stop_server(proc)
     return out
 
 

@@ -8,8 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
@@ -62,16 +61,6 @@ def stop_server(proc: subprocess.Popen[str]) -> str:
         proc.kill()
         _, err = proc.communicate()
     return err or ""
-
-
-@contextmanager
-def server(index_dir: Path, threads: int | None = None, timeout: float = 180.0) -> Iterator[str]:
-    """`qa serve` on 127.0.0.1 over ``index_dir``; yields the base URL once /health answers."""
-    proc, url = start_server(index_dir, threads, timeout)
-    try:
-        yield url
-    finally:
-        stop_server(proc)
 
 
 def sequential(url: str, questions: Sequence[str]) -> tuple[list[float], int]:

@@ -57,10 +57,14 @@ def _targets(c: dict) -> list[str]:
 
 def _latency_table(c: dict) -> list[str]:
     ip, h = c["in_process"], c["http"]
-    rows = ["| measurement | n | p50 ms | p95 ms | p99 ms | throughput | errors |", "|---|---|---|---|---|---|---|"]
+    rows = ["| measurement | n | p50 ms | p95 ms | p99 ms | throughput | errors | CPU ms/request: server, client |",
+            "|---|---|---|---|---|---|---|---|"]
 
-    def row(label: str, s: dict, thr: str = "", err: str = "") -> str:
-        cells = [label, s["n"], *(round(s[k], 3) if k in s else "-" for k in ("p50", "p95", "p99")), thr, err]
+    def row(label: str, s: dict, thr: str = "", err: str = "", cpu: dict | None = None) -> str:
+        cpu_cell = (f"{cpu['server_cpu_ms_per_request']:.2f}, {cpu['client_cpu_ms_per_request']:.2f}"
+                    if cpu and "server_cpu_ms_per_request" in cpu else "")
+        cells = [label, s["n"], *(round(s[k], 3) if k in s else "-" for k in ("p50", "p95", "p99")), thr, err,
+                 cpu_cell]
         return "| " + " | ".join(str(x) for x in cells) + " |"
 
     graph = "int8" if ip.get("question_int8") else "fp32"
@@ -73,11 +77,11 @@ def _latency_table(c: dict) -> list[str]:
     rows.append(row("`service.ask`, cached question embeddings", ip["ask_cached_ms"]))
     seq = h["sequential"]
     rows.append(row("HTTP POST /ask, sequential", seq["latency_ms"], f"{seq['throughput_rps']:.1f} req/s",
-                    str(seq["errors"])))
+                    str(seq["errors"]), seq))
     for key in sorted((k for k in h if k.startswith("clients_")), key=lambda k: int(k.split("_")[1])):
         r = h[key]
         rows.append(row(f"HTTP POST /ask, {r['clients']} concurrent clients ({r['elapsed']:.1f} s)", r["latency_ms"],
-                        f"{r['throughput_rps']:.1f} req/s", str(r["errors"])))
+                        f"{r['throughput_rps']:.1f} req/s", str(r["errors"]), r))
     tx = c.get("peers", {}).get("txtai", {})
     if tx.get("measured"):
         rows.append(row(f"txtai {tx['version']} hybrid `search(q, 5)` in-process", tx["search_ms"]))
