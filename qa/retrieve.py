@@ -33,22 +33,20 @@ class QuestionEncoder:
 
     def encode(self, questions: Sequence[str]) -> np.ndarray:
         with self._lock:
-            missing = list(dict.fromkeys(q for q in questions if q not in self._cache))
-        fresh = self.batcher(missing) if missing else None
-        with self._lock:
-            for q, v in zip(missing, fresh if fresh is not None else [], strict=True):
-                self._cache[q] = v
-                if len(self._cache) > self.cache_size:
-                    self._cache.popitem(last=False)
-            vectors = []
-            for q in questions:
-                vec = self._cache.get(q)
-                if vec is None:  # evicted by a concurrent call between the two locks
-                    vec = self.embedder.encode_questions([q])[0]
-                self._cache[q] = vec
+            vectors = {q: self._cache[q] for q in questions if q in self._cache}
+            for q in vectors:
                 self._cache.move_to_end(q)
-                vectors.append(vec)
-        return np.vstack(vectors).astype(np.float32)
+        missing = list(dict.fromkeys(q for q in questions if q not in vectors))
+        if missing:
+            # copies: a row view would keep its whole batch array alive in the cache
+            vectors.update((q, v.copy()) for q, v in zip(missing, self.batcher(missing), strict=True))
+            with self._lock:
+                for q in missing:
+                    self._cache[q] = vectors[q]
+                    self._cache.move_to_end(q)
+                while len(self._cache) > self.cache_size:
+                    self._cache.popitem(last=False)
+        return np.vstack([vectors[q] for q in questions]).astype(np.float32)
 
 
 def dense_passage_scores(snap: IndexSnapshot, qvecs: np.ndarray) -> list[np.ndarray]:
