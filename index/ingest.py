@@ -123,11 +123,28 @@ def document_from_record(record: object, doc_id: str, source: str | None = None)
                     source)
 
 
-def _json_records(text: str, jsonl: bool) -> list[object]:
+@dataclass(frozen=True, slots=True)
+class RecordError:
+    """A JSON record that could not become a Document: where it is (``line N`` / ``record N``) and why."""
+
+    where: str
+    reason: str
+
+
+def _json_records(text: str, jsonl: bool) -> list[tuple[str, object]]:
+    """(where, record) pairs; a JSON Lines line that does not parse becomes a RecordError, not a failure of the file."""
     if jsonl:
-        return [_json_loads(line, n) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+        out: list[tuple[str, object]] = []
+        for n, line in enumerate(text.splitlines(), 1):
+            if line.strip():
+                try:
+                    out.append((f"line {n}", _json_loads(line, n)))
+                except InvalidInputError as exc:
+                    out.append((f"line {n}", RecordError(f"line {n}", str(exc))))
+        return out
     data = _json_loads(text, 1)
-    return data if isinstance(data, list) else [data]
+    records = data if isinstance(data, list) else [data]
+    return [(f"record {i + 1}", r) for i, r in enumerate(records)]
 
 
 def _json_loads(text: str, first_line: int) -> object:
@@ -137,8 +154,10 @@ def _json_loads(text: str, first_line: int) -> object:
         raise InvalidInputError(f"invalid JSON at line {first_line + exc.lineno - 1}: {exc.msg}") from None
 
 
-def parse_bytes(data: bytes, filename: str, doc_id: str, max_bytes: int = DEFAULT_MAX_BYTES) -> list[Document]:
-    """Parse one file's bytes; ``filename`` is used only for its suffix, never as a path."""
+def parse_records(data: bytes, filename: str, doc_id: str,
+                  max_bytes: int = DEFAULT_MAX_BYTES) -> list[Document | RecordError]:
+    """Parse one file's bytes into its documents; in a JSON / JSON Lines file each bad record becomes a RecordError
+    and the good ones are kept. ``filename`` is used only for its suffix, never as a path."""
     suffix = Path(filename.replace("\x00", "")).suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         allowed = ", ".join(SUPPORTED_SUFFIXES)
@@ -146,13 +165,35 @@ def parse_bytes(data: bytes, filename: str, doc_id: str, max_bytes: int = DEFAUL
     text = decode(data, max_bytes)
     if suffix in (".html", ".htm"):
         return [parse_html(doc_id, text, filename)]
-    if suffix in (".json", ".jsonl"):
-        records = _json_records(text, suffix == ".jsonl")
-        if not records:
-            raise InvalidInputError("JSON file holds no records")
-        ids = [doc_id] if len(records) == 1 else [f"{doc_id}-{i}" for i in range(len(records))]
-        return [document_from_record(r, i, filename) for r, i in zip(records, ids, strict=True)]
-    return [parse_text(doc_id, text, filename)]
+    if suffix not in (".json", ".jsonl"):
+        return [parse_text(doc_id, text, filename)]
+    records = _json_records(text, suffix == ".jsonl")
+    if not records:
+        raise InvalidInputError("JSON file holds no records")
+    # ids count every record, bad ones included, so fixing one record later does not renumber the others
+    ids = [doc_id] if len(records) == 1 else [f"{doc_id}-{i}" for i in range(len(records))]
+    out: list[Document | RecordError] = []
+    for (where, record), rid in zip(records, ids, strict=True):
+        if isinstance(record, RecordError):
+            out.append(record)
+            continue
+        try:
+            out.append(document_from_record(record, rid, filename))
+        except InvalidInputError as exc:
+            out.append(RecordError(where, str(exc)))
+    if len(out) == 1 and isinstance(out[0], RecordError):
+        raise InvalidInputError(out[0].reason)  # a one-record file: the file itself is bad
+    return out
+
+
+def parse_bytes(data: bytes, filename: str, doc_id: str, max_bytes: int = DEFAULT_MAX_BYTES) -> list[Document]:
+    """All documents of one uploaded file, or an error naming the first bad record: an upload is all or nothing."""
+    parsed = parse_records(data, filename, doc_id, max_bytes)
+    bad = [p for p in parsed if isinstance(p, RecordError)]
+    if bad:
+        more = f" (and {len(bad) - 1} more bad records)" if len(bad) > 1 else ""
+        raise InvalidInputError(f"{bad[0].where}: {bad[0].reason}{more}; nothing from this file was added")
+    return [p for p in parsed if isinstance(p, Document)]
 
 
 def iter_files(paths: Iterable[Path]) -> Iterator[Path]:
@@ -165,7 +206,8 @@ def iter_files(paths: Iterable[Path]) -> Iterator[Path]:
 
 
 def load_files(paths: Iterable[Path], max_bytes: int = DEFAULT_MAX_BYTES) -> Iterator[Document | Skipped]:
-    """Documents from files, streaming; every unreadable file becomes a Skipped with its reason."""
+    """Documents from files, streaming; every unreadable file, and every bad record of a JSON / JSON Lines file,
+    becomes a Skipped with its reason (the file's good records are still indexed)."""
     seen: set[str] = set()
     for path in iter_files(paths):
         try:
@@ -173,12 +215,15 @@ def load_files(paths: Iterable[Path], max_bytes: int = DEFAULT_MAX_BYTES) -> Ite
                 raise InvalidInputError("no such file or directory")
             if path.stat().st_size > max_bytes:
                 raise TooLargeError(f"file is {path.stat().st_size:,} bytes, over the {max_bytes:,}-byte limit")
-            docs = parse_bytes(path.read_bytes(), path.name, make_doc_id(path.stem), max_bytes)
-            docs = [replace(d, source=str(path.resolve())) for d in docs]
+            parsed = parse_records(path.read_bytes(), path.name, make_doc_id(path.stem), max_bytes)
         except (InvalidInputError, TooLargeError, OSError) as exc:
             yield Skipped(str(path), str(exc))
             continue
-        for doc in docs:
+        for item in parsed:
+            if isinstance(item, RecordError):
+                yield Skipped(f"{path}, {item.where}", item.reason)
+                continue
+            doc = replace(item, source=str(path.resolve()))
             if doc.doc_id in seen:
                 yield Skipped(str(path), f"duplicate document id {doc.doc_id!r}")
                 continue

@@ -103,7 +103,7 @@ def test_bad_files_are_skipped_with_a_reason_and_the_rest_indexed(tmp_path: Path
     items = list(load_files([tmp_path, tmp_path / "missing.txt"], max_bytes=1024))
     docs = [i.doc_id for i in items if not isinstance(i, Skipped)]
     skipped = {Path(i.source).name: i.reason for i in items if isinstance(i, Skipped)}
-    assert docs == ["a_good", "j_good"]
+    assert docs == ["a_good", "i_broken-0", "j_good"]  # the good record of the half-broken JSON Lines file is kept
     assert skipped == {
         "b_binary.txt": "file looks binary (contains NUL bytes)",
         "c_latin1.txt": "file is not valid UTF-8 (byte 3)",
@@ -112,11 +112,34 @@ def test_bad_files_are_skipped_with_a_reason_and_the_rest_indexed(tmp_path: Path
         "f_big.txt": "file is 2,000 bytes, over the 1,024-byte limit",
         "g_doc.pdf": "unsupported file type '.pdf'; use one of .txt, .md, .markdown, .html, .htm, .json, .jsonl",
         "h_broken.json": "invalid JSON at line 1: Expecting value",
-        "i_broken.jsonl": "invalid JSON at line 2: Expecting value",
+        "i_broken.jsonl, line 2": "invalid JSON at line 2: Expecting value",
         "missing.txt": "no such file or directory",
     }
     assert all("\n" not in reason for reason in skipped.values())
     assert [i.source for i in items if isinstance(i, Skipped)][0] == str(tmp_path / "b_binary.txt")
+
+
+def test_bad_records_are_skipped_one_by_one_and_ids_do_not_shift(tmp_path: Path) -> None:
+    lines = [{"title": "A", "text": "Alpha."}, {"title": "B"}, "not an object", {"title": "D", "text": "Delta."}]
+    (tmp_path / "feed.jsonl").write_text("\n".join(json.dumps(x) for x in lines) + "\n{broken\n")
+    (tmp_path / "arr.json").write_text(json.dumps([{"title": "X", "text": "x."}, {"title": 5, "text": "y."}]))
+    items = list(load_files([tmp_path]))
+    assert [(i.doc_id, i.text) for i in items if not isinstance(i, Skipped)] == [
+        ("arr-0", "x."), ("feed-0", "Alpha."), ("feed-3", "Delta.")]
+    assert [(Path(i.source).name, i.reason) for i in items if isinstance(i, Skipped)] == [
+        ("arr.json, record 2", "JSON record 'title' must be a string"),
+        ("feed.jsonl, line 2", "JSON record needs a non-empty string 'text'"),
+        ("feed.jsonl, line 3", "each JSON record must be an object with 'title' and 'text'"),
+        ("feed.jsonl, line 5", "invalid JSON at line 5: Expecting property name enclosed in double quotes"),
+    ]
+
+
+def test_an_upload_with_a_bad_record_is_refused_whole() -> None:
+    data = b'{"title": "A", "text": "Alpha."}\n{"title": "B"}\nnope\n'
+    with pytest.raises(InvalidInputError) as err:
+        parse_bytes(data, "feed.jsonl", "feed")
+    assert str(err.value) == ("line 2: JSON record needs a non-empty string 'text' (and 1 more bad records); "
+                              "nothing from this file was added")
 
 
 def test_parse_bytes_limits() -> None:
