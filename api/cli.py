@@ -23,6 +23,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 def cmd_index(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from index.store import IndexStore
     from qa.service import QAService
 
     settings = _settings(args)
@@ -31,8 +32,7 @@ def cmd_index(args: argparse.Namespace) -> int:
         import shutil
 
         shutil.rmtree(settings.index_dir, ignore_errors=True)
-    service = QAService.from_settings(settings, build_from_seeds=False) if _has_index(settings) else \
-        QAService(_empty_store(settings), settings)
+    service = QAService(IndexStore.open(settings.index_dir, settings.make_embedder(), create=True), settings)
     with tqdm(desc="indexing", unit="doc", disable=args.quiet or not sys.stderr.isatty()) as bar:
         report = service.index_paths(paths, on_progress=bar.update)
     print(f"documents: {len(report.added)} added, {len(report.changed)} changed, "
@@ -42,16 +42,6 @@ def cmd_index(args: argparse.Namespace) -> int:
     print(f"index: {settings.index_dir} ({len(service.store.snapshot.entries)} documents, "
           f"{len(service.store.snapshot.passages)} passages)")
     return 0
-
-
-def _has_index(settings: Settings) -> bool:
-    return (settings.index_dir / "CURRENT").exists()
-
-
-def _empty_store(settings: Settings):  # type: ignore[no-untyped-def]
-    from index.store import IndexStore
-
-    return IndexStore.open(settings.index_dir, settings.make_embedder(), create=True)
 
 
 def format_answer(answer: Answer) -> str:

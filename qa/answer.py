@@ -93,7 +93,7 @@ def _null(info: QuestionInfo, passages: list[Passage], confidence: float, reason
 
 def build_answer(snap: IndexSnapshot, info: QuestionInfo, qvec: np.ndarray, hits: list[Hit]) -> Answer:
     """The extractive answer with its citation, or a null answer with the reason."""
-    passages = [_passage(snap, h) for h in hits]
+    passages = [passage_of(snap, h) for h in hits]
     missing = unknown_entities(snap, info)
     if missing:
         return _null(info, passages, 0.95, f"the articles never mention: {', '.join(missing)}")
@@ -122,7 +122,8 @@ def _citation(snap: IndexSnapshot, span: Span, score: float, info: QuestionInfo)
                     highlight=highlight(span, info.answer_type, info.text))
 
 
-def _passage(snap: IndexSnapshot, hit: Hit) -> Passage:
+def passage_of(snap: IndexSnapshot, hit: Hit) -> Passage:
+    """The retrieved passage of ``hit`` with its document title, exact offsets and a score clipped to [0, 1]."""
     chunk = snap.passages[hit.passage_id]
     doc = snap.entries[chunk.doc_id].doc
     return Passage(doc_id=chunk.doc_id, title=doc.title, start=chunk.start, end=chunk.end, text=chunk.text,

@@ -12,7 +12,7 @@ from index.documents import Document
 from index.errors import DocumentNotFoundError, InvalidInputError, TooLargeError
 from index.ingest import load_files
 from index.store import IndexStore, UpdateReport
-from qa.answer import _passage, build_answer
+from qa.answer import build_answer, passage_of
 from qa.config import Settings
 from qa.conversation import standalone_question
 from qa.features import analyze
@@ -103,7 +103,7 @@ class QAService:
         kk = self._top_k(k)
         q = self.clean_question(query)
         snap = self.store.snapshot
-        return [_passage(snap, h) for h in self.retriever.search(snap, q, kk)]
+        return [passage_of(snap, h) for h in self.retriever.search(snap, q, kk)]
 
     # ---- documents -----------------------------------------------------------------------------------------
     def documents(self) -> list[DocumentInfo]:
