@@ -101,9 +101,12 @@ class IndexSnapshot:
     doc_df: dict[str, Counter[str]] = field(default_factory=dict)
     doc_postings: dict[str, DocPostings] = field(default_factory=dict)
     # FAISS ids are stable per document (a contiguous block from ``id_base``), so one document's vectors can be
-    # added or removed in place; ``sentence_of_id`` maps a FAISS id to this snapshot's sentence number (-1: none).
+    # added or removed in place. A FAISS id maps to this snapshot's sentence number through the blocks, sorted by
+    # first id (ids are never reused, so a dense id -> sentence array would grow with every write ever made).
     id_base: dict[str, int] = field(default_factory=dict)
-    sentence_of_id: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    block_start: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # first FAISS id of a block
+    block_len: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    block_first: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # its first sentence number
     next_id: int = 0
     # Successive snapshots share one FAISS index that updates mutate in place: search and mutation take this lock.
     faiss_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -137,16 +140,21 @@ class IndexSnapshot:
         return bases
 
     def _assign_ids(self, bases: dict[str, int], next_id: int) -> None:
-        """Record each document's id block and the id -> sentence map."""
+        """Record each document's id block, and the blocks sorted by first id for the id -> sentence map."""
         self.id_base = {d: bases[d] for d in self.entries}
-        ends = [b + len(e.sentences) for b, e in zip(self.id_base.values(), self.entries.values(), strict=True)]
-        self.next_id = max([next_id, *ends])
-        self.sentence_of_id = np.full(self.next_id, -1, dtype=np.int64)
-        pos = 0
+        starts, lens, firsts, pos = [], [], [], 0
         for base, entry in zip(self.id_base.values(), self.entries.values(), strict=True):
             n = len(entry.sentences)
-            self.sentence_of_id[base : base + n] = np.arange(pos, pos + n)
+            if n:  # an empty block may share its first id with the next one; it maps no id
+                starts.append(base)
+                lens.append(n)
+                firsts.append(pos)
             pos += n
+        order = np.argsort(np.asarray(starts, np.int64), kind="stable")
+        self.block_start = np.asarray(starts, np.int64)[order]
+        self.block_len = np.asarray(lens, np.int64)[order]
+        self.block_first = np.asarray(firsts, np.int64)[order]
+        self.next_id = max([next_id, *(int(b) + int(n) for b, n in zip(starts, lens, strict=True))])
 
     def _update_from(self, previous: IndexSnapshot) -> None:
         """Share ``previous``'s FAISS index: remove the vectors of dropped or changed documents, add the new ones."""
@@ -187,8 +195,17 @@ class IndexSnapshot:
                                                       min(k, self.faiss_index.ntotal))
             finally:
                 faiss.omp_set_num_threads(threads)
-        known = (ids >= 0) & (ids < len(self.sentence_of_id))
-        return scores, np.where(known, self.sentence_of_id[np.where(known, ids, 0)], -1)
+        return scores, self.sentences_of_ids(ids)
+
+    def sentences_of_ids(self, ids: np.ndarray) -> np.ndarray:
+        """This snapshot's sentence number for each FAISS id; -1 for ids of no current sentence."""
+        if not len(self.block_start):
+            return np.full(ids.shape, -1, dtype=np.int64)
+        block = np.searchsorted(self.block_start, ids, side="right") - 1
+        safe = np.maximum(block, 0)
+        offset = ids - self.block_start[safe]
+        known = (ids >= 0) & (block >= 0) & (offset < self.block_len[safe])
+        return np.where(known, self.block_first[safe] + offset, -1)
 
     def _flatten(self) -> None:
         vec_parts = []

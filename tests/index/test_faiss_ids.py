@@ -84,3 +84,19 @@ def test_terms_of_unchanged_documents_are_reused(index_copy: Path, embedder: Emb
     fresh = IndexSnapshot.build(dict(after.entries), after.dim)
     assert fresh.sentence_terms == after.sentence_terms
     assert fresh.idf == after.idf
+
+
+def test_id_map_stays_the_size_of_the_live_documents_after_many_writes(index_copy: Path, embedder: Embedder) -> None:
+    store = IndexStore.open(index_copy, embedder)
+    for i in range(30):  # every add takes fresh ids: 60 sentences' worth of ids are used and freed
+        store.add([Document(f"tmp_{i}", "Temp", f"Ferry {i} leaves at noon. It returns after dark.")])
+        store.remove(f"tmp_{i}")
+    store.add([NEW, Document("zz_empty", "Empty", "   ")])
+    snap = store.snapshot
+    assert snap.next_id > 2 * len(snap.sentences)  # ids were not reused ...
+    assert len(snap.block_start) == len(snap.entries) - 1  # ... yet the map holds one row per non-empty document
+    _consistent(snap)
+    base = snap.id_base["zz_new"]
+    first = next(i for i, s in enumerate(snap.sentences) if s.doc_id == "zz_new")
+    ids = np.array([base, base + 1, base + 2, base - 1, -1, snap.next_id + 5], dtype=np.int64)
+    assert snap.sentences_of_ids(ids).tolist() == [first, first + 1, -1, -1, -1, -1]
