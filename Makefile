@@ -30,7 +30,7 @@ test: $(STAMP) browser-deps
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy qa index api
+	$(BIN)/mypy qa index api eval
 
 squad: $(STAMP)
 	$(BIN)/python -m eval.squad

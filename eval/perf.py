@@ -349,7 +349,7 @@ def main(argv: list[str] | None = None) -> int:
         index_worker(collection, Path(index_dir), Path(out))
         return 0
     args.clients = [int(c) for c in args.clients.split(",") if c]
-    report = {"generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    report: dict = {"generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
               "command": "python -m eval.perf " + " ".join(argv if argv is not None else sys.argv[1:]),
               "machine": machine(), "collections": {}}
     with tempfile.TemporaryDirectory(prefix="qa-perf-") as tmp:

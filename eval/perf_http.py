@@ -40,7 +40,8 @@ def start_server(index_dir: Path, threads: int | None = None,
     deadline = time.monotonic() + timeout
     while True:
         if proc.poll() is not None:
-            raise RuntimeError(f"qa serve exited with {proc.returncode}: {proc.stderr.read()[-2000:]}")
+            err = proc.stderr.read() if proc.stderr else ""
+            raise RuntimeError(f"qa serve exited with {proc.returncode}: {err[-2000:]}")
         try:
             if httpx.get(url + "/health", timeout=2).status_code == 200:
                 return proc, url

@@ -145,7 +145,7 @@ def main() -> int:
             ids[rid] += 1
             where = f"{where} ({rid})"
         kind = obj.get("kind")
-        kinds[kind] += 1
+        kinds[str(kind)] += 1
         if kind == "answerable":
             errors += check_answerable(obj, where, args.seeds, cache)
             t = obj.get("tags", [])
@@ -155,7 +155,7 @@ def main() -> int:
                 errors.append(f"{where}: tags must contain exactly one of 'exact'/'paraphrase'")
             else:
                 tags["answerable"].update(t)
-            docs[obj.get("doc_id")] += 1
+            docs[str(obj.get("doc_id"))] += 1
         elif kind == "unanswerable":
             if not isinstance(obj.get("question"), str) or not obj["question"].strip():
                 errors.append(f"{where}: missing question")
@@ -177,7 +177,7 @@ def main() -> int:
                     errors.append(f"{where} turn {j}: not an object")
                     continue
                 errors += check_answerable(turn, f"{where} turn {j}", args.seeds, cache)
-                docs[turn.get("doc_id")] += 1
+                docs[str(turn.get("doc_id"))] += 1
                 turns_total += 1
         else:
             errors.append(f"{where}: unknown kind {kind!r}")
@@ -198,8 +198,8 @@ def main() -> int:
 
     if errors:
         print(f"\nFAILED with {len(errors)} error(s):", file=sys.stderr)
-        for e in errors:
-            print("  " + e, file=sys.stderr)
+        for message in errors:
+            print("  " + message, file=sys.stderr)
         return 1
     print("\nOK")
     return 0
