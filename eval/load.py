@@ -24,6 +24,7 @@ import psutil
 
 from eval.perf import stats_ms
 from eval.perf_http import start_server, stop_server
+from eval.report_files import save_report
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "eval" / "reports" / "load"
@@ -175,10 +176,9 @@ def main(argv: list[str] | None = None) -> int:
             log = stop_server(proc)
     report["machine"] = machine()
     report["server_log_tail"] = log[-2000:]
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    (args.out / "report.md").write_text(markdown(report), encoding="utf-8")
-    print(markdown(report))
+    md = markdown(report)
+    save_report(args.out, report, md)
+    print(md)
     return 0 if report["errors"] == 0 else 1
 
 

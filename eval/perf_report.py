@@ -129,8 +129,9 @@ def _collection(name: str, c: dict) -> list[str]:
               f"| cold start (`qa ask --json` process start → answer) | "
               f"{', '.join(f'{s:.2f} s' for s in c['cold_start_seconds'])} |"]
     for t in c.get("thread_settings", []):
-        lines.append(f"| ONNX intra-op threads = {t['onnx_threads']}: encode one p50 / batch rate | "
-                     f"{t['encode_one_ms']['p50']} ms / {t['batch_sentences_per_s']} sentences/s |")
+        lines.append(f"| ONNX intra-op threads = {t['onnx_threads']}: int8 question encode p50 / CPU per question / "
+                     f"fp32 batch rate | {t['int8_encode_one_ms']['p50']} ms / {t['int8_encode_one_cpu_ms']} ms / "
+                     f"{t['fp32_batch_sentences_per_s']} sentences/s |")
     return lines + [""]
 
 

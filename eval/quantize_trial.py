@@ -1,11 +1,12 @@
 """Trial of int8 encoders on ONNX Runtime against the fp32 ONNX encoder (`python -m eval.quantize_trial [N]`).
 
-The int8 graphs are the cached fp32 export passed through `onnxruntime.quantization.quantize_dynamic` (weights int8,
-activations quantized on the fly), offline. Variants: int8 for questions only (the index keeps fp32 vectors), with
-per-tensor and per-channel weight scales, and int8 for both the index and the questions. For each: single-question
-encode p50 (all variants alternate question by question), hit@5 and answer containment on N SQuAD questions, and the
-seed eval's hit@5, right-citation rate and abstention recall. The rule from issue 5: keep int8 only if it is faster
-and costs under 1 point of hit@5 and of containment. Writes eval/reports/perf/quantize_trial.json.
+The int8 graphs are the cached fp32 export passed through `index.onnx_model.ensure_quantized` (ONNX Runtime's
+dynamic quantization: weights int8, activations quantized on the fly), offline. Variants: int8 for questions only
+(the index keeps fp32 vectors), with per-tensor and per-channel weight scales, and int8 for both the index and the
+questions. For each: single-question encode p50 (all variants alternate question by question), hit@5 and answer
+containment on N SQuAD questions, and the seed eval's hit@5, right-citation rate and abstention recall. The rule
+from issue 5: keep int8 only if it is faster and costs under 1 point of hit@5 and of containment.
+Writes eval/reports/perf/quantize_trial.json.
 """
 
 from __future__ import annotations
@@ -27,15 +28,6 @@ VARIANTS = {  # name: (quantize questions, per-channel scales, index built with 
 }
 
 
-def int8_graph(fp32: Path, out_dir: Path, per_channel: bool) -> Path:
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    target = out_dir / f"int8{'-pc' if per_channel else ''}.onnx"
-    if not target.exists():
-        quantize_dynamic(str(fp32), str(target), weight_type=QuantType.QInt8, per_channel=per_channel)
-    return target
-
-
 def embedder_for(graph: Path | None):  # type: ignore[no-untyped-def]
     from index.embedder import Embedder, model_dir
     from index.onnx_model import OnnxEncoder
@@ -48,13 +40,14 @@ def embedder_for(graph: Path | None):  # type: ignore[no-untyped-def]
 
 def build_services(tmp: Path, docs: list) -> dict:  # type: ignore[type-arg]
     from index.embedder import Embedder
+    from index.onnx_model import ensure_quantized
     from index.store import IndexStore
     from qa.config import Settings
     from qa.retrieve import QuestionEncoder, Retriever
     from qa.service import QAService
 
     fp32 = embedder_for(None)
-    graphs = {pc: int8_graph(fp32.model.path, tmp, pc) for pc in (False, True)}
+    graphs = {pc: ensure_quantized(fp32.model.path, per_channel=pc) for pc in (False, True)}
     stores: dict[bool, IndexStore] = {}
     services = {}
     for name, (q8, pc, index8) in VARIANTS.items():
@@ -67,8 +60,6 @@ def build_services(tmp: Path, docs: list) -> dict:  # type: ignore[type-arg]
             question_embedder = embedder_for(graphs[True]) if pc else Embedder(question_int8=True)
             service.encoder = QuestionEncoder(question_embedder)
             service.retriever = Retriever(service.encoder, service.settings.fusion, service.settings.dense_weight)
-        elif q8 and pc:
-            raise ValueError("per-channel index variant is not part of the trial")
         services[name] = service
     return services
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
+from eval.report_files import save_report
 from eval.seed import DEPTH, KS
 
 DEFINITIONS = """\
@@ -151,8 +151,6 @@ def plot_reliability(bins: list[dict], path: Path) -> None:
 
 
 def write_report(result: dict, out_dir: Path) -> None:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "report.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    (out_dir / "report.md").write_text(markdown(result), encoding="utf-8")
+    save_report(out_dir, result, markdown(result))
     plot_recall(result["recall_curve"], out_dir / "recall_at_k.png")
     plot_reliability(result["calibration"]["table"], out_dir / "reliability.png")

@@ -9,7 +9,6 @@ index that `index.snapshot.faiss_spec` chooses at this size, over a range of ``n
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import resource
 import statistics
@@ -21,6 +20,7 @@ import faiss
 import numpy as np
 import psutil
 
+from eval.report_files import save_report
 from index.snapshot import IVF_NPROBE, build_faiss, faiss_spec, set_search_params, spec_of
 
 DIM = 384
@@ -175,10 +175,8 @@ def main(argv: list[str] | None = None) -> int:
     r["generated"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     r["command"] = "python -m eval.scale " + " ".join(argv if argv is not None else [])
     r["machine"] = f"{platform.machine()}, {psutil.cpu_count()} CPUs, faiss {faiss.__version__}"
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "report.json").write_text(json.dumps(r, indent=2) + "\n", encoding="utf-8")
     md = markdown(r)
-    (args.out / "report.md").write_text(md, encoding="utf-8")
+    save_report(args.out, r, md)
     print(md)
     return 0
 

@@ -18,6 +18,7 @@ from eval.cli import git_commit
 from eval.dataset import ROOT, SEED_EVAL, load_eval_set
 from eval.metrics import contains_answer, hit_at_k, mean, mrr_at_k, overlaps
 from eval.report import table
+from eval.report_files import save_report
 from eval.retrieval import Target, judge_rankings, retriever_names
 from eval.squad_data import SquadQuestion, load_articles, vendor
 from index.chunking import ChunkParams
@@ -189,10 +190,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                                        build_from_seeds=True)
         result = run(squad, seed, sample(questions, args.limit, 0), sample(questions, args.cross, 1))
     result["meta"]["limit"] = args.limit
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "report.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     report = markdown(result)
-    (args.out / "report.md").write_text(report, encoding="utf-8")
+    save_report(args.out, result, report)
     print(json.dumps(result, indent=2, ensure_ascii=False) if args.json else report)
     return 0
 

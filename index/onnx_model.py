@@ -12,7 +12,7 @@ import logging
 import os
 import tempfile
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -84,39 +84,35 @@ def ensure_exported(model_dir: Path, cache_dir: Path) -> Path:
     weights = model_dir / "model.safetensors"
     stat = weights.stat()
     key = hashlib.sha256(f"{EXPORT_FORMAT}:{weights.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()
-    path = cache_dir / f"minilm-{key[:16]}.onnx"
-    if path.exists():
-        return path
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=cache_dir, suffix=".onnx.tmp")
-    os.close(fd)
-    try:
-        _export(model_dir, Path(tmp))
-        os.replace(tmp, path)  # concurrent exporters write identical files; the last rename wins
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return _create_once(cache_dir / f"minilm-{key[:16]}.onnx", lambda tmp: _export(model_dir, tmp))
 
 
-def ensure_quantized(fp32: Path) -> Path:
+def ensure_quantized(fp32: Path, per_channel: bool = False) -> Path:
     """The int8 variant of an exported graph (dynamic quantization of the weights), made once next to it."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    path = fp32.with_name(fp32.stem + "-int8.onnx")
-    if path.exists():
-        return path
-    fd, tmp = tempfile.mkstemp(dir=fp32.parent, suffix=".onnx.tmp")
-    os.close(fd)
-    try:
+    def quantize(tmp: Path) -> None:
         root = logging.getLogger()
         was = root.disabled
         root.disabled = True  # quantize_dynamic warns on the root logger about optional pre-processing
         try:
-            quantize_dynamic(str(fp32), tmp, weight_type=QuantType.QInt8)
+            quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8, per_channel=per_channel)
         finally:
             root.disabled = was
-        os.replace(tmp, path)
+
+    return _create_once(fp32.with_name(f"{fp32.stem}-int8{'-pc' if per_channel else ''}.onnx"), quantize)
+
+
+def _create_once(path: Path, write: Callable[[Path], None]) -> Path:
+    """``path``, written by ``write`` into a temporary file and renamed into place unless it already exists."""
+    if path.exists():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".onnx.tmp")
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)  # concurrent writers produce identical files; the last rename wins
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)

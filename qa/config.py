@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from index.embedder import BACKENDS, Embedder
@@ -31,18 +31,12 @@ class Settings(BaseSettings):
     question_int8: bool | None = None  # questions through the int8 graph; default: yes with onnx; passages stay fp32
     model_cache: Path | None = None  # where the exported ONNX graph is cached; default ~/.cache/newsqa/onnx
 
-    @field_validator("encoder")
+    @field_validator("encoder", "fusion")
     @classmethod
-    def _known_encoder(cls, value: str) -> str:
-        if value not in BACKENDS:
-            raise ValueError(f"unknown encoder {value!r}; choose one of {', '.join(BACKENDS)}")
-        return value
-
-    @field_validator("fusion")
-    @classmethod
-    def _known_fusion(cls, value: str) -> str:
-        if value not in FUSIONS:
-            raise ValueError(f"unknown fusion {value!r}; choose one of {', '.join(FUSIONS)}")
+    def _known_name(cls, value: str, info: ValidationInfo) -> str:
+        choices = BACKENDS if info.field_name == "encoder" else tuple(FUSIONS)
+        if value not in choices:
+            raise ValueError(f"unknown {info.field_name} {value!r}; choose one of {', '.join(choices)}")
         return value
 
     def make_embedder(self) -> Embedder:
