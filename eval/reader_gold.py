@@ -1,0 +1,72 @@
+"""The reader alone on SQuAD dev part A with each question's gold paragraph: top sentence, span EM / F1.
+
+    python -m eval.reader_gold [--graph qa/reader/weights/reader.fp32.onnx] [--limit N]
+
+Checks a checkpoint or a quantized graph without retrieval in the way (the open-collection numbers are in
+`python -m eval.squad`). Prints JSON; writes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import time
+from pathlib import Path
+
+from eval.span_metrics import exact_match, f1_score
+from eval.squad_data import SHARED_COPY
+from index.chunking import split_sentences
+from qa.reader.model import Reader
+
+
+def gold_items(path: Path, limit: int | None, seed: int = 0) -> list[tuple[str, str, list[str], list[int]]]:
+    """(question, paragraph, gold answers, gold answer starts) for every dev question, or a seeded sample."""
+    data = json.loads(path.read_text(encoding="utf-8"))["data"]
+    items = [(qa["question"], p["context"], [a["text"] for a in qa["answers"]],
+              [a["answer_start"] for a in qa["answers"]])
+             for art in data for p in art["paragraphs"] for qa in p["qas"]]
+    if limit is not None and limit < len(items):
+        items = random.Random(seed).sample(items, limit)
+    return items
+
+
+def evaluate(reader: Reader, items: list) -> dict[str, float]:
+    em = f1 = top = 0.0
+    choices = []
+    started = time.perf_counter()
+    for question, context, golds, starts in items:
+        spans = split_sentences("p", context)
+        readings = reader.read(question, [s.text for s in spans])
+        best = max(range(len(spans)), key=lambda i: readings[i].logit)
+        choices.append(best)
+        r, s = readings[best], spans[best]
+        answer = s.text[r.start : r.end]
+        em += exact_match(answer, golds)
+        f1 += f1_score(answer, golds)
+        top += 1.0 if any(s.start <= a < s.end for a in starts) else 0.0
+    n = len(items)
+    return {"questions": n, "top_sentence": top / n, "em": em / n, "f1": f1 / n,
+            "seconds": time.perf_counter() - started, "choices": choices}
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(prog="python -m eval.reader_gold", description=__doc__.split("\n")[0])
+    p.add_argument("--graph", type=Path, nargs="+", default=[None])
+    p.add_argument("--limit", type=int, default=None)
+    args = p.parse_args(argv)
+    items = gold_items(SHARED_COPY, args.limit)
+    results = {}
+    for graph in args.graph:
+        reader = Reader(graph)
+        results[str(graph or reader.path)] = evaluate(reader, items)
+    if len(results) == 2:
+        a, b = (r["choices"] for r in results.values())
+        print(f"top sentence differs in {sum(x != y for x, y in zip(a, b, strict=True))} of {len(a)} questions")
+    for r in results.values():
+        r.pop("choices")
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

