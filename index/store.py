@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import sys
@@ -21,6 +22,8 @@ from index.embedder import Embedder
 from index.errors import DocumentNotFoundError, IndexCorruptError, IndexMismatchError, IndexMissingError
 from index.ingest import Skipped
 from index.snapshot import DocEntry, IndexSnapshot, spec_of
+
+log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 EMBED_BATCH_DOCS = 64
@@ -49,6 +52,10 @@ class IndexStore:
         self.embedder = embedder
         self.params = params or ChunkParams()
         self._entries: dict[str, DocEntry] = {}
+        # What else answers from this index (e.g. {"reader": version}); recorded in the manifest, not checked at load.
+        self.stamps: dict[str, str] = {}
+        # True when the folder held no index at all when opened (never used): only then may seeds be indexed into it.
+        self.fresh = False
         self._write_lock = threading.RLock()
         self.snapshot = IndexSnapshot.build({}, embedder.dim)
         # Group commit: each swap bumps ``_version``; a save records the version it wrote, so a writer whose change
@@ -64,12 +71,42 @@ class IndexStore:
         """Load the index at ``index_dir``; with ``create`` a missing index starts empty."""
         store = cls(index_dir, embedder, params)
         current = store._current_dir()
+        if current is None and store._generations():
+            store._repair_current()
+            return store
         if current is None:
             if not create:
                 raise IndexMissingError(f"no index in {index_dir}; run `qa index PATH --index-dir {index_dir}` first")
+            store.fresh = True
             return store
         store._load(current)
         return store
+
+    def _generations(self) -> list[Path]:
+        """Published generation folders, newest first (``gen-N.tmp`` leftovers were never published)."""
+        if not self.index_dir.is_dir():
+            return []
+        gens = [p for p in self.index_dir.glob("gen-*") if p.is_dir() and p.name[4:].isdigit()]
+        return sorted(gens, key=lambda p: int(p.name[4:]), reverse=True)
+
+    def _repair_current(self) -> None:
+        """``CURRENT`` is gone but generations exist: load the newest one that loads and point ``CURRENT`` at it.
+
+        Never rebuilds over them: if none loads, the folder is refused as damaged and left as it is."""
+        problems = []
+        for gen in self._generations():
+            try:
+                self._load(gen)
+            except (IndexCorruptError, IndexMismatchError) as exc:
+                problems.append(f"{gen.name}: {str(exc).split(';')[0]}")
+                continue
+            _write_atomic(self.index_dir / "CURRENT", gen.name + "\n")
+            _fsync_dir(self.index_dir)
+            log.warning("index %s had no CURRENT; restored it to %s, the newest generation that loads",
+                        self.index_dir, gen.name)
+            return
+        raise IndexCorruptError(f"index {self.index_dir} has generations but no CURRENT, and none of them loads "
+                                f"({'; '.join(problems)[:200]}); {self._rebuild_hint()}")
 
     def _current_dir(self) -> Path | None:
         pointer = self.index_dir / "CURRENT"
@@ -90,7 +127,7 @@ class IndexStore:
         return f"rebuild it with `qa index PATH --rebuild --index-dir {self.index_dir}`"
 
     def manifest(self) -> dict:
-        return _manifest(self.embedder, self.params, self.snapshot)
+        return {**_manifest(self.embedder, self.params, self.snapshot), **self.stamps}
 
     def _load(self, path: Path) -> None:
         try:
@@ -102,6 +139,7 @@ class IndexStore:
         if not isinstance(manifest, dict):
             raise IndexCorruptError(f"index manifest in {path} is not a JSON object; {self._rebuild_hint()}")
         self._check_manifest(manifest)
+        self.stamps = {k: v for k, v in manifest.items() if k not in _MANIFEST_KEYS and isinstance(v, str)}
         try:
             entries, id_base = _read_entries(path, self.embedder.dim)
             index = faiss.read_index(str(path / "faiss.index"))
@@ -221,7 +259,7 @@ class IndexStore:
         """Write the rest of ``tmp`` with everything fsynced, publish it as ``final`` and drop older generations."""
         _fsync_file(tmp / "faiss.index")  # FAISS writes through its own FILE*
         _write_entries(tmp, snap)
-        manifest = _manifest(self.embedder, self.params, snap)
+        manifest = {**_manifest(self.embedder, self.params, snap), **self.stamps}
         _write_atomic(tmp / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         _fsync_dir(tmp)
         _pause_for_tests("save")
@@ -251,6 +289,9 @@ def _brief(exc: Exception) -> str:
 
 def _is_under(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+_MANIFEST_KEYS = frozenset(["format_version", "model", "chunking", "faiss", "bm25", "counts", "documents"])
 
 
 def _manifest(embedder: Embedder, params: ChunkParams, snap: IndexSnapshot | None) -> dict:

@@ -12,11 +12,12 @@ from index.documents import Document
 from index.errors import DocumentNotFoundError, InvalidInputError, TooLargeError
 from index.ingest import load_files
 from index.store import IndexStore, UpdateReport
-from qa.answer import build_answer, passage_of
+from qa.answer import answer_batch, passage_of
 from qa.config import Settings
 from qa.conversation import standalone_question
 from qa.features import analyze
 from qa.models import Answer, Passage
+from qa.reader.model import Reader
 from qa.retrieve import QuestionEncoder, Retriever
 
 
@@ -41,18 +42,22 @@ class DocumentText(DocumentInfo):
 class QAService:
     """Answers questions over an IndexStore; safe to call from many threads."""
 
-    def __init__(self, store: IndexStore, settings: Settings) -> None:
+    def __init__(self, store: IndexStore, settings: Settings, reader: Reader | None = None) -> None:
         self.store = store
         self.settings = settings
+        self.reader = reader or Reader(threads=settings.threads)
+        store.stamps["reader"] = self.reader.version
         self.encoder = QuestionEncoder(store.embedder)
         self.retriever = Retriever(self.encoder, settings.fusion, settings.dense_weight)
 
     @classmethod
     def from_settings(cls, settings: Settings, build_from_seeds: bool = False) -> QAService:
-        """Open the index at ``settings.index_dir``; optionally build it from the seeds when missing."""
+        """Open the index at ``settings.index_dir``; optionally build it from the seeds when the folder holds no index
+        at all. An index emptied by deletes stays empty, and one missing only its ``CURRENT`` is repaired, not
+        rebuilt."""
         embedder = settings.make_embedder()
         store = IndexStore.open(settings.index_dir, embedder, ChunkParams(), create=build_from_seeds)
-        if build_from_seeds and not store.snapshot.entries:
+        if build_from_seeds and store.fresh:
             report = store.update(load_files([settings.seeds_dir]), remove_missing_under=[settings.seeds_dir])
             if report.modified:
                 store.save()
@@ -88,16 +93,23 @@ class QAService:
         snap = self.store.snapshot
         qvecs = self.encoder.encode(cleaned)
         hits = self.retriever.search_batch(snap, cleaned, max(k, 5), qvecs)
-        answers = []
-        for q, vec, h in zip(cleaned, qvecs, hits, strict=True):
-            ans = build_answer(snap, analyze(q), vec, h)
-            answers.append(ans.model_copy(update={"passages": ans.passages[:k]}))
-        return answers
+        answers = answer_batch(snap, self.reader, [analyze(q) for q in cleaned], qvecs, hits,
+                               self.settings.reader_candidates)
+        return [a.model_copy(update={"passages": a.passages[:k]}) for a in answers]
 
     def chat(self, messages: Sequence[tuple[str, str]], top_k: int | None = None) -> Answer:
         """Answer the last user turn, resolved against earlier turns into a standalone question."""
         cleaned = [(role, self.clean_question(content) if role == "user" else content) for role, content in messages]
-        return self.ask(standalone_question(cleaned), top_k)
+        completed = standalone_question(cleaned)
+        bare = next(content.strip() for role, content in reversed(cleaned) if role == "user" and content.strip())
+        if completed == bare:
+            return self.ask(bare, top_k)
+        # A follow-up may also stand alone ("Who is Shoigu?"): read both and keep the better-supported answer, so a
+        # new topic is not dragged back to the old one.
+        alone, with_context = self.ask_batch([bare, completed], top_k)
+        if alone.answer is not None and (with_context.answer is None or alone.confidence >= with_context.confidence):
+            return alone
+        return with_context
 
     def search(self, query: str, k: int | None = None) -> list[Passage]:
         kk = self._top_k(k)

@@ -11,7 +11,7 @@ import pytest
 
 from index.chunking import ChunkParams, chunk_document
 from index.embedder import Embedder
-from index.errors import IndexMismatchError, IndexMissingError
+from index.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
 from index.ingest import load_files
 from index.store import IndexStore
 
@@ -130,3 +130,39 @@ def test_missing_index_says_how_to_build_one(tmp_path: Path, embedder: Embedder)
     with pytest.raises(IndexMissingError) as err:
         IndexStore.open(missing, embedder)
     assert str(err.value) == f"no index in {missing}; run `qa index PATH --index-dir {missing}` first"
+
+
+def test_missing_current_is_restored_from_the_newest_generation(index_copy: Path, embedder: Embedder) -> None:
+    generation = (index_copy / "CURRENT").read_text()
+    expected = _counts(IndexStore.open(index_copy, embedder))
+    (index_copy / "CURRENT").unlink()
+    store = IndexStore.open(index_copy, embedder, create=True)
+    assert _counts(store) == expected
+    assert not store.fresh
+    assert (index_copy / "CURRENT").read_text() == generation
+
+
+def test_generations_without_current_that_do_not_load_are_refused_not_rebuilt(index_copy: Path,
+                                                                              embedder: Embedder) -> None:
+    gen = index_copy / (index_copy / "CURRENT").read_text().strip()
+    (index_copy / "CURRENT").unlink()
+    (gen / "faiss.index").write_bytes(b"garbage")
+    before = _files(index_copy)
+    with pytest.raises(IndexCorruptError) as err:
+        IndexStore.open(index_copy, embedder, create=True)
+    assert f"index {index_copy} has generations but no CURRENT, and none of them loads ({gen.name}: " in str(err.value)
+    assert _files(index_copy) == before  # nothing deleted, nothing rebuilt
+
+
+def test_seeds_go_only_into_a_never_used_folder(tmp_path: Path, embedder: Embedder) -> None:
+    from qa.config import Settings
+    from qa.service import QAService
+
+    settings = Settings(index_dir=tmp_path / "index", seeds_dir=SEEDS)
+    service = QAService.from_settings(settings, build_from_seeds=True)
+    assert sorted(service.store.snapshot.entries) == [D0, D3]
+    for doc_id in (D0, D3):
+        service.delete_document(doc_id)
+    reopened = QAService.from_settings(settings, build_from_seeds=True)
+    assert reopened.store.snapshot.entries == {}  # emptied by deletes: stays empty, the seeds do not come back
+    assert reopened.store.manifest()["reader"] == reopened.reader.version
