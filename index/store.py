@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -139,6 +140,7 @@ class IndexStore:
         if not isinstance(manifest, dict):
             raise IndexCorruptError(f"index manifest in {path} is not a JSON object; {self._rebuild_hint()}")
         self._check_manifest(manifest)
+        self._check_files(path, manifest)
         self.stamps = {k: v for k, v in manifest.items() if k not in _MANIFEST_KEYS and isinstance(v, str)}
         try:
             entries, id_base = _read_entries(path, self.embedder.dim)
@@ -151,6 +153,24 @@ class IndexStore:
             raise IndexCorruptError(f"FAISS index in {path} does not match its documents; {self._rebuild_hint()}")
         self._entries = entries
         self.snapshot = IndexSnapshot.build(entries, self.embedder.dim, index, id_base)
+
+    def _check_files(self, path: Path, manifest: dict) -> None:
+        """Every index file has the sha256 the manifest recorded when it was written (indexes from before the
+        checksums were recorded have none to check)."""
+        recorded = manifest.get("files")
+        if recorded is None:
+            return
+        if not isinstance(recorded, dict):
+            raise IndexCorruptError(f"index manifest in {path} has no valid file checksums; {self._rebuild_hint()}")
+        for name in INDEX_FILES:
+            try:
+                actual = _sha256(path / name)
+            except OSError as exc:
+                raise IndexCorruptError(f"index file {path / name} is unreadable ({_brief(exc)}); "
+                                        f"{self._rebuild_hint()}") from None
+            if recorded.get(name) != actual:
+                raise IndexCorruptError(f"index file {path / name} does not match its checksum in the manifest "
+                                        f"(damaged or edited); {self._rebuild_hint()}")
 
     def _check_manifest(self, manifest: dict) -> None:
         expected = _manifest(self.embedder, self.params, None)
@@ -259,7 +279,8 @@ class IndexStore:
         """Write the rest of ``tmp`` with everything fsynced, publish it as ``final`` and drop older generations."""
         _fsync_file(tmp / "faiss.index")  # FAISS writes through its own FILE*
         _write_entries(tmp, snap)
-        manifest = {**_manifest(self.embedder, self.params, snap), **self.stamps}
+        manifest = {**_manifest(self.embedder, self.params, snap), **self.stamps,
+                    "files": {name: _sha256(tmp / name) for name in INDEX_FILES}}
         _write_atomic(tmp / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         _fsync_dir(tmp)
         _pause_for_tests("save")
@@ -291,7 +312,16 @@ def _is_under(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
-_MANIFEST_KEYS = frozenset(["format_version", "model", "chunking", "faiss", "bm25", "counts", "documents"])
+_MANIFEST_KEYS = frozenset(["format_version", "model", "chunking", "faiss", "bm25", "counts", "documents", "files"])
+INDEX_FILES = ("documents.jsonl", "vectors.npy", "faiss.index")
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def _manifest(embedder: Embedder, params: ChunkParams, snap: IndexSnapshot | None) -> dict:

@@ -182,7 +182,24 @@ CORRUPTIONS: dict[str, Callable[[Path], object]] = {
     "CURRENT binary": lambda d: (d / "CURRENT").write_bytes(b"\xff\x00"),
     "CURRENT escaping the folder": lambda d: (d / "CURRENT").write_text("gen-000001/../..\n"),
     "generation folder deleted": lambda d: shutil.rmtree(_current(d)),
+    "faiss.index one byte flipped": lambda d: _flip(_current(d) / "faiss.index"),
+    "vectors.npy one byte flipped": lambda d: _flip(_current(d) / "vectors.npy"),
+    "documents.jsonl text edited": lambda d: _edit(_current(d) / "documents.jsonl"),
 }
+
+
+def _flip(p: Path) -> None:
+    """Flip one bit in the middle of the file: still parses, but the data is wrong."""
+    data = bytearray(p.read_bytes())
+    data[len(data) * 2 // 3] ^= 0x01
+    p.write_bytes(bytes(data))
+
+
+def _edit(p: Path) -> None:
+    """An edit that keeps the file valid JSON Lines with the same length: one word of an article changed."""
+    text = p.read_text(encoding="utf-8")
+    assert "Helsinki" in text or "Odessa" in text or "the" in text
+    p.write_text(text.replace(" the ", " teh ", 1), encoding="utf-8")
 
 
 @pytest.mark.parametrize("damage", list(CORRUPTIONS))
