@@ -10,9 +10,9 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from index.errors import QAError
+from index.errors import InvalidInputError, QAError
 from qa.config import Settings
-from qa.models import Answer
+from qa.models import Answer, Citation
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -21,20 +21,28 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
+    if args.url:
+        return _index_through_server(args)
     from tqdm import tqdm
 
+    from index.lock import WriterLock
     from index.store import IndexStore
     from qa.service import QAService
 
     settings = _settings(args)
     paths = [Path(p) for p in args.paths] or [settings.seeds_dir]
-    if args.rebuild:
-        import shutil
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise InvalidInputError(f"no such file or folder: {', '.join(missing)}")
+    with WriterLock(settings.index_dir):
+        if args.rebuild:
+            import shutil
 
-        shutil.rmtree(settings.index_dir, ignore_errors=True)
-    service = QAService(IndexStore.open(settings.index_dir, settings.make_embedder(), create=True), settings)
-    with tqdm(desc="indexing", unit="doc", disable=args.quiet or not sys.stderr.isatty()) as bar:
-        report = service.index_paths(paths, on_progress=bar.update)
+            for child in settings.index_dir.iterdir():
+                shutil.rmtree(child) if child.is_dir() else child.unlink()
+        service = QAService(IndexStore.open(settings.index_dir, settings.make_embedder(), create=True), settings)
+        with tqdm(desc="indexing", unit="doc", disable=args.quiet or not sys.stderr.isatty()) as bar:
+            report = service.index_paths(paths, on_progress=bar.update)
     print(f"documents: {len(report.added)} added, {len(report.changed)} changed, "
           f"{len(report.unchanged)} unchanged, {len(report.removed)} removed, {len(report.skipped)} skipped")
     for skipped in report.skipped:
@@ -42,6 +50,42 @@ def cmd_index(args: argparse.Namespace) -> int:
     print(f"index: {settings.index_dir} ({len(service.store.snapshot.entries)} documents, "
           f"{len(service.store.snapshot.passages)} passages)")
     return 0
+
+
+def _index_through_server(args: argparse.Namespace) -> int:
+    """Upload each file to a running server (POST /documents), which owns the index's writer lock."""
+    from api.client import QAClient
+    from index.ingest import iter_files, make_doc_id
+
+    paths = [Path(p) for p in args.paths]
+    if not paths:
+        raise InvalidInputError("name the files or folders to send to the server")
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise InvalidInputError(f"no such file or folder: {', '.join(missing)}")
+    added = changed = unchanged = failed = 0
+    with QAClient(args.url, api_key=args.api_key) as client:
+        for path in iter_files(paths):
+            try:
+                result = client.upload(path, make_doc_id(path.stem))  # the id a local `qa index` would give
+            except QAError as exc:
+                if exc.status_code not in (413, 415, 422):
+                    raise
+                failed += 1
+                print(f"skipped {path}: {exc}")
+                continue
+            added, changed = added + len(result["added"]), changed + len(result["changed"])
+            unchanged += len(result["unchanged"])
+    print(f"documents: {added} added, {changed} changed, {unchanged} unchanged, {failed} skipped (via {args.url})")
+    return 0
+
+
+def _bold_span(c: Citation) -> str:
+    """The quoted sentence with the answer span marked **like this** at its exact offsets."""
+    if c.highlight is None:
+        return c.quote
+    a, b = c.highlight.start - c.start, c.highlight.end - c.start
+    return f"{c.quote[:a]}**{c.quote[a:b]}**{c.quote[b:]}"
 
 
 def format_answer(answer: Answer) -> str:
@@ -60,8 +104,7 @@ def format_answer(answer: Answer) -> str:
         lines.append(f"[{i}] {c.title} ({c.doc_id}, characters {c.start}-{c.end})")
         if c.url:
             lines.append(f"    {c.url}")
-        if c.highlight:
-            lines.append(f"    highlighted: {c.highlight.text}")
+        lines.append(f"    “{_bold_span(c)}”")
     return "\n".join(lines)
 
 
@@ -82,13 +125,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from api.app import create_app
+    from index.lock import WriterLock
     from qa.service import QAService
 
     settings = _settings(args)
+    lock = WriterLock(settings.index_dir)  # held for the server's lifetime; freed by the OS when it exits
     service = QAService.from_settings(settings, build_from_seeds=True)
     print(f"serving {len(service.store.snapshot.entries)} documents from {settings.index_dir} "
           f"on http://{args.host}:{args.port}", file=sys.stderr)
-    uvicorn.run(create_app(settings, service), host=args.host, port=args.port, log_level=args.log_level)
+    try:
+        uvicorn.run(create_app(settings, service), host=args.host, port=args.port, log_level=args.log_level)
+    finally:
+        lock.release()
     return 0
 
 
@@ -107,6 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="*", help="files or folders of .txt .md .html .json .jsonl articles")
     p.add_argument("--index-dir", help="index folder (default: $QA_INDEX_DIR or .qa-index)")
     p.add_argument("--rebuild", action="store_true", help="discard the existing index first")
+    p.add_argument("--url", help="send the files to a running server (which holds the index) instead")
+    p.add_argument("--api-key", default=None, help="bearer token for the server, if it needs one")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_index)
 

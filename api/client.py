@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,7 +23,8 @@ class AuthError(QAError):
 
 
 _ERRORS: dict[int, type[QAError]] = {
-    401: AuthError, 404: DocumentNotFoundError, 413: TooLargeError, 422: InvalidInputError, 503: IndexMissingError,
+    401: AuthError, 404: DocumentNotFoundError, 413: TooLargeError, 415: InvalidInputError, 422: InvalidInputError,
+    503: IndexMissingError,
 }
 
 
@@ -74,6 +76,13 @@ class QAClient:
     def search(self, query: str, k: int | None = None) -> list[Passage]:
         params: dict[str, Any] = {"q": query} if k is None else {"q": query, "k": k}
         return [Passage.model_validate(p) for p in self._request("GET", "/search", params=params)]
+
+    def upload(self, path: Path, doc_id: str | None = None) -> dict[str, Any]:
+        """POST one article file as a multipart upload; returns the server's DocumentsAdded body."""
+        data = {"doc_id": doc_id} if doc_id else None
+        with open(path, "rb") as fh:
+            result: dict[str, Any] = self._request("POST", "/documents", files={"file": (path.name, fh)}, data=data)
+        return result
 
     def documents(self) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = self._request("GET", "/documents")

@@ -43,3 +43,9 @@ class IndexCorruptError(QAError):
     """Index files are truncated or damaged."""
 
     status_code = 500
+
+
+class IndexLockedError(QAError):
+    """Another process holds the index folder's writer lock."""
+
+    status_code = 409
