@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 
 from qa.models import Citation
 
@@ -15,7 +15,7 @@ class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     question: str
-    top_k: int | None = Field(None, description="passages to return (1 to QA_MAX_TOP_K)")
+    top_k: StrictInt | None = Field(None, description="passages to return (1 to QA_MAX_TOP_K)")
 
 
 class ChatMessage(BaseModel):
@@ -31,7 +31,7 @@ class ChatRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     messages: list[ChatMessage] = Field(min_length=1, max_length=200)
-    top_k: int | None = None
+    top_k: StrictInt | None = None
 
 
 class DocumentIn(BaseModel):
@@ -43,7 +43,15 @@ class DocumentIn(BaseModel):
     text: str = Field(min_length=1)
     url: str | None = Field(None, max_length=2000)
     published: str | None = Field(None, max_length=100)
-    doc_id: str | None = Field(None, min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.-]+$")
+    doc_id: str | None = Field(None, min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.-]+$",
+                               description="letters, digits, `_ . -`; not only dots, not `CURRENT`")
+
+    @field_validator("doc_id")
+    @classmethod
+    def _not_reserved(cls, value: str | None) -> str | None:
+        if value is not None and (set(value) == {"."} or value == "CURRENT"):
+            raise ValueError(f"document id {value!r} is reserved; use letters or digits")
+        return value
 
 
 class DocumentsAdded(BaseModel):
@@ -66,6 +74,7 @@ class Health(BaseModel):
     sentences: int
     passages: int
     index_type: str = Field(description="FAISS index factory spec, e.g. 'Flat' or 'HNSW32'")
+    reader: str = Field(description="version of the answer-span reader model (its weights' sha256 prefix)")
 
 
 # ---- OpenAI-compatible chat completions ------------------------------------------------------------------------
@@ -91,7 +100,7 @@ class ChatCompletionRequest(BaseModel):
     model: str = "newsqa"
     messages: list[OpenAIMessage] = Field(min_length=1, max_length=200)
     stream: bool = False
-    top_k: int | None = Field(None, description="extension: passages to retrieve")
+    top_k: StrictInt | None = Field(None, description="extension: passages to retrieve")
 
 
 class CompletionMessage(BaseModel):

@@ -35,6 +35,8 @@ def make_doc_id(name: str) -> str:
     cleaned = _DOC_ID.sub("-", name).strip("-.")[:80]
     if not cleaned:
         raise InvalidInputError(f"cannot derive a document id from {name!r}; use letters or digits")
+    if cleaned == "CURRENT":
+        raise InvalidInputError("'CURRENT' is reserved (the index's own pointer file); choose another document id")
     return cleaned
 
 

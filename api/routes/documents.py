@@ -84,8 +84,10 @@ def delete_document(doc_id: str, service: ServiceDep) -> Deleted:
 def _from_json(raw: bytes, max_bytes: int) -> Document:
     try:
         payload: Any = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError, or an integer over Python's digit limit
         raise InvalidInputError(f"request body is not valid JSON ({exc})") from None
+    except RecursionError:
+        raise InvalidInputError("request body is nested too deeply") from None
     try:
         body = DocumentIn.model_validate(payload)
     except ValidationError as exc:

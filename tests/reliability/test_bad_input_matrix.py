@@ -153,6 +153,20 @@ CASES: list[tuple[str, Case]] = [
     ("upload-doc-id-dotdot", Case("POST", "/documents", 201, None,
                                   {"files": {"file": ("a.txt", GOOD_TEXT)}, "data": {"doc_id": "../../matrix_evil_id"}},
                                   cleanup=True)),
+    ("json-doc-id-dots", Case("POST", "/documents", 422, "document id '..' is reserved",
+                              {"json": {"title": "t", "text": "Some text.", "doc_id": ".."}})),
+    ("json-doc-id-current", Case("POST", "/documents", 422, "document id 'CURRENT' is reserved",
+                                 {"json": {"title": "t", "text": "Some text.", "doc_id": "CURRENT"}})),
+    ("upload-doc-id-current", Case("POST", "/documents", 422, "'CURRENT' is reserved",
+                                   {"files": {"file": ("a.txt", GOOD_TEXT)}, "data": {"doc_id": "CURRENT"}})),
+    ("json-deeply-nested", Case("POST", "/documents", 422, "nested too deeply", _raw(b"[" * 100_000 + b"]" * 100_000))),
+    ("json-5000-digit-number", Case("POST", "/documents", 422, "Exceeds the limit (4300 digits)",
+                                    _raw(b'{"title": "t", "text": "x", "n": ' + b"9" * 5000 + b"}"))),
+    ("ask-deeply-nested", Case("POST", "/ask", 400, "error parsing the body", _raw(b"[" * 100_000 + b"]" * 100_000))),
+    ("ask-top-k-string", Case("POST", "/ask", 422, "body.top_k: Input should be a valid integer",
+                              {"json": {"question": "Which port?", "top_k": "5"}})),
+    ("ask-top-k-bool", Case("POST", "/ask", 422, "body.top_k: Input should be a valid integer",
+                            {"json": {"question": "Which port?", "top_k": True}})),
 ]
 
 
