@@ -134,7 +134,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"serving {len(service.store.snapshot.entries)} documents from {settings.index_dir} "
           f"on http://{args.host}:{args.port}", file=sys.stderr)
     try:
-        uvicorn.run(create_app(settings, service), host=args.host, port=args.port, log_level=args.log_level)
+        # Bounded connections: over max_connections new requests get 503 at once instead of piling up; idle
+        # keep-alive connections are closed after keep_alive_seconds so idle sockets cannot be hoarded.
+        uvicorn.run(create_app(settings, service), host=args.host, port=args.port, log_level=args.log_level,
+                    limit_concurrency=settings.max_connections, timeout_keep_alive=settings.keep_alive_seconds)
     finally:
         lock.release()
     return 0

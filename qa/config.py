@@ -22,8 +22,11 @@ class Settings(BaseSettings):
     max_top_k: int = Field(50, ge=1)
     fusion: str = "normalized"
     dense_weight: float = Field(0.5, ge=0.0, le=1.0)
+    reader_candidates: int = Field(6, ge=1, le=50)  # sentences the reader reads per question (its cost is per sentence)
     max_question_chars: int = Field(2000, ge=10)
     max_upload_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+    max_connections: int = Field(256, ge=1)  # `qa serve`: concurrent connections before new ones get 503
+    keep_alive_seconds: int = Field(5, ge=1)  # `qa serve`: idle keep-alive connections are closed after this
     api_key: SecretStr | None = None
     cors_origins: list[str] = Field(default_factory=list)
     threads: int | None = Field(None, ge=1)

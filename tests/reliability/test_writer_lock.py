@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -12,45 +11,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-QA = ROOT / ".venv" / "bin" / "qa"
-
-
-def _env(index_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
-    env["QA_INDEX_DIR"] = str(index_dir)
-    return env
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture
-def served(index_copy: Path) -> Iterator[tuple[Path, str]]:
-    port = _free_port()
-    proc = subprocess.Popen([str(QA), "serve", "--port", str(port), "--log-level", "warning"], cwd=ROOT,
-                            env=_env(index_copy), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:  # readiness: poll /health until the server answers (bounded)
-        if proc.poll() is not None:
-            raise RuntimeError(f"qa serve exited: {proc.stderr.read() if proc.stderr else ''}")
-        try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError("qa serve did not start within 120 s")
-        time.sleep(0.2)
-    yield index_copy, url
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=30)
+from conftest_server import QA, ROOT, serve
+from conftest_server import env_for as _env
 
 
 def test_cli_index_fails_fast_while_a_server_holds_the_folder(served: tuple[Path, str], tmp_path: Path) -> None:
@@ -114,3 +76,8 @@ def test_lock_is_released_when_the_holder_is_killed(served: tuple[Path, str], tm
 
 def _port_of(url: str) -> str:
     return url.rsplit(":", 1)[1]
+
+
+@pytest.fixture
+def served(index_copy: Path) -> Iterator[tuple[Path, str]]:
+    yield from serve(index_copy)
