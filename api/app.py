@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
+from swagger_ui_bundle import swagger_ui_path
 
 from api.errors import install_error_handlers
 from api.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
@@ -47,6 +48,8 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
         version="0.1.0",
         summary="Extractive question answering over news articles, with exact-offset citations.",
         lifespan=lifespan,
+        docs_url=None,  # served by api.routes.page from local files instead of a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.service = service
@@ -55,6 +58,7 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
     for module in (ask, chat, openai_compat, search, documents, health, page):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount("/docs/assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")
 
     if settings.cors_origins:
         app.add_middleware(

@@ -1,9 +1,10 @@
-"""The `qa` command line: index, ask, serve and eval; each command parses, makes one call, formats."""
+"""The `qa` command line: index, ask, serve, eval (and search, docs, rm in api.cli_docs); parse, one call, format."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -179,6 +180,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log-level", default="info")
     p.set_defaults(func=cmd_serve)
 
+    from api.cli_docs import add_parsers
+
+    add_parsers(sub)
+
     p = sub.add_parser("eval", help="run the eval scripts (see `qa eval --help`)", add_help=False)
     p.add_argument("eval_args", nargs=argparse.REMAINDER)
     p.set_defaults(func=cmd_eval)
@@ -200,7 +205,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv = ["eval", "--", *argv[1:]]
     args = build_parser().parse_args(argv)
     try:
-        return int(args.func(args))
+        code = int(args.func(args))
+        sys.stdout.flush()  # a closed pipe shows up here, inside the handler below, not at interpreter exit
+        return code
+    except BrokenPipeError:  # `qa ask ... | head -1`: the reader went away; exit quietly, as other Unix tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except QAError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -83,6 +84,13 @@ class QAClient:
         with open(path, "rb") as fh:
             result: dict[str, Any] = self._request("POST", "/documents", files={"file": (path.name, fh)}, data=data)
         return result
+
+    def document(self, doc_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._request("GET", f"/documents/{quote(doc_id, safe='')}")
+        return result
+
+    def delete(self, doc_id: str) -> None:
+        self._request("DELETE", f"/documents/{quote(doc_id, safe='')}")
 
     def documents(self) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = self._request("GET", "/documents")

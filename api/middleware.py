@@ -8,10 +8,9 @@ from collections.abc import Callable
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-# Swagger UI and ReDoc load scripts from a CDN with inline bootstrapping, so they keep their own policy.
-_DOCS_PATHS = ("/docs", "/redoc")
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+DOCS_CSP = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
 
 
 async def _send_json(send: Send, status: int, detail: str) -> None:
@@ -79,7 +78,8 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 
 
 class SecurityHeadersMiddleware:
-    """No sniffing, no referrer, no framing; a script-src 'self' CSP on everything but the API docs pages."""
+    """No sniffing, no referrer, no framing; a script-src 'self' CSP on everything (the API docs are served from
+    local files; Swagger UI sets inline styles, so /docs alone allows them)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -88,16 +88,15 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        docs = scope["path"].startswith(_DOCS_PATHS)
+        policy = DOCS_CSP if scope["path"].startswith("/docs") else CSP
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 headers.setdefault("X-Content-Type-Options", "nosniff")
                 headers.setdefault("Referrer-Policy", "no-referrer")
-                if not docs:
-                    headers.setdefault("Content-Security-Policy", CSP)
-                    headers.setdefault("X-Frame-Options", "DENY")
+                headers.setdefault("Content-Security-Policy", policy)
+                headers.setdefault("X-Frame-Options", "DENY")
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

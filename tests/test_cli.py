@@ -3,6 +3,7 @@ Each subprocess that answers a question loads the model (~5 s), so there are onl
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -110,3 +111,47 @@ def test_bad_input_is_one_line_and_exit_code_2(index_name: str, question: str, s
     out = _qa(index_dir, "ask", question, **settings)
     assert (out.returncode, out.stdout, out.stderr) == (2, "", message.format(dir=index_dir) + "\n")
     assert not (tmp_path / "no-index").exists()
+
+
+def test_docs_search_and_rm(index_copy: Path) -> None:
+    listed = _qa(index_copy, "docs")
+    assert (listed.returncode, listed.stderr) == (0, "")
+    assert listed.stdout.splitlines() == [
+        "000_674862a2fea0ee51\tTop US military general holds talks with Russian counterpart\t4,000 characters\tno date",
+        "003_15bbf54440315bf5\tU.S., Russian Military Chiefs Speak on the Phone\t2,409 characters\tNovember 24, 2021",
+        "2 documents",
+    ]
+    found = _qa(index_copy, "search", "patrol boats Odessa", "-k", "1", "--json")
+    assert found.returncode == 0
+    [passage] = json.loads(found.stdout)
+    text = (SEEDS / "003_15bbf54440315bf5.txt").read_text(encoding="utf-8")
+    assert passage["doc_id"] == "003_15bbf54440315bf5"
+    assert "arrived at the southern port of Odessa." in passage["text"]
+    removed = _qa(index_copy, "rm", "003_15bbf54440315bf5")
+    assert (removed.returncode, removed.stdout, removed.stderr) == (0, "removed 003_15bbf54440315bf5\n", "")
+    again = _qa(index_copy, "rm", "003_15bbf54440315bf5")
+    assert again.returncode == 2
+    assert again.stderr == "error: no document with id '003_15bbf54440315bf5'; GET /documents lists the ids\n"
+    assert [line.split("\t")[0] for line in _qa(index_copy, "docs").stdout.splitlines()] == [
+        "000_674862a2fea0ee51", "1 documents"]
+    assert text  # the article file itself is untouched by rm
+
+
+def test_closed_pipe_is_not_a_traceback(index_copy: Path) -> None:
+    """`qa docs --json | head -c 1`, made certain: the reading end is closed before qa writes anything."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    env["QA_INDEX_DIR"] = str(index_copy)
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # every write qa makes now fails with EPIPE
+    try:
+        out = subprocess.run([str(QA), "docs", "--json"], cwd=ROOT, env=env, stdout=write_end,
+                             stderr=subprocess.PIPE, text=True, timeout=600)
+    finally:
+        os.close(write_end)
+    assert (out.returncode, out.stderr) == (0, "")
+
+
+def test_index_of_a_missing_path_fails(index_copy: Path, tmp_path: Path) -> None:
+    out = _qa(index_copy, "index", str(tmp_path / "nope"))
+    assert out.returncode == 2
+    assert out.stderr == f"error: no such file or folder: {tmp_path / 'nope'}\n"

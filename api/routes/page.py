@@ -15,3 +15,9 @@ router = APIRouter(include_in_schema=False)
 @router.api_route("/", methods=["GET", "HEAD"])
 def chat_page() -> FileResponse:
     return FileResponse(STATIC_DIR / "index.html", media_type="text/html; charset=utf-8")
+
+
+@router.api_route("/docs", methods=["GET", "HEAD"])
+def api_docs() -> FileResponse:
+    """Swagger UI from local files (the swagger-ui-bundle package), so the docs work offline and under the CSP."""
+    return FileResponse(STATIC_DIR / "docs.html", media_type="text/html; charset=utf-8")

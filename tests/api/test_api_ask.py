@@ -124,7 +124,11 @@ def test_openapi_lists_every_endpoint(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/ask", "/chat", "/v1/chat/completions", "/search", "/documents", "/documents/{doc_id}",
             "/health"} <= set(paths)
-    assert client.get("/docs").status_code == 200
+    docs = client.get("/docs")
+    assert docs.status_code == 200
+    assert "cdn" not in docs.text.lower() and '<script src="/docs/assets/swagger-ui-bundle.js">' in docs.text
+    assert "script-src 'self';" in docs.headers["content-security-policy"]
+    assert client.get("/docs/assets/swagger-ui-bundle.js").status_code == 200
 
 
 def test_app_without_a_service_builds_one_at_startup(index_copy) -> None:  # type: ignore[no-untyped-def]

@@ -143,3 +143,20 @@ def test_html_in_a_document_is_shown_as_inert_text(page, live_server: str) -> No
     expect(page.locator("#source-text")).to_contain_text("Ferry notice <script>window.__pwned=1</script>")
     assert page.locator("#source-text img, #source-text script, #log img, #log script, #source b").count() == 0
     assert page.evaluate("typeof window.__pwned") == "undefined"
+
+
+def test_api_docs_render_offline_under_the_csp(browser, live_server: str) -> None:  # type: ignore[no-untyped-def]
+    """/docs is Swagger UI from local files: every request stays on the server, no CSP violation, operations shown."""
+    context = browser.new_context()
+    page = context.new_page()
+    foreign: list[str] = []
+    console: list[str] = []
+    page.on("request", lambda r: None if r.url.startswith(live_server) else foreign.append(r.url))
+    page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
+    page.goto(f"{live_server}/docs")
+    page.wait_for_selector(".opblock-summary-path", timeout=30_000)
+    paths = page.locator(".opblock-summary-path").all_inner_texts()
+    context.close()
+    assert {"/ask", "/chat", "/documents", "/health"} <= {p.strip() for p in paths}
+    assert foreign == []
+    assert not [m for m in console if "Content Security Policy" in m]

@@ -1,0 +1,107 @@
+"""`qa search`, `qa docs` and `qa rm`: passages and documents from the command line, locally or via `--url`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from qa.models import Passage
+
+
+def _local(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from api.cli import _settings
+    from qa.service import QAService
+
+    return QAService.from_settings(_settings(args))
+
+
+def _client(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from api.client import QAClient
+
+    return QAClient(args.url, api_key=args.api_key)
+
+
+def format_passages(passages: list[Passage]) -> str:
+    lines = []
+    for i, p in enumerate(passages, 1):
+        lines.append(f"[{i}] {p.title} ({p.doc_id}, characters {p.start}-{p.end}, score {p.score:.2f})")
+        lines.append(f"    {p.text}")
+    return "\n".join(lines) if lines else "No passages (the index is empty)."
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    if args.url:
+        with _client(args) as client:
+            passages = client.search(args.query, args.k)
+    else:
+        passages = _local(args).search(args.query, args.k)
+    if args.json:
+        print(json.dumps([p.model_dump() for p in passages], indent=2, ensure_ascii=False))
+    else:
+        print(format_passages(passages))
+    return 0
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    body: Any
+    if args.url:
+        with _client(args) as client:
+            body = client.document(args.doc_id) if args.doc_id else client.documents()
+    else:
+        service = _local(args)
+        body = (service.document(args.doc_id).model_dump() if args.doc_id
+                else [d.model_dump() for d in service.documents()])
+    if args.json:
+        print(json.dumps(body, indent=2, ensure_ascii=False))
+    elif args.doc_id:
+        print(f"{body['title']} ({body['doc_id']}, {body['chars']:,} characters, {body['sentences']} sentences)")
+        for key in ("url", "published"):
+            if body.get(key):
+                print(f"{key}: {body[key]}")
+        print()
+        print(body["text"])
+    else:
+        for d in body:
+            print(f"{d['doc_id']}\t{d['title']}\t{d['chars']:,} characters\t{d['published'] or 'no date'}")
+        print(f"{len(body)} documents")
+    return 0
+
+
+def cmd_rm(args: argparse.Namespace) -> int:
+    if args.url:
+        with _client(args) as client:
+            client.delete(args.doc_id)
+    else:
+        from api.cli import _settings
+        from index.lock import WriterLock
+
+        with WriterLock(_settings(args).index_dir):
+            _local(args).delete_document(args.doc_id)
+    print(f"removed {args.doc_id}")
+    return 0
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--index-dir", help="index folder (default: $QA_INDEX_DIR or .qa-index)")
+        p.add_argument("--url", help="use a running server instead, e.g. http://127.0.0.1:8000")
+        p.add_argument("--api-key", default=None, help="bearer token for the server, if it needs one")
+
+    p = sub.add_parser("search", help="ranked passages for a query, with offsets")
+    p.add_argument("query")
+    p.add_argument("-k", type=int, default=None, help="passages to return")
+    p.add_argument("--json", action="store_true", help="print exactly the JSON body GET /search returns")
+    common(p)
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("docs", help="list the indexed documents, or show one with its text")
+    p.add_argument("doc_id", nargs="?", help="show this document")
+    p.add_argument("--json", action="store_true", help="print the JSON body GET /documents[/{id}] returns")
+    common(p)
+    p.set_defaults(func=cmd_docs)
+
+    p = sub.add_parser("rm", help="remove a document from the index")
+    p.add_argument("doc_id")
+    common(p)
+    p.set_defaults(func=cmd_rm)
