@@ -21,4 +21,5 @@ def health(service: ServiceDep) -> Health:
         sentences=counts.get("sentences", 0),
         passages=counts.get("passages", 0),
         index_type=manifest.get("faiss", {}).get("spec", "none"),
+        reader=service.reader.version,
     )

@@ -21,12 +21,13 @@ MODEL_ID = "newsqa-extractive"
 
 
 def answer_text(answer: Answer) -> str:
-    """The quote followed by ``[1]``, ``[2]`` … matching ``citations``; a plain refusal when there is no answer."""
+    """The answer span, ``[1]`` … matching ``citations``, then the supporting sentence quoted; or a plain refusal."""
     if answer.answer is None:
         reason = f" ({answer.abstain_reason})" if answer.abstain_reason else ""
         return f"Not found in the articles: they do not contain an answer to this question{reason}."
     marks = "".join(f"[{i}]" for i in range(1, len(answer.citations) + 1))
-    return f"{answer.answer} {marks}".rstrip()
+    sentence = f' — "{answer.citations[0].quote}"' if answer.citations else ""
+    return f"{answer.answer} {marks}".rstrip() + sentence
 
 
 def _conversation(body: ChatCompletionRequest) -> list[tuple[str, str]]:

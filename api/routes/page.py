@@ -19,5 +19,5 @@ def chat_page() -> FileResponse:
 
 @router.api_route("/docs", methods=["GET", "HEAD"])
 def api_docs() -> FileResponse:
-    """Swagger UI from local files (the swagger-ui-bundle package), so the docs work offline and under the CSP."""
+    """Swagger UI from the fastapi-offline package's local files: the docs work offline and under the CSP."""
     return FileResponse(STATIC_DIR / "docs.html", media_type="text/html; charset=utf-8")

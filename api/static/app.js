@@ -61,9 +61,10 @@
       item.append(el("p", "notfound__reason", why));
     } else {
       const quote = el("p", "answer");
-      quote.append(el("span", "answer__quote", `“${answer.answer}”`));
+      quote.append(el("strong", "answer__span", answer.answer));
       answer.citations.forEach((citation, i) => quote.append(" ", chip(citation, i + 1)));
       item.append(quote);
+      if (answer.citations.length) item.append(sentenceWithSpan(answer.citations[0]));
     }
     if (answer.citations.length) item.append(sourceList(answer.citations));
     item.append(el("p", "answer__confidence", `confidence ${answer.confidence.toFixed(2)}`));
@@ -148,6 +149,25 @@
     if (!/[\uD800-\uDFFF]/.test(text)) return (a, b) => text.slice(a, b);
     const points = Array.from(text);
     return (a, b) => points.slice(a, b).join("");
+  }
+
+  // The supporting sentence, quoted, with the answer span in bold at its exact offsets.
+  function sentenceWithSpan(citation) {
+    const sentence = el("blockquote", "answer__sentence");
+    const h = citation.highlight;
+    const slice = codePointSlicer(citation.quote);
+    if (h && h.start >= citation.start && h.end <= citation.end && h.start < h.end) {
+      const a = h.start - citation.start;
+      const b = h.end - citation.start;
+      sentence.append(
+        document.createTextNode(slice(0, a)),
+        el("strong", "answer__focus", slice(a, b)),
+        document.createTextNode(slice(b, citation.end - citation.start)),
+      );
+    } else {
+      sentence.append(document.createTextNode(citation.quote));
+    }
+    return sentence;
   }
 
   function buildMark(slice, citation) {

@@ -1,2 +1,2 @@
-// Swagger UI for /openapi.json, from the swagger-ui-bundle package's local files (works offline, no inline script).
+// Swagger UI for /openapi.json, from the fastapi-offline package's local files (works offline, no inline script).
 window.ui = SwaggerUIBundle({ url: "/openapi.json", dom_id: "#swagger-ui", deepLinking: true });
