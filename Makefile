@@ -33,7 +33,7 @@ lint: $(STAMP)
 	$(BIN)/mypy qa index api eval
 
 squad: $(STAMP)
-	$(BIN)/python -m eval.squad
+	$(BIN)/python -m eval.squad --out eval/reports/squad
 
 bench: $(STAMP)
 	$(BIN)/python -m eval.perf

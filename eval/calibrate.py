@@ -1,10 +1,10 @@
 """Fit qa/confidence.py's logistic WEIGHTS on SQuAD, cross-set and seed-eval questions; print them and the ECE.
 
 `python -m eval.calibrate [--index-dir DIR] [--limit N]`. For every question that reaches the confidence model,
-the Features of the sentence build_answer chose are recorded by wrapping ``qa.answer.probability`` in this process
-(with the abstention threshold lowered so the chosen sentence always comes back and can be labelled). Questions
-answered null before the model runs (unknown names, no sentence of the asked type) do not use it and are left out.
-Labels: SQuAD on the SQuAD index -> the answer contains a gold answer; seed eval on the seed index -> correct as in
+the Features of the candidate build_answer chose are recorded by wrapping ``qa.answer.build_answer`` in this process
+(with the abstention threshold lowered so the chosen span always comes back and can be labelled). Questions
+answered null before the model runs (names no article mentions) do not use it and are left out.
+Labels: SQuAD on the SQuAD index -> the answer span contains a gold answer; seed eval on the seed index -> correct as in
 eval/seed.py; SQuAD questions on the seed index and seed unanswerable questions on the SQuAD index -> 0.
 Nothing is written to qa/; paste the printed dict into qa/confidence.py.
 """
@@ -36,14 +36,15 @@ Row = tuple[Features, bool, str]  # features of the chosen sentence, label, sour
 
 @contextlib.contextmanager
 def recording() -> Iterator[list[Features]]:
-    """Record the Features build_answer scores, and never abstain on the score (only on earlier checks)."""
+    """Record the Features of the candidate build_answer chose, and never abstain on the score."""
     seen: list[Features] = []
+    original = qa.answer.build_answer
 
-    def wrapper(features: Features, weights: dict[str, float] | None = None) -> float:
-        seen.append(features)
-        return probability(features, weights)
+    def wrapper(snap, info, passages, scored):  # type: ignore[no-untyped-def]
+        seen.append(scored[0].features)
+        return original(snap, info, passages, scored)
 
-    with mock.patch.object(qa.answer, "probability", wrapper), mock.patch.object(qa.answer, "ABSTAIN_BELOW", -1.0):
+    with mock.patch.object(qa.answer, "build_answer", wrapper), mock.patch.object(qa.answer, "ABSTAIN_BELOW", -1.0):
         yield seen
 
 

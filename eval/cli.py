@@ -13,8 +13,6 @@ from pathlib import Path
 
 from eval.dataset import ROOT, SEED_EVAL, load_eval_set
 
-DEFAULT_OUT = ROOT / "eval" / "reports" / "seed"
-
 
 def git_commit() -> str:
     """Short commit hash of the working tree, with "+dirty" when it has uncommitted changes."""
@@ -35,7 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--index-dir", type=Path, default=None,
                    help="index to evaluate; built from --seeds when missing (default: a fresh temporary index)")
     p.add_argument("--seeds", type=Path, default=ROOT / "seeds", help="articles to build a missing index from")
-    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="report folder (default: eval/reports/seed/)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="write the report here (the committed one: eval/reports/seed/); nothing is written without it")
     p.add_argument("--json", action="store_true", help="print the JSON result to stdout instead of the summary")
     return p
 
@@ -73,12 +72,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             result = evaluate(args.eval_file, Path(tmp), args.seeds)
     else:
         result = evaluate(args.eval_file, args.index_dir, args.seeds)
-    write_report(result, args.out)
+    if args.out is not None:
+        write_report(result, args.out)
     if args.json:
         print(json.dumps(result, indent=2, ensure_ascii=False))
     else:
         print(summary(result))
-        print(f"report: {args.out / 'report.md'}")
+        if args.out is not None:
+            print(f"report: {args.out / 'report.md'}")
     return 0
 
 

@@ -26,10 +26,12 @@ from eval.metrics import (
     reliability_table,
 )
 from eval.retrieval import Target, judge_rankings, n_relevant, retriever_names
+from eval.span_metrics import exact_match, f1_score
 from qa.models import Answer
 from qa.service import QAService
 
 KS = (1, 3, 5, 10)
+SHORT_WORDS = 8
 DEPTH = 10
 
 
@@ -51,6 +53,9 @@ class Outcome:
     correct: bool
     quotes_exact: int
     quotes_total: int
+    short_span: bool = False  # answered with at most SHORT_WORDS words that contain a gold answer
+    em: float = 0.0
+    f1: float = 0.0
 
     @property
     def abstained(self) -> bool:
@@ -79,6 +84,9 @@ def judge(service: QAService, q: Question, ans: Answer, kind: str) -> Outcome:
         cited=tuple((c.doc_id, c.start, c.end) for c in ans.citations),
         contains=contains, citation_right=right_span, correct=ans.answer is not None and contains and right_doc,
         quotes_exact=exact, quotes_total=len(ans.citations),
+        short_span=contains and ans.answer is not None and len(ans.answer.split()) <= SHORT_WORDS,
+        em=exact_match(ans.answer, gold.answers) if gold else 0.0,
+        f1=f1_score(ans.answer, gold.answers) if gold else 0.0,
     )
 
 
@@ -127,6 +135,9 @@ def answer_metrics(singles: Sequence[Outcome], turns: Sequence[Outcome]) -> dict
         "contains_gold": _rate(answerable, "contains"),
         "citation_right": _rate(answerable, "citation_right"),
         "correct": _rate(answerable, "correct"),
+        "short_span": _rate(answerable, "short_span"),
+        "span_em": mean([o.em for o in answerable]),
+        "span_f1": mean([o.f1 for o in answerable]),
         "abstained_on_answerable": _rate(answerable, "abstained"),
         "citations": total_quotes,
         "quote_exact": sum(o.quotes_exact for o in everything) / total_quotes if total_quotes else 1.0,

@@ -45,7 +45,7 @@ class QAService:
     def __init__(self, store: IndexStore, settings: Settings, reader: Reader | None = None) -> None:
         self.store = store
         self.settings = settings
-        self.reader = reader or Reader(threads=settings.threads)
+        self.reader = reader or Reader(settings.reader_graph, threads=settings.threads)
         store.stamps["reader"] = self.reader.version
         self.encoder = QuestionEncoder(store.embedder)
         self.retriever = Retriever(self.encoder, settings.fusion, settings.dense_weight)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ANSWER_TAGS = {"exact", "paraphrase", "number", "date", "name", "place", "why", "how"}
-UNANSWERABLE_TAGS = {"unmentioned_entity", "missing_fact", "number", "date", "name", "place", "why", "how"}
+UNANSWERABLE_TAGS = {"unmentioned_entity", "missing_fact", "in_domain", "number", "date", "name", "place", "why", "how"}
 # Characters a sentence may end with (final punctuation, or a closing quote/bracket after it).
 SENTENCE_END = set(".!?\"'\u201d\u2019)")
 SENTENCE_TERMINATORS = set(".!?")
