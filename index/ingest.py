@@ -49,10 +49,48 @@ def decode(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InvalidInputError(f"file is not valid UTF-8 (byte {exc.start})") from None
+        text = _decode_detected(data, exc.start)
     if not text.strip():
         raise InvalidInputError("file is empty")
     return text
+
+
+def _decode_detected(data: bytes, bad_byte: int) -> str:
+    """Not UTF-8: decode with the encoding charset-normalizer detects (Windows-1252, Latin-1, UTF-16 ...)."""
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is None:
+        raise InvalidInputError(f"file is not valid UTF-8 (byte {bad_byte}) and its encoding could not be detected")
+    # Western text fits several single-byte code pages equally well (charset-normalizer ranks cp1250 over cp1252 for
+    # "Zürich: Über 500 Bürger"): Windows-1252, what browsers read "Latin-1" as, wins when it reads the bytes as
+    # cleanly as the best guess. Cyrillic or Greek bytes are no clean cp1252 and keep their detected code page.
+    western = from_bytes(data, cp_isolation=["cp1252"]).best()
+    return str(western if western is not None and western.chaos <= best.chaos + 0.02 else best)
+
+
+def parse_markdown(doc_id: str, markdown: str, source: str | None = None) -> Document:
+    """A Markdown article indexed and served as its plain text: markdown-it-py parses it, and each block's inline
+    text (emphasis, links and code without their markup) becomes one paragraph."""
+    from markdown_it import MarkdownIt
+
+    blocks = []
+    for token in MarkdownIt("commonmark").parse(markdown):
+        if token.type == "inline":
+            text = "".join(_INLINE_TEXT.get(child.type, "") if child.type not in ("text", "code_inline")
+                           else child.content for child in token.children or [])
+            if text.strip():
+                blocks.append(text.strip())
+        elif token.type in ("code_block", "fence") and token.content.strip():
+            blocks.append(token.content.strip())
+    text = "\n\n".join(blocks)
+    if not text:
+        raise InvalidInputError("Markdown file has no text")
+    doc = parse_text(doc_id, text, source)
+    return Document(doc_id, doc.title, text, doc.url, doc.published, source)
+
+
+_INLINE_TEXT = {"softbreak": " ", "hardbreak": "\n"}
 
 
 def _metadata_from_text(text: str) -> tuple[str, str | None, str | None]:
@@ -167,6 +205,8 @@ def parse_records(data: bytes, filename: str, doc_id: str,
     text = decode(data, max_bytes)
     if suffix in (".html", ".htm"):
         return [parse_html(doc_id, text, filename)]
+    if suffix in (".md", ".markdown"):
+        return [parse_markdown(doc_id, text, filename)]
     if suffix not in (".json", ".jsonl"):
         return [parse_text(doc_id, text, filename)]
     records = _json_records(text, suffix == ".jsonl")

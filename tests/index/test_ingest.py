@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from index.errors import InvalidInputError, TooLargeError
-from index.ingest import Skipped, document_from_record, load_files, make_doc_id, parse_bytes
+from index.ingest import Skipped, document_from_record, load_files, make_doc_id, parse_bytes, parse_records
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 
@@ -32,7 +32,7 @@ def test_markdown_title_and_source_line() -> None:
     [doc] = parse_bytes(data, "talks.md", "talks")
     assert (doc.doc_id, doc.title, doc.url, doc.published) == (
         "talks", "Talks in Geneva", "https://example.org/geneva", "3 March 2022")
-    assert doc.text == data.decode()
+    assert doc.text == "Talks in Geneva\n\nPublished 3 March 2022.\n\nSource: https://example.org/geneva"
 
 
 def test_html_drops_scripts_and_takes_head_metadata() -> None:
@@ -103,10 +103,11 @@ def test_bad_files_are_skipped_with_a_reason_and_the_rest_indexed(tmp_path: Path
     items = list(load_files([tmp_path, tmp_path / "missing.txt"], max_bytes=1024))
     docs = [i.doc_id for i in items if not isinstance(i, Skipped)]
     skipped = {Path(i.source).name: i.reason for i in items if isinstance(i, Skipped)}
-    assert docs == ["a_good", "i_broken-0", "j_good"]  # the good record of the half-broken JSON Lines file is kept
+    # the good record of the half-broken JSON Lines file is kept; the Latin-1 file is decoded, not skipped
+    assert docs == ["a_good", "c_latin1", "i_broken-0", "j_good"]
+    assert next(i for i in items if getattr(i, "doc_id", None) == "c_latin1").text == "café ok\n"
     assert skipped == {
         "b_binary.txt": "file looks binary (contains NUL bytes)",
-        "c_latin1.txt": "file is not valid UTF-8 (byte 3)",
         "d_empty.txt": "file is empty",
         "e_blank.md": "file is empty",
         "f_big.txt": "file is 2,000 bytes, over the 1,024-byte limit",
@@ -159,3 +160,30 @@ def test_duplicate_ids_in_one_batch_are_skipped(tmp_path: Path) -> None:
     items = list(load_files([tmp_path]))
     assert [getattr(i, "doc_id", None) for i in items] == ["same", None]
     assert items[1] == Skipped(str(tmp_path / "b" / "same.md"), "duplicate document id 'same'")
+
+
+def test_markdown_is_indexed_as_its_plain_text() -> None:
+    md = ("# Budget passes\n\nThe **town council** passed the [budget](http://x.org) on *Monday*,\n"
+          "after `two` votes.\n\n"
+          "> \"It is a good day,\" the mayor said.\n\n- item one\n- item two\n")
+    [doc] = parse_records(md.encode(), "a.md", "a")
+    assert doc.title == "Budget passes"
+    assert doc.text == ("Budget passes\n\nThe town council passed the budget on Monday, after two votes.\n\n"
+                        "\"It is a good day,\" the mayor said.\n\nitem one\n\nitem two")
+
+
+@pytest.mark.parametrize(("text", "encoding"), [
+    ("Zürich: Über 500 Bürger trafen sich am Montag.", "cp1252"),
+    ("Москва сегодня объявила о новых мерах поддержки.", "cp1251"),
+    ("Ελληνικά νέα από την Αθήνα σήμερα το πρωί.", "cp1253"),
+])
+def test_legacy_encodings_are_detected(text: str, encoding: str) -> None:
+    [doc] = parse_records(text.encode(encoding), "n.txt", "n")
+    assert doc.text == text
+
+
+def test_windows_1252_file_is_read_not_skipped() -> None:
+    text = ("Café owners in São Paulo said the price of coffee rose to 5 € this week. The naïve hope that prices "
+            "would fall before the winter was dashed, owners told reporters on Monday. “We are worried,” said one.")
+    [doc] = parse_records(text.encode("cp1252"), "b.txt", "b")
+    assert doc.text == text
