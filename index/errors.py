@@ -49,3 +49,15 @@ class IndexLockedError(QAError):
     """Another process holds the index folder's writer lock."""
 
     status_code = 409
+
+
+class StorageError(QAError):
+    """Writing the index to disk failed; the write was not applied."""
+
+    status_code = 500
+
+
+class StorageFullError(StorageError):
+    """The disk holding the index is full; the write was not applied."""
+
+    status_code = 507

@@ -15,7 +15,8 @@ from index.errors import IndexLockedError
 
 
 class WriterLock:
-    """Exclusive writer lock on ``index_dir`` (created if missing); ``release`` or process exit frees it."""
+    """Exclusive writer lock on ``index_dir`` (created if missing); ``release`` or process exit frees it. Taking it
+    removes temporary files an earlier writer left behind."""
 
     def __init__(self, index_dir: Path) -> None:
         self.index_dir = Path(index_dir)
@@ -33,6 +34,9 @@ class WriterLock:
                     "or stop it first"
                 ) from None
             raise
+        from index.store import remove_leftovers
+
+        remove_leftovers(self.index_dir)  # a killed or failed writer's unpublished files: only a writer may delete
 
     def release(self) -> None:
         if self._fd is not None:

@@ -179,6 +179,24 @@ class IndexSnapshot:
             if new_vecs and sum(len(v) for v in new_vecs):
                 index.add_with_ids(np.ascontiguousarray(np.vstack(new_vecs), dtype=np.float32), np.concatenate(new_ids))
 
+    def undo_update(self, previous: IndexSnapshot) -> None:
+        """Revert what building this snapshot from ``previous`` did to their shared FAISS index (a write that could
+        not be saved): remove the vectors it added, put back the ones it removed, under their old ids."""
+        index = self.faiss_index
+        if index is None or index is not previous.faiss_index:
+            return  # built its own index: ``previous``'s was never touched
+        added = [np.arange(b, b + len(self.entries[d].sentences), dtype=np.int64) for d, b in self.id_base.items()
+                 if previous.id_base.get(d) != b or previous.entries.get(d) is not self.entries[d]]
+        restored = [(b, previous.entries[d].vectors) for d, b in previous.id_base.items()
+                    if self.id_base.get(d) != b or self.entries.get(d) is not previous.entries[d]]
+        with self.faiss_lock:
+            if added:
+                index.remove_ids(np.concatenate(added))  # type: ignore[arg-type]  # wrapper takes ids
+            vecs = [v for _, v in restored if len(v)]
+            if vecs:
+                ids = np.concatenate([np.arange(b, b + len(v), dtype=np.int64) for b, v in restored if len(v)])
+                index.add_with_ids(np.ascontiguousarray(np.vstack(vecs), dtype=np.float32), ids)
+
     def search_vectors(self, qvecs: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top ``k`` (scores, sentence numbers) per question; -1 marks a slot without a sentence of this snapshot."""
         if self.faiss_index is None:

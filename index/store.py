@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
@@ -20,7 +21,16 @@ import numpy as np
 from index.chunking import ChunkParams, chunk_document
 from index.documents import Chunk, Document, Span, content_hash
 from index.embedder import Embedder
-from index.errors import DocumentNotFoundError, IndexCorruptError, IndexMismatchError, IndexMissingError
+from index.errors import (
+    DocumentNotFoundError,
+    IndexCorruptError,
+    IndexMismatchError,
+    IndexMissingError,
+    InvalidInputError,
+    QAError,
+    StorageError,
+    StorageFullError,
+)
 from index.ingest import Skipped
 from index.snapshot import DocEntry, IndexSnapshot, spec_of
 
@@ -59,9 +69,7 @@ class IndexStore:
         self.fresh = False
         self._write_lock = threading.RLock()
         self.snapshot = IndexSnapshot.build({}, embedder.dim)
-        # Group commit: each swap bumps ``_version``; a save records the version it wrote, so a writer whose change
-        # an already finished save covered returns at once instead of writing one more generation of its own.
-        self._save_lock = threading.Lock()
+        # Each published change bumps ``_version``; ``_saved`` is the version the newest generation on disk holds.
         self._version = 0
         self._saved: tuple[int, Path] | None = None
 
@@ -183,8 +191,11 @@ class IndexStore:
 
     # ---- updating ------------------------------------------------------------------------------------------
     def update(self, items: Iterable[Document | Skipped], remove_missing_under: Iterable[Path] = (),
-               on_progress: Callable[[int], None] | None = None) -> UpdateReport:
-        """Add new documents, replace changed ones, drop vanished ones under the given folders; no duplicates."""
+               on_progress: Callable[[int], None] | None = None, persist: bool = True) -> UpdateReport:
+        """Add new documents, replace changed ones, drop vanished ones under the given folders; no duplicates.
+
+        With ``persist`` the change is written to disk (fsynced, ``CURRENT`` switched) before readers see it; if
+        writing fails, memory and disk stay exactly as they were and the error says why."""
         report = UpdateReport()
         with self._write_lock:
             entries = dict(self._entries)
@@ -194,6 +205,7 @@ class IndexStore:
                 if isinstance(item, Skipped):
                     report.skipped.append(item)
                     continue
+                check_storable(item)
                 seen.add(item.doc_id)
                 old = entries.get(item.doc_id)
                 if old is not None and old.sha256 == content_hash(item):
@@ -214,24 +226,37 @@ class IndexStore:
                     del entries[doc_id]
                     report.removed.append(doc_id)
             if report.modified:
-                self._swap(entries)
+                self._commit(entries, persist)
         return report
 
-    def add(self, docs: list[Document]) -> UpdateReport:
-        return self.update(docs)
+    def add(self, docs: list[Document], persist: bool = True) -> UpdateReport:
+        return self.update(docs, persist=persist)
 
-    def remove(self, doc_id: str) -> None:
+    def remove(self, doc_id: str, persist: bool = True) -> None:
         with self._write_lock:
             if doc_id not in self._entries:
                 raise DocumentNotFoundError(f"no document with id {doc_id!r}; GET /documents lists the ids")
             entries = dict(self._entries)
             del entries[doc_id]
-            self._swap(entries)
+            self._commit(entries, persist)
 
-    def _swap(self, entries: dict[str, DocEntry]) -> None:
-        self.snapshot = IndexSnapshot.build(entries, self.embedder.dim, previous=self.snapshot)
+    def _commit(self, entries: dict[str, DocEntry], persist: bool) -> None:
+        """Write-ahead, then publish: the new state is on disk before ``snapshot`` shows it to readers. A failed
+        write undoes the in-place FAISS update, so memory is as before the call (and disk never changed)."""
+        previous = self.snapshot
+        snap = IndexSnapshot.build(entries, self.embedder.dim, previous=previous)
+        saved = None
+        if persist:
+            try:
+                saved = self._write_generation(snap)
+            except BaseException:
+                snap.undo_update(previous)
+                raise
+        self.snapshot = snap
         self._entries = entries
         self._version += 1
+        if saved is not None:
+            self._saved = (self._version, saved)
 
     def _embed(self, docs: list[Document], on_progress: Callable[[int], None] | None) -> dict[str, DocEntry]:
         """Chunk and embed a batch of documents with one encoder call over all their sentences."""
@@ -251,33 +276,49 @@ class IndexStore:
 
     # ---- saving --------------------------------------------------------------------------------------------
     def save(self) -> Path:
-        """Persist the index as it is now: write a new generation folder, then switch CURRENT to it with one atomic
-        rename. Writers may keep updating meanwhile; if a save that began after this call's state existed has
-        already finished, its generation is returned instead of writing another (many writers, few saves)."""
+        """The generation on disk that holds the index as it is now, written if no write has persisted it yet
+        (writes persist themselves unless called with ``persist=False``)."""
         with self._write_lock:
-            wanted = self._version
-        with self._save_lock:
-            if self._saved is not None and self._saved[0] >= wanted:
+            if self._saved is not None and self._saved[0] == self._version:
                 return self._saved[1]
-            self.index_dir.mkdir(parents=True, exist_ok=True)
-            gens = sorted(p.name for p in self.index_dir.glob("gen-*"))
-            number = max((int(g[4:10]) for g in gens if g[4:10].isdigit()), default=0) + 1
-            final = self.index_dir / f"gen-{number:06d}"
-            tmp = self.index_dir / f"gen-{number:06d}.tmp"
-            shutil.rmtree(tmp, ignore_errors=True)
+            path = self._write_generation(self.snapshot)
+            self._saved = (self._version, path)
+            return path
+
+    def _write_generation(self, snap: IndexSnapshot) -> Path:
+        """Write ``snap`` as a new generation and switch ``CURRENT`` to it; on failure remove what was written and
+        raise (``StorageFullError`` for a full disk), leaving ``CURRENT`` and the published generation untouched."""
+        self.index_dir.mkdir(parents=True, exist_ok=True)
+        remove_leftovers(self.index_dir)
+        gens = sorted(p.name for p in self.index_dir.glob("gen-*"))
+        number = max((int(g[4:10]) for g in gens if g[4:10].isdigit()), default=0) + 1
+        final = self.index_dir / f"gen-{number:06d}"
+        tmp = self.index_dir / f"gen-{number:06d}.tmp"
+        try:
             tmp.mkdir()
-            with self._write_lock:
-                # updates mutate the shared FAISS index in place under this lock: copy it out while it matches snap
-                snap, version = self.snapshot, self._version
-                assert snap.faiss_index is not None  # every snapshot builds one
+            assert snap.faiss_index is not None  # every snapshot builds one
+            with snap.faiss_lock:  # updates mutate the shared index under the write lock, which this caller holds
                 faiss.write_index(snap.faiss_index, str(tmp / "faiss.index"))
             self._finish_generation(snap, tmp, final)
-            self._saved = (version, final)
-            return final
+        except BaseException as exc:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if self._pointer_name() != final.name:  # renamed but never published
+                shutil.rmtree(final, ignore_errors=True)
+            if isinstance(exc, Exception) and not isinstance(exc, QAError):
+                raise _save_error(exc, self.index_dir) from exc
+            raise
+        return final
+
+    def _pointer_name(self) -> str | None:
+        try:
+            return (self.index_dir / "CURRENT").read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError):
+            return None
 
     def _finish_generation(self, snap: IndexSnapshot, tmp: Path, final: Path) -> None:
         """Write the rest of ``tmp`` with everything fsynced, publish it as ``final`` and drop older generations."""
         _fsync_file(tmp / "faiss.index")  # FAISS writes through its own FILE*
+        _inject_fault("write")
         _write_entries(tmp, snap)
         manifest = {**_manifest(self.embedder, self.params, snap), **self.stamps,
                     "files": {name: _sha256(tmp / name) for name in INDEX_FILES}}
@@ -291,6 +332,46 @@ class IndexStore:
         for old in self.index_dir.glob("gen-*"):
             if old.name != final.name:
                 shutil.rmtree(old, ignore_errors=True)
+
+
+def check_storable(doc: Document) -> None:
+    """Refuse a document the index could not write: text fields must be valid Unicode (no lone surrogates, which
+    JSON allows as escapes but UTF-8 cannot encode)."""
+    for name in ("doc_id", "title", "text", "url", "published", "source"):
+        value = getattr(doc, name)
+        if value is None:
+            continue
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise InvalidInputError(f"document {doc.doc_id!r}: {name} holds an invalid character "
+                                    f"({value[exc.start]!r} at position {exc.start}, a lone surrogate); "
+                                    "send valid Unicode text") from None
+
+
+def remove_leftovers(index_dir: Path) -> None:
+    """Delete ``*.tmp`` files and folders a failed or killed save left behind (never published, never read)."""
+    for leftover in index_dir.glob("*.tmp"):
+        if leftover.is_dir():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            leftover.unlink(missing_ok=True)
+
+
+def _save_error(exc: Exception, index_dir: Path) -> QAError:
+    """What a failed save tells the caller: a full disk is 507, anything else a storage error; both say that the
+    write was not applied."""
+    if (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or "No space left on device" in str(exc):
+        return StorageFullError(f"no space left on the disk holding {index_dir}; the write was not applied "
+                                "(free some space and send it again)")
+    return StorageError(f"saving the index in {index_dir} failed ({_brief(exc)}); the write was not applied")
+
+
+def _inject_fault(point: str) -> None:
+    """Fault tests set QA_TEST_FAIL_AT="write" to make a save fail with ENOSPC after FAISS is written, as a full disk
+    would. Does nothing otherwise."""
+    if os.environ.get("QA_TEST_FAIL_AT") == point:
+        raise OSError(errno.ENOSPC, "No space left on device (injected by QA_TEST_FAIL_AT)")
 
 
 def _pause_for_tests(point: str) -> None:

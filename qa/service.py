@@ -57,11 +57,10 @@ class QAService:
         rebuilt."""
         embedder = settings.make_embedder()
         store = IndexStore.open(settings.index_dir, embedder, ChunkParams(), create=build_from_seeds)
+        service = cls(store, settings)  # stamps the reader version before anything is written
         if build_from_seeds and store.fresh:
-            report = store.update(load_files([settings.seeds_dir]), remove_missing_under=[settings.seeds_dir])
-            if report.modified:
-                store.save()
-        return cls(store, settings)
+            store.update(load_files([settings.seeds_dir]), remove_missing_under=[settings.seeds_dir])
+        return service
 
     # ---- questions -----------------------------------------------------------------------------------------
     def clean_question(self, question: str) -> str:
@@ -129,23 +128,16 @@ class QAService:
         return DocumentText(**_info(entry).model_dump(), text=entry.doc.text)
 
     def add_documents(self, docs: list[Document]) -> UpdateReport:
-        """Index documents now and persist; an existing id is replaced, never duplicated."""
-        # no lock here: the store serialises updates and lets concurrent writers share one save (group commit)
-        report = self.store.update(docs)
-        if report.modified:
-            self.store.save()
-        return report
+        """Index documents now; the change is on disk before this returns and before questions see it, and an
+        existing id is replaced, never duplicated."""
+        return self.store.update(docs)
 
     def delete_document(self, doc_id: str) -> None:
         self.store.remove(doc_id)
-        self.store.save()
 
     def index_paths(self, paths: Sequence[Path], on_progress=None) -> UpdateReport:  # type: ignore[no-untyped-def]
-        report = self.store.update(load_files(paths, self.settings.max_upload_bytes),
-                                   remove_missing_under=[p for p in paths if p.is_dir()], on_progress=on_progress)
-        if report.modified:
-            self.store.save()
-        return report
+        return self.store.update(load_files(paths, self.settings.max_upload_bytes),
+                                 remove_missing_under=[p for p in paths if p.is_dir()], on_progress=on_progress)
 
 
 def _info(entry) -> DocumentInfo:  # type: ignore[no-untyped-def]

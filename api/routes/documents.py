@@ -58,7 +58,15 @@ def get_document(doc_id: str, service: ServiceDep) -> DocumentText:
     return service.document(doc_id)
 
 
-@router.post("", status_code=201, response_model=DocumentsAdded, dependencies=[WriteAccess], openapi_extra=_UPLOAD_BODY)
+# A write is on disk before it is answered; when saving fails nothing of it was applied, and the reason says why.
+_WRITE_FAILURES: dict[int | str, dict[str, Any]] = {
+    500: {"description": "Saving the index failed; the write was not applied (send it again)."},
+    507: {"description": "The disk holding the index is full; the write was not applied."},
+}
+
+
+@router.post("", status_code=201, response_model=DocumentsAdded, dependencies=[WriteAccess], openapi_extra=_UPLOAD_BODY,
+             responses=_WRITE_FAILURES)
 async def add_document(request: Request, service: ServiceDep, settings: SettingsDep) -> DocumentsAdded:
     """Index an article now: JSON ``{title, text, url?, published?}`` or a multipart ``file`` upload."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -75,7 +83,7 @@ async def add_document(request: Request, service: ServiceDep, settings: Settings
                           unchanged=report.unchanged)
 
 
-@router.delete("/{doc_id}", response_model=Deleted, dependencies=[WriteAccess])
+@router.delete("/{doc_id}", response_model=Deleted, dependencies=[WriteAccess], responses=_WRITE_FAILURES)
 def delete_document(doc_id: str, service: ServiceDep) -> Deleted:
     service.delete_document(doc_id)
     return Deleted(deleted=doc_id)
