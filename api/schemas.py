@@ -42,7 +42,10 @@ class DocumentIn(BaseModel):
     title: str = Field(min_length=1, max_length=500)
     text: str = Field(min_length=1)
     url: str | None = Field(None, max_length=2000)
-    published: str | None = Field(None, max_length=100)
+    published: str | None = Field(None, max_length=100, description="any common date form; stored as YYYY-MM-DD, "
+                                                                     "with the text as given in published_raw")
+    author: str | None = Field(None, max_length=500)
+    site_name: str | None = Field(None, max_length=500)
     doc_id: str | None = Field(None, min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.-]+$",
                                description="letters, digits, `_ . -`; not only dots, not `CURRENT`")
 

@@ -14,20 +14,52 @@ class Document:
     title: str
     text: str
     url: str | None = None
-    published: str | None = None
+    published: str | None = None  # ISO 8601 date YYYY-MM-DD, or None when unknown or unreadable
     source: str | None = None
+    published_raw: str | None = None  # the date as the file wrote it ("Nov. 24, 2021 10:05 AM EST")
+    author: str | None = None
+    site_name: str | None = None
 
     @property
     def sha256(self) -> str:
         return content_hash(self)
 
+    def metadata(self) -> dict[str, str | None]:
+        """Every field but ``text``, as stored beside it in ``documents.jsonl``."""
+        return {name: getattr(self, name) for name in _FIELDS if name != "text"}
+
+    @classmethod
+    def from_stored(cls, record: dict[str, object]) -> Document:
+        """A Document from a stored record; fields added after the record was written (``published_raw``,
+        ``author``, ``site_name``) are None, and keys this version does not know are ignored."""
+        doc_id, title, text = record["doc_id"], record["title"], record["text"]
+        if not (isinstance(doc_id, str) and isinstance(title, str) and isinstance(text, str)):
+            raise ValueError("a stored document needs string doc_id, title and text")
+
+        def optional(name: str) -> str | None:
+            value = record.get(name)
+            return value if isinstance(value, str) else None
+
+        return cls(doc_id, title, text, optional("url"), optional("published"), optional("source"),
+                   optional("published_raw"), optional("author"), optional("site_name"))
+
+
+_FIELDS = ("doc_id", "title", "text", "url", "published", "source", "published_raw", "author", "site_name")
+_LATER_FIELDS = ("published_raw", "author", "site_name")
+
 
 def content_hash(doc: Document) -> str:
-    """Hash of everything that affects what is indexed or served for a document."""
+    """Hash of everything that affects what is indexed or served for a document. Fields added later count only when
+    set, so a document without them keeps the hash it was stored under."""
     h = hashlib.sha256()
     for part in (doc.title, doc.url or "", doc.published or "", doc.text):
         h.update(part.encode("utf-8", "surrogatepass"))
         h.update(b"\x00")
+    for name in _LATER_FIELDS:
+        value = getattr(doc, name)
+        if value is not None:
+            h.update(f"{name}={value}".encode("utf-8", "surrogatepass"))
+            h.update(b"\x00")
     return h.hexdigest()
 
 

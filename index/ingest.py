@@ -1,4 +1,5 @@
-"""Turn article files (.txt, .md, .html, .json, .jsonl) into Documents; bad files are skipped with a reason."""
+"""Turn article files (.txt, .md, .html, .pdf, .docx, .json, .jsonl) into Documents; bad files are skipped with a
+reason."""
 
 from __future__ import annotations
 
@@ -8,16 +9,24 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from index.dates import normalise_date
 from index.documents import Document
 from index.errors import InvalidInputError, TooLargeError
+from index.formats import Extracted, extract_docx, extract_html, extract_pdf
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl")
+SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx", ".json", ".jsonl")
+BINARY_SUFFIXES = (".pdf", ".docx")  # parsed from their bytes, never decoded as text
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+HEADER_LINES = 10  # a plain-text article's date is looked for in its first lines (title, byline, dateline)
 
 _URL = re.compile(r"https?://\S+")
-_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
+_MONTH = (r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?"
+          r"|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?")
+_TIME = r"(?:,?\s+(?:at\s+)?\d{1,2}:\d{2}(?:\s*[AaPp]\.?[Mm]\.?)?(?:\s+[A-Z]{2,4}\b)?)?"
+# "November 24, 2021", "Nov. 24, 2021 10:05 AM EST", "24 November 2021", "2021-11-24" or "2021-11-24T10:00:00Z"
 _DATE = re.compile(
-    rf"\b(?:(?:{_MONTHS})\s+\d{{1,2}},\s+\d{{4}}|\d{{1,2}}\s+(?:{_MONTHS})\s+\d{{4}}|\d{{4}}-\d{{2}}-\d{{2}})\b"
+    rf"\b(?:{_MONTH}\s+\d{{1,2}},?\s+\d{{4}}\b{_TIME}|\d{{1,2}}\s+{_MONTH}\s+\d{{4}}\b{_TIME}"
+    r"|\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2})?(?:Z|[+-]\d{2}:?\d{2})?)?(?!\d))"
 )
 _DOC_ID = re.compile(r"[^A-Za-z0-9_.-]+")
 
@@ -40,10 +49,12 @@ def make_doc_id(name: str) -> str:
     return cleaned
 
 
+MIN_DETECT_BYTES = 16
+
+
 def decode(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
     """Bytes to text, refusing binary, non-UTF-8, empty and oversized content."""
-    if len(data) > max_bytes:
-        raise TooLargeError(f"file is {len(data):,} bytes, over the {max_bytes:,}-byte limit")
+    _check_size(data, max_bytes)
     if b"\x00" in data:
         raise InvalidInputError("file looks binary (contains NUL bytes)")
     try:
@@ -55,10 +66,17 @@ def decode(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
     return text
 
 
+def _check_size(data: bytes, max_bytes: int) -> None:
+    if len(data) > max_bytes:
+        raise TooLargeError(f"file is {len(data):,} bytes, over the {max_bytes:,}-byte limit")
+
+
 def _decode_detected(data: bytes, bad_byte: int) -> str:
     """Not UTF-8: decode with the encoding charset-normalizer detects (Windows-1252, Latin-1, UTF-16 ...)."""
     from charset_normalizer import from_bytes
 
+    if len(data) < MIN_DETECT_BYTES:  # a few bytes fit some code page whatever they are: no guess is trustworthy
+        raise InvalidInputError(f"file is not valid UTF-8 (byte {bad_byte}) and too short to detect its encoding")
     best = from_bytes(data).best()
     if best is None:
         raise InvalidInputError(f"file is not valid UTF-8 (byte {bad_byte}) and its encoding could not be detected")
@@ -86,15 +104,15 @@ def parse_markdown(doc_id: str, markdown: str, source: str | None = None) -> Doc
     text = "\n\n".join(blocks)
     if not text:
         raise InvalidInputError("Markdown file has no text")
-    doc = parse_text(doc_id, text, source)
-    return Document(doc_id, doc.title, text, doc.url, doc.published, source)
+    return parse_text(doc_id, text, source)
 
 
 _INLINE_TEXT = {"softbreak": " ", "hardbreak": "\n"}
 
 
 def _metadata_from_text(text: str) -> tuple[str, str | None, str | None]:
-    """Title (first non-empty line), source URL and publication date found in a plain-text article."""
+    """Title (first non-empty line), source URL and publication date (as written, in the first lines) found in a
+    plain-text article. Dates further down the text are events the article reports, not its own date."""
     lines = [ln.strip() for ln in text.splitlines()]
     nonempty = [ln for ln in lines if ln]
     title = nonempty[0].lstrip("# ").strip() if nonempty else ""
@@ -106,47 +124,51 @@ def _metadata_from_text(text: str) -> tuple[str, str | None, str | None]:
             if found:
                 url = found.group(0)
                 break
-    date = _DATE.search(text)
+    date = _DATE.search("\n".join(nonempty[:HEADER_LINES]))
     return title[:300], url, date.group(0) if date else None
+
+
+def _document(doc_id: str, title: str, text: str, url: str | None, published_raw: str | None, source: str | None,
+              author: str | None = None, site_name: str | None = None) -> Document:
+    """A Document whose date is normalised to ``YYYY-MM-DD`` (None when it does not parse); the date as written is
+    kept in ``published_raw``."""
+    return Document(doc_id, title, text, url, normalise_date(published_raw), source, published_raw=published_raw,
+                    author=author, site_name=site_name)
 
 
 def parse_text(doc_id: str, text: str, source: str | None = None) -> Document:
     """A plain-text or Markdown article; offsets refer to ``text`` unchanged."""
-    title, url, published = _metadata_from_text(text)
-    return Document(doc_id, title or doc_id, text, url, published, source)
+    title, url, published_raw = _metadata_from_text(text)
+    return _document(doc_id, title or doc_id, text, url, published_raw, source)
+
+
+def _from_extracted(doc_id: str, page: Extracted, source: str | None) -> Document:
+    """A Document from an HTML, PDF or DOCX file's text and metadata; what the file's metadata does not say is looked
+    for in the text as in a plain-text article."""
+    title, url, published_raw = _metadata_from_text(page.text)
+    return _document(doc_id, (page.title or title)[:300] or doc_id, page.text, page.url or url,
+                     page.published_raw or published_raw, source, page.author, page.site_name)
 
 
 def parse_html(doc_id: str, html: str, source: str | None = None) -> Document:
-    """Visible text of an HTML page, one block element per line; scripts and styles dropped."""
-    from bs4 import BeautifulSoup
-
-    soup = BeautifulSoup(html, "html.parser")
-    for tag in soup(["script", "style", "noscript", "template", "head"]):
-        if tag.name != "head":
-            tag.decompose()
-    title_tag = soup.find("title") or soup.find("h1")
-    meta_date = soup.find("meta", attrs={"property": "article:published_time"})
-    canonical = soup.find("link", attrs={"rel": "canonical"}) or soup.find("meta", attrs={"property": "og:url"})
-    # read head values before the head is removed: decompose() empties the tags found above
-    title = title_tag.get_text(" ", strip=True) if title_tag else ""
-    url = _attr(canonical, "href") or _attr(canonical, "content")
-    published = _attr(meta_date, "content")
-    if soup.head:
-        soup.head.decompose()
-    text = "\n\n".join(s.strip() for s in soup.get_text("\n").split("\n") if s.strip())
-    if not text.strip():
-        raise InvalidInputError("HTML page has no visible text")
-    doc = parse_text(doc_id, text, source)
-    return Document(doc_id, title[:300] or doc.title, text, url or doc.url, published or doc.published, source)
+    """The article of a saved news page (trafilatura: no navigation, ads, cookie banner or comments), one paragraph
+    per block, with the page's title, canonical URL, author, site name and publication date."""
+    return _from_extracted(doc_id, extract_html(html), source)
 
 
-def _attr(tag: object, name: str) -> str | None:
-    value = tag.get(name) if tag is not None else None  # type: ignore[attr-defined]
-    return (value.strip() or None) if isinstance(value, str) else None
+def parse_binary(doc_id: str, data: bytes, suffix: str, source: str | None = None,
+                 max_bytes: int = DEFAULT_MAX_BYTES) -> Document:
+    """A PDF (text per page) or DOCX (text per paragraph) article; a damaged or encrypted file is refused."""
+    _check_size(data, max_bytes)
+    if not data.strip():
+        raise InvalidInputError("file is empty")
+    page = extract_pdf(data) if suffix == ".pdf" else extract_docx(data, max_bytes)
+    return _from_extracted(doc_id, page, source)
 
 
 def document_from_record(record: object, doc_id: str, source: str | None = None) -> Document:
-    """A JSON record ``{title, text, url?, published?}``; ``id`` in the record overrides ``doc_id``."""
+    """A JSON record ``{title, text, url?, published?, author?, site_name?}``; ``id`` in the record overrides
+    ``doc_id``."""
     if not isinstance(record, dict):
         raise InvalidInputError("each JSON record must be an object with 'title' and 'text'")
     text, title = record.get("text"), record.get("title")
@@ -154,13 +176,13 @@ def document_from_record(record: object, doc_id: str, source: str | None = None)
         raise InvalidInputError("JSON record needs a non-empty string 'text'")
     if title is not None and not isinstance(title, str):
         raise InvalidInputError("JSON record 'title' must be a string")
-    for key in ("url", "published"):
+    for key in ("url", "published", "author", "site_name"):
         if record.get(key) is not None and not isinstance(record[key], str):
             raise InvalidInputError(f"JSON record '{key}' must be a string")
     rid = record.get("id")
     final_id = make_doc_id(str(rid)) if isinstance(rid, (str, int)) and str(rid).strip() else doc_id
-    return Document(final_id, (title or "").strip() or final_id, text, record.get("url"), record.get("published"),
-                    source)
+    return _document(final_id, (title or "").strip() or final_id, text, record.get("url"), record.get("published"),
+                     source, record.get("author"), record.get("site_name"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +224,8 @@ def parse_records(data: bytes, filename: str, doc_id: str,
     if suffix not in SUPPORTED_SUFFIXES:
         allowed = ", ".join(SUPPORTED_SUFFIXES)
         raise InvalidInputError(f"unsupported file type {suffix or '(none)'!r}; use one of {allowed}")
+    if suffix in BINARY_SUFFIXES:
+        return [parse_binary(doc_id, data, suffix, filename, max_bytes)]
     text = decode(data, max_bytes)
     if suffix in (".html", ".htm"):
         return [parse_html(doc_id, text, filename)]

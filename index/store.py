@@ -337,8 +337,7 @@ class IndexStore:
 def check_storable(doc: Document) -> None:
     """Refuse a document the index could not write: text fields must be valid Unicode (no lone surrogates, which
     JSON allows as escapes but UTF-8 cannot encode)."""
-    for name in ("doc_id", "title", "text", "url", "published", "source"):
-        value = getattr(doc, name)
+    for name, value in {**doc.metadata(), "text": doc.text}.items():
         if value is None:
             continue
         try:
@@ -429,8 +428,7 @@ def _write_entries(folder: Path, snap: IndexSnapshot) -> None:
     for entry in snap.entries.values():
         d = entry.doc
         lines.append(json.dumps({
-            "doc_id": d.doc_id, "title": d.title, "url": d.url, "published": d.published, "source": d.source,
-            "sha256": entry.sha256, "text": d.text,
+            **d.metadata(), "sha256": entry.sha256, "text": d.text,
             "sentences": [[s.start, s.end] for s in entry.sentences],
             "chunks": [[c.first_sentence, c.last_sentence] for c in entry.chunks],
             "vector_id_base": snap.id_base[d.doc_id],
@@ -453,7 +451,7 @@ def _read_entries(folder: Path, dim: int) -> tuple[dict[str, DocEntry], dict[str
     with open(folder / "documents.jsonl", encoding="utf-8") as fh:
         for line in fh:
             r = json.loads(line)
-            doc = Document(r["doc_id"], r["title"], r["text"], r["url"], r["published"], r["source"])
+            doc = Document.from_stored(r)
             text = doc.text
             sents = tuple(Span(doc.doc_id, s, e, text[s:e]) for s, e in r["sentences"])
             chunks = tuple(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from index.chunking import ChunkParams
 from index.documents import Document
@@ -27,7 +27,10 @@ class DocumentInfo(BaseModel):
     doc_id: str
     title: str
     url: str | None
-    published: str | None
+    published: str | None = Field(description="publication date, ISO 8601 (YYYY-MM-DD); null when unknown")
+    published_raw: str | None = Field(None, description="the date as the article wrote it")
+    author: str | None = None
+    site_name: str | None = None
     passages: int
     sentences: int
     chars: int
@@ -143,4 +146,5 @@ class QAService:
 def _info(entry) -> DocumentInfo:  # type: ignore[no-untyped-def]
     d = entry.doc
     return DocumentInfo(doc_id=d.doc_id, title=d.title, url=d.url, published=d.published,
+                        published_raw=d.published_raw, author=d.author, site_name=d.site_name,
                         passages=len(entry.chunks), sentences=len(entry.sentences), chars=len(d.text))

@@ -14,6 +14,7 @@ from starlette.datastructures import UploadFile
 
 from api.deps import ServiceDep, SettingsDep, WriteAccess
 from api.schemas import Deleted, DocumentIn, DocumentsAdded
+from index.dates import normalise_date
 from index.documents import Document
 from index.errors import InvalidInputError, TooLargeError
 from index.ingest import SUPPORTED_SUFFIXES, make_doc_id, parse_bytes
@@ -106,7 +107,8 @@ def _from_json(raw: bytes, max_bytes: int) -> Document:
     if not body.text.strip():
         raise InvalidInputError("document text is blank")
     doc_id = body.doc_id or f"doc_{hashlib.sha256(body.text.encode('utf-8', 'surrogatepass')).hexdigest()[:16]}"
-    return Document(doc_id, body.title.strip() or doc_id, body.text, body.url, body.published, source="api")
+    return Document(doc_id, body.title.strip() or doc_id, body.text, body.url, normalise_date(body.published),
+                    source="api", published_raw=body.published, author=body.author, site_name=body.site_name)
 
 
 async def _from_upload(request: Request, max_bytes: int) -> list[Document]:

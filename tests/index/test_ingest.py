@@ -18,10 +18,10 @@ def test_seed_metadata_and_text_are_exact() -> None:
     assert [d.doc_id for d in docs] == ["000_674862a2fea0ee51", "003_15bbf54440315bf5"]
     d0, d3 = docs
     assert d0.title == "Top US military general holds talks with Russian counterpart"
-    assert (d0.url, d0.published) == (None, None)
+    assert (d0.url, d0.published, d0.published_raw) == (None, None, None)
     assert d3.title == "U.S., Russian Military Chiefs Speak on the Phone"
     assert d3.url == "https://www.themoscowtimes.com/2021/11/24/us-russian-military-chiefs-speak-on-the-phone-a75651"
-    assert d3.published == "November 24, 2021"
+    assert (d3.published, d3.published_raw) == ("2021-11-24", "November 24, 2021")
     for d in docs:  # offsets refer to the file's text, unchanged
         assert d.text == (SEEDS / f"{d.doc_id}.txt").read_text(encoding="utf-8")
         assert d.source == str((SEEDS / f"{d.doc_id}.txt").resolve())
@@ -30,21 +30,22 @@ def test_seed_metadata_and_text_are_exact() -> None:
 def test_markdown_title_and_source_line() -> None:
     data = b"# Talks in Geneva\n\nPublished 3 March 2022.\n\nSource:\nhttps://example.org/geneva\n"
     [doc] = parse_bytes(data, "talks.md", "talks")
-    assert (doc.doc_id, doc.title, doc.url, doc.published) == (
-        "talks", "Talks in Geneva", "https://example.org/geneva", "3 March 2022")
+    assert (doc.doc_id, doc.title, doc.url, doc.published, doc.published_raw) == (
+        "talks", "Talks in Geneva", "https://example.org/geneva", "2022-03-03", "3 March 2022")
     assert doc.text == "Talks in Geneva\n\nPublished 3 March 2022.\n\nSource: https://example.org/geneva"
 
 
 def test_html_drops_scripts_and_takes_head_metadata() -> None:
+    # trafilatura takes a page's only <h1> as its title (the headline; <title> often ends in " | Site Name")
     html = (b"<html><head><title>Page Title</title><script>var leak = 1;</script>"
             b'<meta property="article:published_time" content="2021-11-24">'
             b'<link rel="canonical" href="https://example.org/p"></head>'
             b"<body><h1>Heading</h1><p>Para one. Two.</p><script>alert('x')</script><style>p{color:red}</style>"
             b"<noscript>enable js</noscript><p>Last &amp; final</p></body></html>")
     [doc] = parse_bytes(html, "page.html", "page")
-    assert doc.title == "Page Title"
+    assert doc.title == "Heading"
     assert doc.text == "Heading\n\nPara one. Two.\n\nLast & final"
-    assert (doc.url, doc.published) == ("https://example.org/p", "2021-11-24")
+    assert (doc.url, doc.published, doc.published_raw) == ("https://example.org/p", "2021-11-24", "2021-11-24")
 
 
 def test_html_without_head_uses_first_heading() -> None:
@@ -53,9 +54,12 @@ def test_html_without_head_uses_first_heading() -> None:
 
 
 def test_json_and_jsonl_records() -> None:
-    one = json.dumps({"title": "T", "text": "Body.", "url": "https://e.org", "published": "2021"}).encode()
+    one = json.dumps({"title": "T", "text": "Body.", "url": "https://e.org", "published": "2021", "author": "A. Writer",
+                      "site_name": "E News"}).encode()
     [doc] = parse_bytes(one, "one.json", "one")
-    assert (doc.doc_id, doc.title, doc.text, doc.url, doc.published) == ("one", "T", "Body.", "https://e.org", "2021")
+    assert (doc.doc_id, doc.title, doc.text, doc.url) == ("one", "T", "Body.", "https://e.org")
+    # a year alone is no date: kept as written, not stored as a made-up day
+    assert (doc.published, doc.published_raw, doc.author, doc.site_name) == (None, "2021", "A. Writer", "E News")
     many = b'{"title": "A", "text": "First."}\n\n{"id": "my id/2", "text": "Second."}\n'
     docs = parse_bytes(many, "many.jsonl", "many")
     assert [(d.doc_id, d.title, d.text) for d in docs] == [("many-0", "A", "First."), ("my-id-2", "my-id-2", "Second.")]
@@ -70,6 +74,7 @@ def test_json_and_jsonl_records() -> None:
         ({"title": "t"}, "JSON record needs a non-empty string 'text'"),
         ({"title": 5, "text": "t"}, "JSON record 'title' must be a string"),
         ({"text": "t", "url": 3}, "JSON record 'url' must be a string"),
+        ({"text": "t", "author": ["a"]}, "JSON record 'author' must be a string"),
     ],
 )
 def test_bad_records_are_rejected(record: object, message: str) -> None:
@@ -89,11 +94,12 @@ def test_bad_files_are_skipped_with_a_reason_and_the_rest_indexed(tmp_path: Path
     files = {
         "a_good.txt": b"Good one\n\nA fine article.\n",
         "b_binary.txt": b"\x89PNG\x00\x00data",
-        "c_latin1.txt": "café ok\n".encode("latin-1"),
+        "c_latin1.txt": "café ok, très bien\n".encode("latin-1"),  # 16 bytes at least: enough to detect
         "d_empty.txt": b"",
         "e_blank.md": b"  \n\n",
         "f_big.txt": b"word " * 400,
-        "g_doc.pdf": b"%PDF-1.4",
+        "g_doc.pdf": b"%PDF-1.4",  # binary formats are parsed, not refused for their bytes: this one is cut short
+        "g_doc.png": b"\x89PNG",
         "h_broken.json": b'{"title": "x", "text": ',
         "i_broken.jsonl": b'{"title": "A", "text": "ok."}\nnot json\n',
         "j_good.html": b"<title>Z</title><p>Zed.</p>",
@@ -105,13 +111,15 @@ def test_bad_files_are_skipped_with_a_reason_and_the_rest_indexed(tmp_path: Path
     skipped = {Path(i.source).name: i.reason for i in items if isinstance(i, Skipped)}
     # the good record of the half-broken JSON Lines file is kept; the Latin-1 file is decoded, not skipped
     assert docs == ["a_good", "c_latin1", "i_broken-0", "j_good"]
-    assert next(i for i in items if getattr(i, "doc_id", None) == "c_latin1").text == "café ok\n"
+    assert next(i for i in items if getattr(i, "doc_id", None) == "c_latin1").text == "café ok, très bien\n"
     assert skipped == {
         "b_binary.txt": "file looks binary (contains NUL bytes)",
         "d_empty.txt": "file is empty",
         "e_blank.md": "file is empty",
         "f_big.txt": "file is 2,000 bytes, over the 1,024-byte limit",
-        "g_doc.pdf": "unsupported file type '.pdf'; use one of .txt, .md, .markdown, .html, .htm, .json, .jsonl",
+        "g_doc.pdf": "PDF file could not be read (Stream has ended unexpectedly); save or export it again",
+        "g_doc.png": "unsupported file type '.png'; use one of .txt, .md, .markdown, .html, .htm, .pdf, .docx, .json, "
+                     ".jsonl",
         "h_broken.json": "invalid JSON at line 1: Expecting value",
         "i_broken.jsonl, line 2": "invalid JSON at line 2: Expecting value",
         "missing.txt": "no such file or directory",
