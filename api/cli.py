@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
@@ -15,10 +16,28 @@ from index.errors import InvalidInputError, QAError
 from qa.config import Settings
 from qa.models import Answer, Citation
 
+if TYPE_CHECKING:
+    from qa.filters import Filters
+
 
 def _settings(args: argparse.Namespace) -> Settings:
     overrides = {"index_dir": args.index_dir} if getattr(args, "index_dir", None) else {}
     return Settings(**overrides)
+
+
+def add_filter_arguments(p: argparse.ArgumentParser) -> None:
+    """``--since``, ``--until`` and ``--source``, as the HTTP API takes them."""
+    p.add_argument("--since", help="only articles published on or after this date (YYYY-MM-DD)")
+    p.add_argument("--until", help="only articles published on or before this date (YYYY-MM-DD)")
+    p.add_argument("--source", help="only articles whose site name, URL host (or its first label or a suffix of it) "
+                                    "or doc_id prefix is this")
+
+
+def filters_of(args: argparse.Namespace) -> Filters | None:
+    """The validated filters of ``add_filter_arguments`` (InvalidInputError when malformed), None when none."""
+    from qa.filters import Filters
+
+    return Filters.parse(args.since, args.until, args.source)
 
 
 def cmd_index(args: argparse.Namespace) -> int:
@@ -110,14 +129,15 @@ def format_answer(answer: Answer) -> str:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
+    filters = filters_of(args)
     if args.url:
         from api.client import QAClient
 
-        answer = QAClient(args.url, api_key=args.api_key).ask(args.question, top_k=args.top_k)
+        answer = QAClient(args.url, api_key=args.api_key).ask(args.question, args.top_k, filters)
     else:
         from qa.service import QAService
 
-        answer = QAService.from_settings(_settings(args)).ask(args.question, args.top_k)
+        answer = QAService.from_settings(_settings(args)).ask(args.question, args.top_k, filters)
     print(answer.model_dump_json(indent=2) if args.json else format_answer(answer))
     return 0
 
@@ -168,6 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("question")
     p.add_argument("--json", action="store_true", help="print exactly the JSON body POST /ask returns")
     p.add_argument("--top-k", type=int, default=None, help="passages to return")
+    add_filter_arguments(p)
     p.add_argument("--index-dir", help="index folder (default: $QA_INDEX_DIR or .qa-index)")
     p.add_argument("--url", help="ask a running server instead, e.g. http://127.0.0.1:8000")
     p.add_argument("--api-key", default=None, help="bearer token for the server, if it needs one")

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qa.models import Passage
+
+if TYPE_CHECKING:
+    from qa.filters import Filters
 
 
 def _local(args: argparse.Namespace):  # type: ignore[no-untyped-def]
@@ -22,24 +25,31 @@ def _client(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return QAClient(args.url, api_key=args.api_key)
 
 
-def format_passages(passages: list[Passage]) -> str:
+def format_passages(passages: list[Passage], filters: Filters | None = None) -> str:
     lines = []
     for i, p in enumerate(passages, 1):
         lines.append(f"[{i}] {p.title} ({p.doc_id}, characters {p.start}-{p.end}, score {p.score:.2f})")
         lines.append(f"    {p.text}")
-    return "\n".join(lines) if lines else "No passages (the index is empty)."
+    if lines:
+        return "\n".join(lines)
+    if filters is not None:
+        return f"No passages (no article matches the filters: {filters.describe()})."
+    return "No passages (the index is empty)."
 
 
 def cmd_search(args: argparse.Namespace) -> int:
+    from api.cli import filters_of
+
+    filters = filters_of(args)
     if args.url:
         with _client(args) as client:
-            passages = client.search(args.query, args.k)
+            passages = client.search(args.query, args.k, filters)
     else:
-        passages = _local(args).search(args.query, args.k)
+        passages = _local(args).search(args.query, args.k, filters)
     if args.json:
         print(json.dumps([p.model_dump() for p in passages], indent=2, ensure_ascii=False))
     else:
-        print(format_passages(passages))
+        print(format_passages(passages, filters))
     return 0
 
 
@@ -83,6 +93,8 @@ def cmd_rm(args: argparse.Namespace) -> int:
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from api.cli import add_filter_arguments
+
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("--index-dir", help="index folder (default: $QA_INDEX_DIR or .qa-index)")
         p.add_argument("--url", help="use a running server instead, e.g. http://127.0.0.1:8000")
@@ -92,6 +104,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     p.add_argument("query")
     p.add_argument("-k", type=int, default=None, help="passages to return")
     p.add_argument("--json", action="store_true", help="print exactly the JSON body GET /search returns")
+    add_filter_arguments(p)
     common(p)
     p.set_defaults(func=cmd_search)
 

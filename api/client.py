@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import httpx
@@ -17,6 +17,9 @@ from index.errors import (
     TooLargeError,
 )
 from qa.models import Answer, Passage
+
+if TYPE_CHECKING:
+    from qa.filters import Filters
 
 
 class AuthError(QAError):
@@ -62,20 +65,24 @@ class QAClient:
         error.status_code = response.status_code
         raise error
 
-    def ask(self, question: str, top_k: int | None = None) -> Answer:
-        body: dict[str, Any] = {"question": question}
+    def ask(self, question: str, top_k: int | None = None, filters: Filters | None = None) -> Answer:
+        body: dict[str, Any] = {"question": question, **(filters.params() if filters else {})}
         if top_k is not None:
             body["top_k"] = top_k
         return Answer.model_validate(self._request("POST", "/ask", json=body))
 
-    def chat(self, messages: Sequence[tuple[str, str]], top_k: int | None = None) -> Answer:
-        body: dict[str, Any] = {"messages": [{"role": r, "content": c} for r, c in messages]}
+    def chat(self, messages: Sequence[tuple[str, str]], top_k: int | None = None,
+             filters: Filters | None = None) -> Answer:
+        body: dict[str, Any] = {"messages": [{"role": r, "content": c} for r, c in messages],
+                                **(filters.params() if filters else {})}
         if top_k is not None:
             body["top_k"] = top_k
         return Answer.model_validate(self._request("POST", "/chat", json=body))
 
-    def search(self, query: str, k: int | None = None) -> list[Passage]:
-        params: dict[str, Any] = {"q": query} if k is None else {"q": query, "k": k}
+    def search(self, query: str, k: int | None = None, filters: Filters | None = None) -> list[Passage]:
+        params: dict[str, Any] = {"q": query, **(filters.params() if filters else {})}
+        if k is not None:
+            params["k"] = k
         return [Passage.model_validate(p) for p in self._request("GET", "/search", params=params)]
 
     def upload(self, path: Path, doc_id: str | None = None) -> dict[str, Any]:

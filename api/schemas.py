@@ -6,10 +6,27 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 
+from qa.filters import Filters
 from qa.models import Citation
 
+SINCE_DOC = "only articles published on or after this date (YYYY-MM-DD); undated articles never match"
+UNTIL_DOC = "only articles published on or before this date (YYYY-MM-DD); undated articles never match"
+SOURCE_DOC = ("only articles whose site name, URL host (`www.themoscowtimes.com`, `themoscowtimes.com`, "
+              "`themoscowtimes`, or a host suffix such as `co.uk`) or doc_id prefix is this, ignoring case")
 
-class AskRequest(BaseModel):
+
+class FilterFields(BaseModel):
+    """Optional metadata filters shared by the question bodies; validated by ``Filters.parse`` (422 when bad)."""
+
+    since: str | None = Field(None, max_length=100, description=SINCE_DOC)
+    until: str | None = Field(None, max_length=100, description=UNTIL_DOC)
+    source: str | None = Field(None, max_length=500, description=SOURCE_DOC)
+
+    def filters(self) -> Filters | None:
+        return Filters.parse(self.since, self.until, self.source)
+
+
+class AskRequest(FilterFields):
     """POST /ask. Question length is checked by the service (413 when over QA_MAX_QUESTION_CHARS)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -25,7 +42,7 @@ class ChatMessage(BaseModel):
     content: str
 
 
-class ChatRequest(BaseModel):
+class ChatRequest(FilterFields):
     """POST /chat: the whole conversation so far; the last user turn is answered."""
 
     model_config = ConfigDict(extra="forbid")
@@ -95,8 +112,9 @@ class OpenAIMessage(BaseModel):
         return self.content or ""
 
 
-class ChatCompletionRequest(BaseModel):
-    """The subset of the OpenAI request the service uses; sampling options are accepted and ignored."""
+class ChatCompletionRequest(FilterFields):
+    """The subset of the OpenAI request the service uses; sampling options are accepted and ignored. The filters
+    ``since``, ``until`` and ``source`` are extensions (``extra_body`` in the OpenAI clients)."""
 
     model_config = ConfigDict(extra="allow")
 

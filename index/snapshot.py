@@ -59,6 +59,31 @@ def supports_ids(index: faiss.Index | None) -> bool:
                                   is not None)
 
 
+def id_selector(ids: np.ndarray) -> faiss.IDSelector:
+    """A selector for ``search_vectors`` that restricts the search to the vectors stored under ``ids``.
+
+    A bitmap, one bit per id up to the largest: a million ids cost 125 kB and a constant-time test each (a hash set,
+    IDSelectorBatch, would take tens of bytes per id)."""
+    ids = np.asarray(ids, dtype=np.int64)
+    mask = np.zeros(int(ids.max()) + 1 if len(ids) else 0, dtype=bool)
+    mask[ids] = True
+    bitmap = np.packbits(mask, bitorder="little")
+    return faiss.IDSelectorBitmap(bitmap)  # type: ignore[call-arg, arg-type]  # the wrapper takes and keeps the array
+
+
+def _search_params(index: faiss.Index, selector: faiss.IDSelector) -> faiss.SearchParameters:
+    """Search parameters carrying ``selector``; an IVF index needs its own kind, with its nprobe restated (the
+    parameters' nprobe, default 1, would otherwise replace the index's)."""
+    ivf = faiss.try_extract_index_ivf(index)
+    if ivf is None:
+        params = faiss.SearchParameters()
+    else:
+        params = faiss.SearchParametersIVF()
+        params.nprobe = ivf.nprobe
+    params.sel = selector  # the caller keeps the selector alive during the search (SWIG holds no reference)
+    return params
+
+
 def set_search_params(index: faiss.Index, nprobe: int = IVF_NPROBE) -> None:
     ivf = faiss.try_extract_index_ivf(index)
     if ivf is not None:
@@ -197,8 +222,10 @@ class IndexSnapshot:
                 ids = np.concatenate([np.arange(b, b + len(v), dtype=np.int64) for b, v in restored if len(v)])
                 index.add_with_ids(np.ascontiguousarray(np.vstack(vecs), dtype=np.float32), ids)
 
-    def search_vectors(self, qvecs: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Top ``k`` (scores, sentence numbers) per question; -1 marks a slot without a sentence of this snapshot."""
+    def search_vectors(self, qvecs: np.ndarray, k: int,
+                       selector: faiss.IDSelector | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Top ``k`` (scores, sentence numbers) per question; -1 marks a slot without a sentence of this snapshot.
+        With ``selector`` (see ``id_selector``) only the vectors it selects are searched."""
         if self.faiss_index is None:
             return np.zeros((len(qvecs), 0), np.float32), np.zeros((len(qvecs), 0), np.int64)
         with self.faiss_lock:
@@ -209,8 +236,9 @@ class IndexSnapshot:
             threads = faiss.omp_get_max_threads()
             faiss.omp_set_num_threads(1)
             try:
+                params = None if selector is None else _search_params(self.faiss_index, selector)
                 scores, ids = self.faiss_index.search(np.ascontiguousarray(qvecs, dtype=np.float32),
-                                                      min(k, self.faiss_index.ntotal))
+                                                      min(k, self.faiss_index.ntotal), params=params)
             finally:
                 faiss.omp_set_num_threads(threads)
         return scores, self.sentences_of_ids(ids)

@@ -6,12 +6,14 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 
+import faiss
 import numpy as np
 
 from index.embedder import Embedder
 from index.snapshot import IndexSnapshot
 from index.text import terms
 from qa.batching import MicroBatcher
+from qa.filters import Filters, Selection, SelectionCache
 from qa.fusion import get_fusion
 from qa.models import Hit
 
@@ -49,13 +51,15 @@ class QuestionEncoder:
         return np.vstack([vectors[q] for q in questions]).astype(np.float32)
 
 
-def dense_passage_scores(snap: IndexSnapshot, qvecs: np.ndarray) -> list[np.ndarray]:
-    """Per question, each passage's best sentence cosine similarity (0 for passages outside the candidates)."""
+def dense_passage_scores(snap: IndexSnapshot, qvecs: np.ndarray,
+                         selector: faiss.IDSelector | None = None) -> list[np.ndarray]:
+    """Per question, each passage's best sentence cosine similarity (0 for passages outside the candidates); with
+    ``selector`` the candidates are the best sentences among the vectors it selects."""
     n_pass = len(snap.passages)
     out = [np.zeros(n_pass, dtype=np.float32) for _ in range(len(qvecs))]
     if n_pass == 0:
         return out
-    scores, ids = snap.search_vectors(qvecs, DENSE_CANDIDATES)
+    scores, ids = snap.search_vectors(qvecs, DENSE_CANDIDATES, selector)
     for row, (srow, irow) in enumerate(zip(scores.tolist(), ids.tolist(), strict=True)):
         dense = out[row]
         for score, sid in zip(srow, irow, strict=True):
@@ -86,23 +90,57 @@ class Retriever:
         self.fuse = get_fusion(fusion)
         self.fusion = fusion
         self.dense_weight = dense_weight
+        self.selections = SelectionCache()
 
-    def search(self, snap: IndexSnapshot, question: str, k: int) -> list[Hit]:
-        return self.search_batch(snap, [question], k)[0]
+    def select(self, snap: IndexSnapshot, filters: Filters) -> Selection:
+        """What ``filters`` leave of ``snap`` (computed once per snapshot and filters)."""
+        return self.selections.get(snap, filters)
 
-    def search_batch(self, snap: IndexSnapshot, questions: Sequence[str], k: int,
-                     qvecs: np.ndarray | None = None) -> list[list[Hit]]:
-        """Top ``k`` passages per question, best first."""
+    def search(self, snap: IndexSnapshot, question: str, k: int, filters: Filters | None = None) -> list[Hit]:
+        return self.search_batch(snap, [question], k, filters=[filters])[0]
+
+    def search_batch(self, snap: IndexSnapshot, questions: Sequence[str], k: int, qvecs: np.ndarray | None = None,
+                     filters: Sequence[Filters | None] | None = None) -> list[list[Hit]]:
+        """Top ``k`` passages per question, best first. ``filters[i]`` restricts question ``i`` to the documents it
+        allows, inside retrieval: it still gets ``k`` passages when its documents have that many; none when they
+        are none."""
         if qvecs is None:
             qvecs = self.encoder.encode(questions)
-        dense_all = dense_passage_scores(snap, qvecs)
-        results = []
-        for question, dense in zip(questions, dense_all, strict=True):
+        selections = [None if f is None else self.select(snap, f) for f in (filters or [None] * len(questions))]
+        dense_all = self._dense(snap, qvecs, selections)
+        results: list[list[Hit]] = []
+        for question, dense, selection in zip(questions, dense_all, selections, strict=True):
+            if selection is not None and selection.empty:
+                results.append([])
+                continue
             bm25 = bm25_passage_scores(snap, terms(question))
-            fused = self.fuse(dense, bm25, self.dense_weight)
-            top = np.argsort(-fused, kind="stable")[: min(k, len(fused))]
-            results.append([
-                Hit(passage_id=int(i), score=float(fused[i]), dense=float(dense[i]), bm25=float(bm25[i]))
-                for i in top
-            ])
+            results.append(self._top(dense, bm25, k, None if selection is None else selection.passage_ids))
         return results
+
+    def _dense(self, snap: IndexSnapshot, qvecs: np.ndarray,
+               selections: Sequence[Selection | None]) -> list[np.ndarray]:
+        """Dense passage scores per question; questions sharing a selection share one FAISS search."""
+        groups: dict[int, list[int]] = {}
+        for row, selection in enumerate(selections):
+            groups.setdefault(id(selection), []).append(row)
+        out: list[np.ndarray] = [np.zeros(0, np.float32)] * len(selections)
+        for rows in groups.values():
+            selection = selections[rows[0]]
+            if selection is not None and selection.empty:
+                continue
+            selector = None if selection is None else selection.selector
+            vecs = qvecs if len(rows) == len(qvecs) else qvecs[rows]
+            for row, dense in zip(rows, dense_passage_scores(snap, vecs, selector), strict=True):
+                out[row] = dense
+        return out
+
+    def _top(self, dense: np.ndarray, bm25: np.ndarray, k: int, passage_ids: np.ndarray | None) -> list[Hit]:
+        """The ``k`` best passages by fused score, among ``passage_ids`` only when given (the others are never
+        ranked, and scores are normalized over the allowed ones)."""
+        if passage_ids is not None:
+            dense, bm25 = dense[passage_ids], bm25[passage_ids]
+        fused = self.fuse(dense, bm25, self.dense_weight)
+        top = np.argsort(-fused, kind="stable")[: min(k, len(fused))]
+        ids = top if passage_ids is None else passage_ids[top]
+        return [Hit(passage_id=int(p), score=float(fused[i]), dense=float(dense[i]), bm25=float(bm25[i]))
+                for i, p in zip(top, ids, strict=True)]

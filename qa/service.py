@@ -16,6 +16,7 @@ from qa.answer import answer_batch, passage_of
 from qa.config import Settings
 from qa.conversation import standalone_question
 from qa.features import analyze
+from qa.filters import Filters
 from qa.models import Answer, Passage
 from qa.reader.model import Reader
 from qa.retrieve import QuestionEncoder, Retriever
@@ -85,39 +86,46 @@ class QAService:
             raise InvalidInputError(f"top_k must be between 1 and {self.settings.max_top_k}, got {k}")
         return k
 
-    def ask(self, question: str, top_k: int | None = None) -> Answer:
-        return self.ask_batch([question], top_k)[0]
+    def ask(self, question: str, top_k: int | None = None, filters: Filters | None = None) -> Answer:
+        return self.ask_batch([question], top_k, filters)[0]
 
-    def ask_batch(self, questions: Sequence[str], top_k: int | None = None) -> list[Answer]:
-        """Answers for several questions with one encoder call."""
+    def ask_batch(self, questions: Sequence[str], top_k: int | None = None,
+                  filters: Filters | None = None) -> list[Answer]:
+        """Answers for several questions with one encoder call; with ``filters``, from the documents they allow only
+        (a null answer without passages when they allow none)."""
         k = self._top_k(top_k)
         cleaned = [self.clean_question(q) for q in questions]
         snap = self.store.snapshot
+        if filters is not None and self.retriever.select(snap, filters).empty:
+            return [_no_match(q, filters) for q in cleaned]
         qvecs = self.encoder.encode(cleaned)
-        hits = self.retriever.search_batch(snap, cleaned, max(k, 5), qvecs)
+        hits = self.retriever.search_batch(snap, cleaned, max(k, 5), qvecs,
+                                           None if filters is None else [filters] * len(cleaned))
         answers = answer_batch(snap, self.reader, [analyze(q) for q in cleaned], qvecs, hits,
                                self.settings.reader_candidates)
         return [a.model_copy(update={"passages": a.passages[:k]}) for a in answers]
 
-    def chat(self, messages: Sequence[tuple[str, str]], top_k: int | None = None) -> Answer:
+    def chat(self, messages: Sequence[tuple[str, str]], top_k: int | None = None,
+             filters: Filters | None = None) -> Answer:
         """Answer the last user turn, resolved against earlier turns into a standalone question."""
         cleaned = [(role, self.clean_question(content) if role == "user" else content) for role, content in messages]
         completed = standalone_question(cleaned)
         bare = next(content.strip() for role, content in reversed(cleaned) if role == "user" and content.strip())
         if completed == bare:
-            return self.ask(bare, top_k)
+            return self.ask(bare, top_k, filters)
         # A follow-up may also stand alone ("Who is Shoigu?"): read both and keep the better-supported answer, so a
         # new topic is not dragged back to the old one.
-        alone, with_context = self.ask_batch([bare, completed], top_k)
+        alone, with_context = self.ask_batch([bare, completed], top_k, filters)
         if alone.answer is not None and (with_context.answer is None or alone.confidence >= with_context.confidence):
             return alone
         return with_context
 
-    def search(self, query: str, k: int | None = None) -> list[Passage]:
+    def search(self, query: str, k: int | None = None, filters: Filters | None = None) -> list[Passage]:
+        """The ``k`` best passages, from the documents ``filters`` allow when given (none when they allow none)."""
         kk = self._top_k(k)
         q = self.clean_question(query)
         snap = self.store.snapshot
-        return [passage_of(snap, h) for h in self.retriever.search(snap, q, kk)]
+        return [passage_of(snap, h) for h in self.retriever.search(snap, q, kk, filters)]
 
     # ---- documents -----------------------------------------------------------------------------------------
     def documents(self) -> list[DocumentInfo]:
@@ -141,6 +149,11 @@ class QAService:
     def index_paths(self, paths: Sequence[Path], on_progress=None) -> UpdateReport:  # type: ignore[no-untyped-def]
         return self.store.update(load_files(paths, self.settings.max_upload_bytes),
                                  remove_missing_under=[p for p in paths if p.is_dir()], on_progress=on_progress)
+
+
+def _no_match(question: str, filters: Filters) -> Answer:
+    return Answer(question=question, answer=None, confidence=1.0, citations=[], passages=[],
+                  abstain_reason=f"no article matches the filters ({filters.describe()})")
 
 
 def _info(entry) -> DocumentInfo:  # type: ignore[no-untyped-def]

@@ -15,4 +15,4 @@ router = APIRouter(tags=["questions"])
 @router.post("/ask", response_model=Answer)
 def ask(body: AskRequest, service: ServiceDep) -> ModelResponse:
     """Answer a question with a verbatim quote from the articles, or ``answer: null`` when they lack it."""
-    return ModelResponse(service.ask(body.question, body.top_k))
+    return ModelResponse(service.ask(body.question, body.top_k, body.filters()))

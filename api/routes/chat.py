@@ -15,4 +15,4 @@ router = APIRouter(tags=["questions"])
 @router.post("/chat", response_model=Answer)
 def chat(body: ChatRequest, service: ServiceDep) -> ModelResponse:
     """Answer the last user turn; ``question`` in the response is the standalone question actually answered."""
-    return ModelResponse(service.chat([(m.role, m.content) for m in body.messages], body.top_k))
+    return ModelResponse(service.chat([(m.role, m.content) for m in body.messages], body.top_k, body.filters()))

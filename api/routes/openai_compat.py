@@ -51,7 +51,7 @@ def list_models() -> dict:
 def chat_completions(body: ChatCompletionRequest, service: ServiceDep) -> ChatCompletion | StreamingResponse:
     """Answer the conversation's last user turn; ``citations`` is an extra field (and in the last stream chunk)."""
     turns = _conversation(body)
-    answer = service.chat(turns, body.top_k)
+    answer = service.chat(turns, body.top_k, body.filters())
     content = answer_text(answer)
     completion_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
     if body.stream:

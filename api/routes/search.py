@@ -7,6 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import ServiceDep
+from api.schemas import SINCE_DOC, SOURCE_DOC, UNTIL_DOC
+from qa.filters import Filters
 from qa.models import Passage
 
 router = APIRouter(tags=["questions"])
@@ -17,5 +19,9 @@ def search(
     service: ServiceDep,
     q: Annotated[str, Query(description="search text")],
     k: Annotated[int | None, Query(description="passages to return (1 to QA_MAX_TOP_K)")] = None,
+    since: Annotated[str | None, Query(max_length=100, description=SINCE_DOC)] = None,
+    until: Annotated[str | None, Query(max_length=100, description=UNTIL_DOC)] = None,
+    source: Annotated[str | None, Query(max_length=500, description=SOURCE_DOC)] = None,
 ) -> list[Passage]:
-    return service.search(q, k)
+    """The ``k`` best passages; with filters, the best among the articles they allow (``[]`` when none)."""
+    return service.search(q, k, Filters.parse(since, until, source))
