@@ -75,7 +75,7 @@ def cmd_index(args: argparse.Namespace) -> int:
 def _index_through_server(args: argparse.Namespace) -> int:
     """Upload each file to a running server (POST /documents), which owns the index's writer lock."""
     from api.client import QAClient
-    from index.ingest import iter_files, make_doc_id
+    from index.ingest import doc_id_for, iter_files
 
     paths = [Path(p) for p in args.paths]
     if not paths:
@@ -85,9 +85,9 @@ def _index_through_server(args: argparse.Namespace) -> int:
         raise InvalidInputError(f"no such file or folder: {', '.join(missing)}")
     added = changed = unchanged = failed = 0
     with QAClient(args.url, api_key=args.api_key) as client:
-        for path in iter_files(paths):
+        for path, rel in iter_files(paths):
             try:
-                result = client.upload(path, make_doc_id(path.stem))  # the id a local `qa index` would give
+                result = client.upload(path, doc_id_for(rel))  # the id a local `qa index` would give
             except QAError as exc:
                 if exc.status_code not in (413, 415, 422):
                     raise
@@ -125,6 +125,9 @@ def format_answer(answer: Answer) -> str:
         if c.url:
             lines.append(f"    {c.url}")
         lines.append(f"    “{_bold_span(c)}”")
+        if c.dates:
+            meant = ", ".join(f"{d.text} = {d.date}" for d in c.dates)
+            lines.append(f"    ({meant}; article of {c.published})")
     return "\n".join(lines)
 
 

@@ -262,26 +262,36 @@ def parse_bytes(data: bytes, filename: str, doc_id: str, max_bytes: int = DEFAUL
     return [p for p in parsed if isinstance(p, Document)]
 
 
-def iter_files(paths: Iterable[Path]) -> Iterator[Path]:
-    """Supported files under the given files and directories, in a stable order."""
+def iter_files(paths: Iterable[Path]) -> Iterator[tuple[Path, Path]]:
+    """Files under the given files and directories in a stable order, each with its path relative to the folder
+    named (just its name for a file named directly); ``doc_id_for`` makes the document id from it."""
     for path in paths:
         if path.is_dir():
-            yield from sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+            for file in sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")):
+                yield file, file.relative_to(path)
         else:
-            yield path
+            yield path, Path(path.name)
+
+
+def doc_id_for(rel: Path) -> str:
+    """A file's document id: its stem at the top of the named folder, or its relative path joined by ``.`` in a
+    subfolder (``2021/harbor_bridge.txt`` -> ``2021.harbor_bridge``), so two files of the same name in different
+    folders are two documents."""
+    return make_doc_id(".".join([*rel.parent.parts, rel.stem]))
 
 
 def load_files(paths: Iterable[Path], max_bytes: int = DEFAULT_MAX_BYTES) -> Iterator[Document | Skipped]:
     """Documents from files, streaming; every unreadable file, and every bad record of a JSON / JSON Lines file,
     becomes a Skipped with its reason (the file's good records are still indexed)."""
     seen: set[str] = set()
-    for path in iter_files(paths):
+    for path, rel in iter_files(paths):
         try:
+            doc_id = doc_id_for(rel)
             if not path.exists():
                 raise InvalidInputError("no such file or directory")
             if path.stat().st_size > max_bytes:
                 raise TooLargeError(f"file is {path.stat().st_size:,} bytes, over the {max_bytes:,}-byte limit")
-            parsed = parse_records(path.read_bytes(), path.name, make_doc_id(path.stem), max_bytes)
+            parsed = parse_records(path.read_bytes(), path.name, doc_id, max_bytes)
         except (InvalidInputError, TooLargeError, OSError) as exc:
             yield Skipped(str(path), str(exc))
             continue

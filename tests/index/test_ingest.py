@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from index.documents import Document
 from index.errors import InvalidInputError, TooLargeError
 from index.ingest import Skipped, document_from_record, load_files, make_doc_id, parse_bytes, parse_records
 
@@ -160,14 +161,26 @@ def test_parse_bytes_limits() -> None:
     assert doc.text == "BOM title\n\nBody." and doc.title == "BOM title"
 
 
+def test_same_name_in_two_folders_is_two_documents(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b" / "2021").mkdir(parents=True)
+    (tmp_path / "top.txt").write_text("Top\n\nZero.")
+    (tmp_path / "a" / "same.txt").write_text("First\n\nOne.")
+    (tmp_path / "b" / "2021" / "same.md").write_text("Second\n\nTwo.")
+    items = list(load_files([tmp_path]))
+    assert [(i.doc_id, i.title) for i in items if isinstance(i, Document)] == [
+        ("a.same", "First"), ("b.2021.same", "Second"), ("top", "Top")]
+    # a file named directly keeps its stem, as the same file at the top of a named folder does
+    assert [i.doc_id for i in load_files([tmp_path / "a" / "same.txt"]) if isinstance(i, Document)] == ["same"]
+
+
 def test_duplicate_ids_in_one_batch_are_skipped(tmp_path: Path) -> None:
     (tmp_path / "a").mkdir()
-    (tmp_path / "b").mkdir()
     (tmp_path / "a" / "same.txt").write_text("First\n\nOne.")
-    (tmp_path / "b" / "same.md").write_text("Second\n\nTwo.")
+    (tmp_path / "a" / "same.md").write_text("Second\n\nTwo.")
     items = list(load_files([tmp_path]))
-    assert [getattr(i, "doc_id", None) for i in items] == ["same", None]
-    assert items[1] == Skipped(str(tmp_path / "b" / "same.md"), "duplicate document id 'same'")
+    assert [getattr(i, "doc_id", None) for i in items] == ["a.same", None]  # same.md sorts first
+    assert items[1] == Skipped(str(tmp_path / "a" / "same.txt"), "duplicate document id 'a.same'")
 
 
 def test_markdown_is_indexed_as_its_plain_text() -> None:
