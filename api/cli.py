@@ -61,14 +61,25 @@ def cmd_index(args: argparse.Namespace) -> int:
             for child in settings.index_dir.iterdir():
                 shutil.rmtree(child) if child.is_dir() else child.unlink()
         service = QAService(IndexStore.open(settings.index_dir, settings.make_embedder(), create=True), settings)
-        with tqdm(desc="indexing", unit="doc", disable=args.quiet or not sys.stderr.isatty()) as bar:
+        from index.ingest import iter_files
+
+        files = sum(1 for _ in iter_files(paths))  # the total for the bar: one file is one article (JSONL: more)
+        with tqdm(desc="indexing", unit="doc", total=files,
+                  disable=args.quiet or args.json or not sys.stderr.isatty()) as bar:
             report = service.index_paths(paths, on_progress=bar.update)
+    snap = service.store.snapshot
+    if args.json:
+        print(json.dumps({"added": report.added, "changed": report.changed, "unchanged": report.unchanged,
+                          "removed": report.removed,
+                          "skipped": [{"source": s.source, "reason": s.reason} for s in report.skipped],
+                          "index_dir": str(settings.index_dir), "documents": len(snap.entries),
+                          "passages": len(snap.passages)}, indent=2))
+        return 0
     print(f"documents: {len(report.added)} added, {len(report.changed)} changed, "
           f"{len(report.unchanged)} unchanged, {len(report.removed)} removed, {len(report.skipped)} skipped")
     for skipped in report.skipped:
         print(f"skipped {skipped.source}: {skipped.reason}")
-    print(f"index: {settings.index_dir} ({len(service.store.snapshot.entries)} documents, "
-          f"{len(service.store.snapshot.passages)} passages)")
+    print(f"index: {settings.index_dir} ({len(snap.entries)} documents, {len(snap.passages)} passages)")
     return 0
 
 
@@ -83,7 +94,8 @@ def _index_through_server(args: argparse.Namespace) -> int:
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise InvalidInputError(f"no such file or folder: {', '.join(missing)}")
-    added = changed = unchanged = failed = 0
+    done: dict[str, list[str]] = {"added": [], "changed": [], "unchanged": []}
+    skipped: list[dict[str, str]] = []
     with QAClient(args.url, api_key=args.api_key) as client:
         for path, rel in iter_files(paths):
             try:
@@ -91,12 +103,17 @@ def _index_through_server(args: argparse.Namespace) -> int:
             except QAError as exc:
                 if exc.status_code not in (413, 415, 422):
                     raise
-                failed += 1
-                print(f"skipped {path}: {exc}")
+                skipped.append({"source": str(path), "reason": str(exc)})
+                if not args.json:
+                    print(f"skipped {path}: {exc}")
                 continue
-            added, changed = added + len(result["added"]), changed + len(result["changed"])
-            unchanged += len(result["unchanged"])
-    print(f"documents: {added} added, {changed} changed, {unchanged} unchanged, {failed} skipped (via {args.url})")
+            for key, ids in done.items():
+                ids.extend(result[key])
+    if args.json:
+        print(json.dumps({**done, "removed": [], "skipped": skipped, "url": args.url}, indent=2))
+        return 0
+    print(f"documents: {len(done['added'])} added, {len(done['changed'])} changed, {len(done['unchanged'])} unchanged, "
+          f"{len(skipped)} skipped (via {args.url})")
     return 0
 
 
@@ -179,12 +196,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("index", help="index files or folders (default: the seeds folder)")
-    p.add_argument("paths", nargs="*", help="files or folders of .txt .md .html .json .jsonl articles")
+    p.add_argument("paths", nargs="*", help="files or folders of .txt .md .html .pdf .docx .json .jsonl articles")
     p.add_argument("--index-dir", help="index folder (default: $QA_INDEX_DIR or .qa-index)")
     p.add_argument("--rebuild", action="store_true", help="discard the existing index first")
     p.add_argument("--url", help="send the files to a running server (which holds the index) instead")
     p.add_argument("--api-key", default=None, help="bearer token for the server, if it needs one")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--json", action="store_true", help="print what was added, changed, unchanged, removed and "
+                                                       "skipped as JSON")
     p.set_defaults(func=cmd_index)
 
     p = sub.add_parser("ask", help="ask a question")

@@ -88,7 +88,7 @@ def cmd_rm(args: argparse.Namespace) -> int:
 
         with WriterLock(_settings(args).index_dir):
             _local(args).delete_document(args.doc_id)
-    print(f"removed {args.doc_id}")
+    print(json.dumps({"deleted": args.doc_id}) if args.json else f"removed {args.doc_id}")
     return 0
 
 
@@ -116,5 +116,6 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
 
     p = sub.add_parser("rm", help="remove a document from the index")
     p.add_argument("doc_id")
+    p.add_argument("--json", action="store_true", help="print the JSON body DELETE /documents/{id} returns")
     common(p)
     p.set_defaults(func=cmd_rm)

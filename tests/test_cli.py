@@ -137,6 +137,23 @@ def test_docs_search_and_rm(index_copy: Path) -> None:
     assert text  # the article file itself is untouched by rm
 
 
+def test_index_and_rm_print_json(index_copy: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "articles"
+    (folder / "2021").mkdir(parents=True)
+    (folder / "2021" / "ferry.txt").write_text("Ferry\n\nThe ferry to Tallinn leaves at noon.\n")
+    (folder / "blank.txt").write_text("\n")
+    out = _qa(index_copy, "index", str(folder), "--json")
+    assert (out.returncode, out.stderr) == (0, "")
+    report = json.loads(out.stdout)
+    docs = _qa(index_copy, "docs", "--json")
+    assert report == {
+        "added": ["2021.ferry"], "changed": [], "unchanged": [], "removed": [],
+        "skipped": [{"source": str(folder / "blank.txt"), "reason": "file is empty"}],
+        "index_dir": str(index_copy), "documents": 3, "passages": sum(d["passages"] for d in json.loads(docs.stdout))}
+    removed = _qa(index_copy, "rm", "2021.ferry", "--json")
+    assert (removed.returncode, json.loads(removed.stdout)) == (0, {"deleted": "2021.ferry"})
+
+
 def test_closed_pipe_is_not_a_traceback(index_copy: Path) -> None:
     """`qa docs --json | head -c 1`, made certain: the reading end is closed before qa writes anything."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
