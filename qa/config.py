@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     reader_candidates: int = Field(6, ge=1, le=50)  # sentences the reader reads per question (its cost is per sentence)
     max_question_chars: int = Field(2000, ge=10)
     max_upload_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+    # one article's text, after extraction: bounds the sentences one write embeds (about 2,000 at the default)
+    max_document_chars: int = Field(200_000, ge=100)
     max_connections: int = Field(256, ge=1)  # `qa serve`: concurrent connections before new ones get 503
     keep_alive_seconds: int = Field(5, ge=1)  # `qa serve`: idle keep-alive connections are closed after this
     api_key: SecretStr | None = None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from index.chunking import ChunkParams
 from index.documents import Document
 from index.errors import DocumentNotFoundError, InvalidInputError, TooLargeError
-from index.ingest import load_files
+from index.ingest import Skipped, load_files
 from index.store import IndexStore, UpdateReport
 from qa.answer import answer_batch, passage_of
 from qa.config import Settings
@@ -140,14 +140,29 @@ class QAService:
 
     def add_documents(self, docs: list[Document]) -> UpdateReport:
         """Index documents now; the change is on disk before this returns and before questions see it, and an
-        existing id is replaced, never duplicated."""
+        existing id is replaced, never duplicated. A document over ``max_document_chars`` refuses the whole call."""
+        for doc in docs:
+            if len(doc.text) > self.settings.max_document_chars:
+                raise TooLargeError(self._too_long(doc))
         return self.store.update(docs)
+
+    def _too_long(self, doc: Document) -> str:
+        return (f"document {doc.doc_id!r} is {len(doc.text):,} characters, over the "
+                f"{self.settings.max_document_chars:,}-character limit (QA_MAX_DOCUMENT_CHARS)")
+
+    def _bounded(self, items: Iterable[Document | Skipped]) -> Iterator[Document | Skipped]:
+        """Documents over ``max_document_chars`` become Skipped with the reason; the others pass through."""
+        for item in items:
+            if isinstance(item, Document) and len(item.text) > self.settings.max_document_chars:
+                yield Skipped(item.source or item.doc_id, self._too_long(item))
+            else:
+                yield item
 
     def delete_document(self, doc_id: str) -> None:
         self.store.remove(doc_id)
 
     def index_paths(self, paths: Sequence[Path], on_progress=None) -> UpdateReport:  # type: ignore[no-untyped-def]
-        return self.store.update(load_files(paths, self.settings.max_upload_bytes),
+        return self.store.update(self._bounded(load_files(paths, self.settings.max_upload_bytes)),
                                  remove_missing_under=[p for p in paths if p.is_dir()], on_progress=on_progress)
 
 

@@ -142,13 +142,16 @@ def test_index_and_rm_print_json(index_copy: Path, tmp_path: Path) -> None:
     (folder / "2021").mkdir(parents=True)
     (folder / "2021" / "ferry.txt").write_text("Ferry\n\nThe ferry to Tallinn leaves at noon.\n")
     (folder / "blank.txt").write_text("\n")
-    out = _qa(index_copy, "index", str(folder), "--json")
+    (folder / "long.txt").write_text("Long\n\n" + "The ferry leaves at noon. " * 50)
+    out = _qa(index_copy, "index", str(folder), "--json", QA_MAX_DOCUMENT_CHARS="1000")
     assert (out.returncode, out.stderr) == (0, "")
     report = json.loads(out.stdout)
     docs = _qa(index_copy, "docs", "--json")
     assert report == {
         "added": ["2021.ferry"], "changed": [], "unchanged": [], "removed": [],
-        "skipped": [{"source": str(folder / "blank.txt"), "reason": "file is empty"}],
+        "skipped": [{"source": str(folder / "blank.txt"), "reason": "file is empty"},
+                    {"source": str((folder / "long.txt").resolve()), "reason": "document 'long' is 1,306 characters, "
+                     "over the 1,000-character limit (QA_MAX_DOCUMENT_CHARS)"}],
         "index_dir": str(index_copy), "documents": 3, "passages": sum(d["passages"] for d in json.loads(docs.stdout))}
     removed = _qa(index_copy, "rm", "2021.ferry", "--json")
     assert (removed.returncode, json.loads(removed.stdout)) == (0, {"deleted": "2021.ferry"})
