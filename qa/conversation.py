@@ -1,4 +1,4 @@
-"""Turn a multi-turn chat into one standalone question by carrying earlier subjects forward (no LLM)."""
+"""Turn a chat follow-up into a readable standalone question: a pronoun becomes the person named before (no LLM)."""
 
 from __future__ import annotations
 
@@ -31,17 +31,6 @@ _ANAPHORA = frozenset(
     ]
 )
 _GENERIC = frozenset(["happen", "happened", "did", "do", "does", "say", "said", "was", "were", "is", "are", "be"])
-CONTEXT_TURNS = 2
-
-
-def _subject_phrase(question: str) -> str:
-    """Content words of a question, in order, without question words and fillers."""
-    kept = [
-        w
-        for w in words(question)
-        if w.lower() not in STOPWORDS and w.lower() not in QUESTION_WORDS and w.lower() not in _GENERIC
-    ]
-    return " ".join(kept)
 
 
 def needs_context(question: str) -> bool:
@@ -53,21 +42,50 @@ def needs_context(question: str) -> bool:
     return any(t in _ANAPHORA for t in toks) or len(content) <= 2
 
 
+_PERSON = re.compile(r"\b(he|she|him|her|his)\b", re.I)
+_NAME = re.compile(r"(?<!^)(?<![.?!] )\b[A-Z][\w'’-]+")
+
+
+def _person(question: str, follow_up: str) -> str | None:
+    """The first name in a question (a capitalized word that does not start it) that the follow-up does not
+    already use, e.g. "Milley"."""
+    used = {w.lower() for w in words(follow_up)}
+    names = [m.group(0) for m in _NAME.finditer(question.strip())
+             if m.group(0).lower() not in STOPWORDS and m.group(0).lower() not in QUESTION_WORDS
+             and m.group(0).lower().removesuffix("'s") not in used]
+    return names[0].removesuffix("'s").removesuffix("’s") if names else None
+
+
+def _named_answer(messages: Sequence[tuple[str, str]]) -> str | None:
+    """The assistant's last answer when it is a name ("Dmitry Peskov"; an OpenAI-style 'span [1] — "..."' counts by
+    its span): up to four capitalized words, no digits."""
+    answers = [content for role, content in messages if role == "assistant" and content.strip()]
+    if not answers:
+        return None
+    span = answers[-1].split(" [", 1)[0].strip()
+    tokens = span.split()
+    if 1 <= len(tokens) <= 4 and all(t[:1].isupper() and not any(c.isdigit() for c in t) for t in tokens):
+        return span
+    return None
+
+
 def standalone_question(messages: Sequence[tuple[str, str]]) -> str:
-    """The last user turn, with subjects of up to two earlier user turns appended (latest first)."""
+    """The last user turn made readable on its own: a personal pronoun becomes the person the previous answer was
+    ("Dmitry Peskov") or else the previous question named ("What did he say?" -> "What did Milley say?"); otherwise
+    the previous turn is quoted after it."""
     user_turns = [content.strip() for role, content in messages if role == "user" and content.strip()]
     if not user_turns:
         raise InvalidInputError("messages must contain at least one non-empty 'user' message")
     latest = user_turns[-1]
     if len(user_turns) == 1 or not needs_context(latest):
         return latest
-    latest_words = {w.lower() for w in words(latest)}
-    context = []
-    for earlier in reversed(user_turns[:-1][-CONTEXT_TURNS:]):
-        phrase = " ".join(w for w in _subject_phrase(earlier).split() if w.lower() not in latest_words)
-        if phrase:
-            context.append(phrase)
-            latest_words.update(w.lower() for w in phrase.split())
-    if not context:
-        return latest
-    return f"{latest.rstrip(' ?')} ({'; '.join(context)})?"
+    earlier = user_turns[-2]
+    person = _named_answer(messages) or _person(earlier, latest)
+    if person and _PERSON.search(latest):
+        def name(m: re.Match[str]) -> str:
+            word, rest = m.group(1).lower(), latest[m.end():].lstrip()
+            possessive = word == "his" or (word == "her" and rest[:1].isalpha())
+            return f"{person}'s" if possessive else person
+
+        return _PERSON.sub(name, latest, count=1)
+    return f"{latest.rstrip(' ?')}? (following up on: {earlier})"

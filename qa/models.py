@@ -30,11 +30,21 @@ class Passage(_Frozen):
 
 
 class Highlight(_Frozen):
-    """A tighter span inside the quote that most directly answers the question."""
+    """The answer span inside the quoted sentence: ``document.text[start:end] == text == Answer.answer``."""
 
     start: int
     end: int
     text: str
+
+
+class ResolvedDate(_Frozen):
+    """A relative date phrase in the quote ("on Tuesday", "last week") and the date it means in an article published
+    on ``Citation.published``: ``document.text[start:end] == text``."""
+
+    start: int
+    end: int
+    text: str
+    date: str = Field(description="a day YYYY-MM-DD, a week YYYY-MM-DD/YYYY-MM-DD, a month YYYY-MM or a year YYYY")
 
 
 class Citation(_Frozen):
@@ -46,15 +56,22 @@ class Citation(_Frozen):
     start: int
     end: int
     quote: str
-    score: float = Field(description="support score of this sentence in [0, 1]")
-    highlight: Highlight | None = None
+    score: float = Field(description="calibrated probability in [0, 1] that this sentence's span answers the question")
+    highlight: Highlight | None = Field(default=None, description="the answer span's exact offsets in the document")
+    published: str | None = Field(default=None, description="the article's publication date, YYYY-MM-DD")
+    dates: list[ResolvedDate] = Field(default_factory=list, description="relative dates in the quote, resolved "
+                                      "against the publication date (empty when the article has no date)")
 
 
 class Answer(_Frozen):
     """The response body of /ask, /chat and `qa ask --json`."""
 
     question: str
-    answer: str | None = Field(description="verbatim quote from the articles, or null when they lack the answer")
+    answer: str | None = Field(
+        description="the exact short answer span, verbatim from the article (`document.text[start:end]` with the "
+        "offsets in `citations[0].highlight`), quoted inside the sentence `citations[0].quote`; null when the "
+        "articles lack the answer",
+    )
     confidence: float = Field(
         ge=0.0, le=1.0,
         description="estimated probability that the answer is correct (calibrated on the eval sets); "

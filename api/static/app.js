@@ -64,7 +64,14 @@
       quote.append(el("strong", "answer__span", answer.answer));
       answer.citations.forEach((citation, i) => quote.append(" ", chip(citation, i + 1)));
       item.append(quote);
-      if (answer.citations.length) item.append(sentenceWithSpan(answer.citations[0]));
+      if (answer.citations.length) {
+        const first = answer.citations[0];
+        item.append(sentenceWithSpan(first));
+        if (first.dates && first.dates.length) {
+          const meant = first.dates.map((d) => `“${d.text}” = ${d.date}`).join(", ");
+          item.append(el("p", "answer__dates", `${meant} (article of ${first.published})`));
+        }
+      }
     }
     if (answer.citations.length) item.append(sourceList(answer.citations));
     item.append(el("p", "answer__confidence", `confidence ${answer.confidence.toFixed(2)}`));

@@ -22,7 +22,7 @@ def write_training_report(run: Path, out: Path, step: int, commit: str) -> None:
         f"work for part of the run). Code at commit `{commit}`.", "",
         "Command: `python -m qa.reader.train --out .reader-run --pairs "
         f"{config['pairs']} --every {config['every']:g}` (resumable with `--resume`), then "
-        "`python -m qa.reader.export --run .reader-run`.", "",
+        "`python -m qa.reader.export --run .reader-run` (per-channel int8 by default).", "",
         f"- data: `{Path(config['data']).name}`, sha256 `{config['data_sha256']}`",
         f"- pairs available {config['n_pairs_available']:,} (per question: the answer sentence, the sentence of its "
         "paragraph sharing most question terms, and the best BM25 sentence of another article)",

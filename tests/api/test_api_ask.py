@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from api_test_data import MILLEY_DOC, PATROL_DOC, PATROL_Q, PATROL_SENTENCE, PATROL_SPAN
+from api_test_data import (
+    KREMLIN_Q,
+    MILLEY_DOC,
+    PATROL_ANSWER,
+    PATROL_ANSWER_SPAN,
+    PATROL_DOC,
+    PATROL_Q,
+    PATROL_SENTENCE,
+    PATROL_SPAN,
+)
 from fastapi.testclient import TestClient
 
 from qa.models import Answer
@@ -14,16 +23,25 @@ def _text(client: TestClient, doc_id: str) -> str:
     return str(response.json()["text"])
 
 
-def test_ask_returns_the_verbatim_sentence_with_exact_offsets(client: TestClient) -> None:
+def test_ask_returns_the_exact_span_and_cites_its_sentence(client: TestClient) -> None:
     response = client.post("/ask", json={"question": PATROL_Q})
     assert response.status_code == 200
     body = response.json()
     assert body["question"] == PATROL_Q
-    assert body["answer"] == PATROL_SENTENCE
+    assert body["answer"] == PATROL_ANSWER
     [citation] = body["citations"]
     assert (citation["doc_id"], citation["start"], citation["end"]) == (PATROL_DOC, *PATROL_SPAN)
     assert citation["title"] == "U.S., Russian Military Chiefs Speak on the Phone"
-    assert citation["quote"] == _text(client, PATROL_DOC)[citation["start"]:citation["end"]] == PATROL_SENTENCE
+    text = _text(client, PATROL_DOC)
+    assert citation["quote"] == text[citation["start"]:citation["end"]] == PATROL_SENTENCE
+    highlight = citation["highlight"]
+    assert (highlight["start"], highlight["end"]) == PATROL_ANSWER_SPAN
+    assert highlight["text"] == text[highlight["start"]:highlight["end"]] == PATROL_ANSWER
+    # "On Tuesday" in an article of Wednesday 24 November 2021 is the 23rd
+    assert citation["published"] == "2021-11-24"
+    [when] = citation["dates"]
+    assert (when["text"], when["date"]) == ("On Tuesday", "2021-11-23")
+    assert text[when["start"]:when["end"]] == "On Tuesday"
 
 
 def test_ask_body_is_exactly_the_service_answer(client: TestClient) -> None:
@@ -33,17 +51,21 @@ def test_ask_body_is_exactly_the_service_answer(client: TestClient) -> None:
     local = client.app.state.service.ask(question, 3)  # type: ignore[attr-defined]
     assert set(body) == set(Answer.model_fields)
     assert Answer.model_validate(body) == local
-    assert body["answer"] == ("General Mark Milley meets with Russia General Valery Gerasimov in Finland for six hours "
-                              "amid the US push for Central Asia bases.")
+    assert body["answer"] == "Finland"  # "in Finland for six hours" outscores "in Helsinki on Wednesday"
     [citation] = body["citations"]
+    text = _text(client, MILLEY_DOC)
     assert (citation["doc_id"], citation["start"], citation["end"]) == (MILLEY_DOC, 62, 190)
-    assert citation["quote"] == _text(client, MILLEY_DOC)[62:190]
+    assert citation["quote"] == text[62:190]
+    assert citation["start"] <= citation["highlight"]["start"] < citation["highlight"]["end"] <= citation["end"]
+    assert text[citation["highlight"]["start"]:citation["highlight"]["end"]] == "Finland"
+    assert citation["published"] is None and citation["dates"] == []  # the article has no date
     assert len(body["passages"]) == 3
+    assert body["passages"][0]["start"] <= citation["start"] and citation["end"] <= body["passages"][0]["end"]
 
 
 def test_passages_quote_their_documents_exactly(client: TestClient) -> None:
     body = client.post("/ask", json={"question": "Who is the Kremlin spokesman?", "top_k": 5}).json()
-    assert "Dmitry Peskov" in body["answer"]
+    assert body["answer"] == "Dmitry Peskov"
     for passage in body["passages"]:
         assert _text(client, passage["doc_id"])[passage["start"]:passage["end"]] == passage["text"]
 
@@ -56,21 +78,20 @@ def test_unanswerable_question_gives_null_answer_and_reason(client: TestClient) 
 
 
 def test_chat_follow_up_is_resolved_against_the_earlier_turn(client: TestClient) -> None:
-    first = client.post("/chat", json={"messages": [{"role": "user", "content": PATROL_Q}]}).json()
-    assert first["question"] == PATROL_Q
-    assert first["answer"] == PATROL_SENTENCE
+    first = client.post("/chat", json={"messages": [{"role": "user", "content": KREMLIN_Q}]}).json()
+    assert (first["question"], first["answer"]) == (KREMLIN_Q, "Dmitry Peskov")
     messages = [
-        {"role": "user", "content": PATROL_Q},
+        {"role": "user", "content": KREMLIN_Q},
         {"role": "assistant", "content": first["answer"]},
-        {"role": "user", "content": "Who sent them?"},
+        {"role": "user", "content": "When did he say it?"},
     ]
     response = client.post("/chat", json={"messages": messages})
     assert response.status_code == 200
     body = response.json()
-    assert body["question"].startswith("Who sent them")
-    assert "patrol boats" in body["question"]
-    assert "by the United States" in body["answer"]
+    assert body["question"] == "When did Dmitry Peskov say it?"  # the pronoun is the person the last answer named
+    assert body["answer"] == "Tuesday"
     assert body["citations"][0]["doc_id"] == PATROL_DOC
+    assert [(d["text"], d["date"]) for d in body["citations"][0]["dates"]] == [("on Tuesday", "2021-11-23")]
 
 
 def test_search_ranks_passages_with_exact_offsets(client: TestClient) -> None:
@@ -139,4 +160,4 @@ def test_app_without_a_service_builds_one_at_startup(index_copy) -> None:  # typ
     assert app.state.service is None
     with TestClient(app) as client:
         assert client.get("/health").json()["documents"] == 2
-        assert client.post("/ask", json={"question": PATROL_Q}).json()["answer"] == PATROL_SENTENCE
+        assert client.post("/ask", json={"question": PATROL_Q}).json()["answer"] == PATROL_ANSWER

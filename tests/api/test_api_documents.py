@@ -46,12 +46,12 @@ def test_json_document_is_indexed_at_once_then_deleted(client: TestClient) -> No
     assert again.json()["unchanged"] == [doc_id]
 
     answer = client.post("/ask", json={"question": "Which union called the lighthouse strike?"}).json()
-    assert answer["answer"] == "Force Maritime"
+    assert answer["answer"] == "union Force Maritime"
     [citation] = answer["citations"]
     assert citation["doc_id"] == doc_id
     assert ARTICLE[citation["start"]:citation["end"]] == citation["quote"] == ("The strike was called by the union "
                                                                                "Force Maritime.")
-    assert ARTICLE[citation["highlight"]["start"]:citation["highlight"]["end"]] == "Force Maritime"
+    assert ARTICLE[citation["highlight"]["start"]:citation["highlight"]["end"]] == "union Force Maritime"
     assert client.get("/health").json()["documents"] == 3
 
     assert client.delete(f"/documents/{doc_id}").json() == {"deleted": doc_id}

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 
-from api_test_data import PATROL_DOC, PATROL_Q, PATROL_SENTENCE, PATROL_SPAN
+from api_test_data import PATROL_ANSWER, PATROL_DOC, PATROL_Q, PATROL_SENTENCE, PATROL_SPAN
 from fastapi.testclient import TestClient
+
+PATROL_CONTENT = f'{PATROL_ANSWER} [1] — "{PATROL_SENTENCE}"'
 
 
 def _events(text: str) -> list[str]:
@@ -24,7 +26,7 @@ def test_completion_quotes_the_answer_with_markers_and_citations(client: TestCli
     body = response.json()
     assert body["object"] == "chat.completion" and body["model"] == "anything"
     [choice] = body["choices"]
-    assert choice["message"] == {"role": "assistant", "content": f"{PATROL_SENTENCE} [1]"}
+    assert choice["message"] == {"role": "assistant", "content": PATROL_CONTENT}
     assert choice["finish_reason"] == "stop"
     [citation] = body["citations"]
     assert (citation["doc_id"], citation["start"], citation["end"], citation["quote"]) == (
@@ -45,20 +47,24 @@ def test_stream_carries_the_same_content_and_citations_last(client: TestClient) 
     assert chunks[0]["choices"][0]["delta"] == {"role": "assistant", "content": ""}
     assert all(c["object"] == "chat.completion.chunk" and c["id"] == chunks[0]["id"] for c in chunks)
     content = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks)
-    assert content == plain["choices"][0]["message"]["content"] == f"{PATROL_SENTENCE} [1]"
+    assert content == plain["choices"][0]["message"]["content"] == PATROL_CONTENT
     assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
     assert chunks[-1]["citations"] == plain["citations"]
     assert all("citations" not in c for c in chunks[:-1])
 
 
 def test_follow_up_turn_uses_the_conversation(client: TestClient) -> None:
+    first = client.post("/v1/chat/completions", json={"model": "m", "messages": [
+        {"role": "user", "content": "Who is the Kremlin spokesman?"}]}).json()
+    content = first["choices"][0]["message"]["content"]
+    assert content.startswith('Dmitry Peskov [1] — "Kremlin spokesman Dmitry Peskov said on Tuesday')
     body = client.post("/v1/chat/completions", json={"model": "m", "messages": [
-        {"role": "user", "content": PATROL_Q},
-        {"role": "assistant", "content": f"{PATROL_SENTENCE} [1]"},
-        {"role": "user", "content": "Who sent them?"},
+        {"role": "user", "content": "Who is the Kremlin spokesman?"},
+        {"role": "assistant", "content": content},
+        {"role": "user", "content": "When did he say it?"},
     ]}).json()
-    assert body["question"].startswith("Who sent them")
-    assert body["choices"][0]["message"]["content"] == f"{PATROL_SENTENCE} [1]"
+    assert body["question"] == "When did Dmitry Peskov say it?"
+    assert body["choices"][0]["message"]["content"].startswith("Tuesday [1] — ")
     assert body["citations"][0]["doc_id"] == PATROL_DOC
 
 

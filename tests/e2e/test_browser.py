@@ -12,7 +12,7 @@ import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-PATROL_Q = "Which port did the American patrol boats reach?"
+PATROL_Q = "Which port did the US patrol boats reach?"
 PATROL_SENTENCE = ("On Tuesday, two patrol boats sent to Ukraine's navy by the United States arrived at the southern "
                    "port of Odessa.")
 HOSTILE_TEXT = (
@@ -69,7 +69,10 @@ def test_answer_citation_highlight_and_follow_up(page) -> None:  # type: ignore[
     from playwright.sync_api import expect
 
     first = _ask(page, PATROL_Q, 1)
-    expect(first.locator(".answer__quote")).to_have_text(f"“{PATROL_SENTENCE}”")
+    expect(first.locator(".answer__span")).to_have_text("southern port of Odessa")  # the span, then its sentence
+    expect(first.locator(".answer__sentence")).to_have_text(PATROL_SENTENCE)
+    expect(first.locator(".answer__sentence .answer__focus")).to_have_text("southern port of Odessa")
+    expect(first.locator(".answer__dates")).to_have_text("“On Tuesday” = 2021-11-23 (article of 2021-11-24)")
     chip = first.locator("button.chip")
     expect(chip).to_have_count(1)
     expect(chip).to_have_text("1")
@@ -78,6 +81,7 @@ def test_answer_citation_highlight_and_follow_up(page) -> None:  # type: ignore[
     chip.click()
     mark = page.locator("#source-text mark")
     expect(mark).to_have_text(PATROL_SENTENCE)
+    expect(mark.locator(".quote__focus")).to_have_text("southern port of Odessa")  # the span in bold, in the sentence
     expect(mark).to_be_in_viewport()
     expect(page.locator("#source-title")).to_have_text("U.S., Russian Military Chiefs Speak on the Phone")
     expect(page.locator("#source-meta")).to_contain_text("characters 1218–1330")
@@ -85,14 +89,16 @@ def test_answer_citation_highlight_and_follow_up(page) -> None:  # type: ignore[
     expect(page.locator("#source")).to_be_hidden()
     expect(chip).to_be_focused()  # focus returns to the chip that opened the source
 
-    second = _ask(page, "Who sent them?", 2)
-    expect(second.locator(".resolved__question")).to_contain_text("Who sent them")
-    expect(second.locator(".resolved__question")).to_contain_text("patrol boats")
-    expect(second.locator(".answer__quote")).to_contain_text("by the United States")
+    second = _ask(page, "Who is the Kremlin spokesman?", 2)
+    expect(second.locator(".answer__span")).to_have_text("Dmitry Peskov")
+    third = _ask(page, "When did he say it?", 3)
+    expect(third.locator(".resolved__question")).to_have_text("When did Dmitry Peskov say it?")
+    expect(third.locator(".answer__span")).to_have_text("Tuesday")
+    expect(third.locator(".answer__sentence")).to_contain_text("Kremlin spokesman Dmitry Peskov said on Tuesday")
 
-    second.locator("button.chip").first.focus()
+    third.locator("button.chip").first.focus()
     page.keyboard.press("Enter")
-    expect(mark).to_have_text(PATROL_SENTENCE)
+    expect(mark).to_contain_text("Kremlin spokesman Dmitry Peskov said on Tuesday")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "chat.png"), full_page=True)
     assert (ARTIFACTS / "chat.png").stat().st_size > 10_000

@@ -10,10 +10,11 @@ from api.cli import main as cli_main
 from api.client import QAClient
 from index.errors import DocumentNotFoundError, TooLargeError
 
-PATROL_Q = "Which port did the American patrol boats reach?"
+PATROL_Q = "Which port did the US patrol boats reach?"
 PATROL_DOC = "003_15bbf54440315bf5"
 PATROL_SENTENCE = ("On Tuesday, two patrol boats sent to Ukraine's navy by the United States arrived at the southern "
                    "port of Odessa.")
+PATROL_CONTENT = f'southern port of Odessa [1] — "{PATROL_SENTENCE}"'
 
 
 @pytest.fixture
@@ -24,7 +25,7 @@ def oai(live_server: str) -> openai.OpenAI:
 def test_openai_client_non_streaming(oai: openai.OpenAI) -> None:
     completion = oai.chat.completions.create(
         model="newsqa-extractive", messages=[{"role": "user", "content": PATROL_Q}])
-    assert completion.choices[0].message.content == f"{PATROL_SENTENCE} [1]"
+    assert completion.choices[0].message.content == PATROL_CONTENT
     assert completion.choices[0].finish_reason == "stop"
     citations = completion.model_extra["citations"]  # type: ignore[index]
     assert [(c["doc_id"], c["start"], c["end"], c["quote"]) for c in citations] == [
@@ -34,15 +35,16 @@ def test_openai_client_non_streaming(oai: openai.OpenAI) -> None:
 def test_openai_client_streaming(oai: openai.OpenAI) -> None:
     stream = oai.chat.completions.create(
         model="newsqa-extractive", stream=True,
-        messages=[{"role": "user", "content": PATROL_Q}, {"role": "assistant", "content": PATROL_SENTENCE},
-                  {"role": "user", "content": "Who sent them?"}])
+        messages=[{"role": "user", "content": "Who is the Kremlin spokesman?"},
+                  {"role": "assistant", "content": "Dmitry Peskov [1]"},
+                  {"role": "user", "content": "When did he say it?"}])
     chunks = list(stream)
     content = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
-    assert content == f"{PATROL_SENTENCE} [1]"
+    assert content.startswith('Tuesday [1] — "Kremlin spokesman Dmitry Peskov said on Tuesday')
     last = chunks[-1]
     assert last.choices[0].finish_reason == "stop"
     assert last.model_extra["citations"][0]["doc_id"] == PATROL_DOC  # type: ignore[index]
-    assert last.model_extra["question"].startswith("Who sent them")  # type: ignore[index]
+    assert last.model_extra["question"] == "When did Dmitry Peskov say it?"  # type: ignore[index]
 
 
 def test_openai_client_sees_http_errors(oai: openai.OpenAI) -> None:
@@ -54,7 +56,7 @@ def test_openai_client_sees_http_errors(oai: openai.OpenAI) -> None:
 def test_qa_client_matches_the_server(live_server: str) -> None:
     with QAClient(live_server) as client:
         answer = client.ask(PATROL_Q, top_k=2)
-        assert answer.answer == PATROL_SENTENCE
+        assert answer.answer == "southern port of Odessa"
         assert len(answer.passages) == 2
         assert client.search("Odessa", k=1)[0].doc_id == PATROL_DOC
         assert client.health()["documents"] == 2
@@ -70,7 +72,7 @@ def test_cli_ask_url_prints_the_same_as_the_server_answer(live_server: str,
     printed = capsys.readouterr().out
     with QAClient(live_server) as client:
         assert printed.rstrip("\n") == format_answer(client.ask(PATROL_Q))
-    assert printed.startswith(f"{PATROL_SENTENCE} [1]")
+    assert printed.startswith("southern port of Odessa [1]")
     assert cli_main(["ask", "--url", live_server, "--json", PATROL_Q]) == 0
     assert f'"quote": "{PATROL_SENTENCE}"' in capsys.readouterr().out.replace("\\u2019", "'")
 

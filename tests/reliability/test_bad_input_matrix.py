@@ -4,6 +4,7 @@ odd-but-valid questions, a 200 JSON answer); afterwards the server is healthy an
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -134,10 +135,10 @@ CASES: list[tuple[str, Case]] = [
     ("upload-50MB-streamed", Case("POST", "/documents", 413, "over the 10,551,296-byte limit for /documents",
                                   {"content": "stream", "headers": {
                                       "Content-Type": "multipart/form-data; boundary=matrixboundary"}})),
-    ("upload-nested-html-empty", Case("POST", "/documents", 422, "HTML page has no visible text",
+    ("upload-nested-html-empty", Case("POST", "/documents", 422, "HTML page is nested more than 256 elements deep",
                                       _upload("deep.html", NESTED_EMPTY))),
-    ("upload-nested-html-text", Case("POST", "/documents", 201, None, _upload("deep.html", NESTED_TEXT),
-                                     cleanup=True)),
+    ("upload-nested-html-text", Case("POST", "/documents", 422, "HTML page is nested more than 256 elements deep",
+                                     _upload("deep.html", NESTED_TEXT))),
     ("upload-name-dotdot", Case("POST", "/documents", 201, None, _upload("../../matrix_evil_dotdot.txt", GOOD_TEXT),
                                 cleanup=True)),
     ("upload-name-absolute", Case("POST", "/documents", 201, None, _upload("/tmp/matrix_evil_abs.txt", GOOD_TEXT),
@@ -230,7 +231,7 @@ def test_after_the_matrix_the_index_is_unchanged(matrix_client: tuple[TestClient
     health = client.get("/health")
     assert health.status_code == 200 and health.json()["status"] == "ok"
     assert _snapshot(client) == before
-    answer = client.post("/ask", json={"question": "Which port did the American patrol boats reach?"}).json()
+    answer = client.post("/ask", json={"question": "Which port did the US patrol boats reach?"}).json()
     assert answer["citations"][0]["doc_id"] == "003_15bbf54440315bf5"
     # nothing named after the hostile upload names was written anywhere near the index or in /tmp
     assert not [p for p in root.parent.parent.rglob("matrix_evil*")]  # the whole pytest tmp tree
@@ -269,5 +270,7 @@ def test_cli_index_skips_binary_and_indexes_the_good_files(tmp_path: Path) -> No
     assert f"skipped {docs / 'blob.txt'}: file looks binary (contains NUL bytes)" in lines
     asked = _qa(["ask", "When was the zorblax bridge opened?", "--json"], index_dir)
     assert asked.returncode == 0, asked.stderr
-    assert '"answer": "The zorblax bridge over the Quen river was opened in 1901 by the mayor of Quenton."' \
-        in asked.stdout
+    answer = json.loads(asked.stdout)
+    assert answer["answer"] == "1901"
+    assert answer["citations"][0]["quote"] == ("The zorblax bridge over the Quen river was opened in 1901 by the mayor "
+                                               "of Quenton.")

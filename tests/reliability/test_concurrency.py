@@ -18,10 +18,8 @@ _spec.loader.exec_module(_e2e)
 live_server = _e2e.live_server
 
 SEED_IDS = ["000_674862a2fea0ee51", "003_15bbf54440315bf5"]
-PATROL_Q = "Which port did the American patrol boats reach?"
+PATROL_Q = "Which port did the US patrol boats reach?"
 PATROL_DOC = "003_15bbf54440315bf5"
-PATROL_SENTENCE = ("On Tuesday, two patrol boats sent to Ukraine's navy by the United States arrived at the southern "
-                   "port of Odessa.")
 # (title, fact sentence, question): each fact is found in exactly one added document
 FACTS = [
     ("Zorblax Festival", "The zorblax festival was held in Quenton in 1873.", "Where was the zorblax festival held?"),
@@ -74,7 +72,7 @@ def test_adds_and_deletes_under_question_traffic(live_server: str) -> None:
                 kind = asked[a] % 3
                 if kind == 0:
                     r = http.post("/ask", json={"question": PATROL_Q})
-                    ok = r.status_code == 200 and r.json()["answer"] == PATROL_SENTENCE \
+                    ok = r.status_code == 200 and r.json()["answer"] == "southern port of Odessa" \
                         and r.json()["citations"][0]["doc_id"] == PATROL_DOC
                 elif kind == 1:
                     r = http.get("/search", params={"q": "zorblax festival Quenton", "k": 3})
@@ -109,11 +107,13 @@ def test_adds_and_deletes_under_question_traffic(live_server: str) -> None:
             answer = http.post("/ask", json={"question": question}).json()
             cited = [c["doc_id"] for c in answer["citations"]] + [p["doc_id"] for p in answer["passages"]]
             if doc_id in kept:
-                assert (answer["answer"], answer["citations"][0]["doc_id"]) == (fact, doc_id), question
+                citation = answer["citations"][0]
+                assert (citation["quote"], citation["doc_id"]) == (fact, doc_id), question
                 text = http.get(f"/documents/{doc_id}").json()["text"]
-                start, end = answer["citations"][0]["start"], answer["citations"][0]["end"]
-                assert text[start:end] == fact
+                assert text[citation["start"]:citation["end"]] == fact
+                span = citation["highlight"]
+                assert text[span["start"]:span["end"]] == answer["answer"] and answer["answer"] in fact
             else:
                 assert http.get(f"/documents/{doc_id}").status_code == 404
                 assert doc_id not in cited, question
-                assert answer["answer"] != fact
+                assert not answer["answer"] or answer["answer"] not in fact

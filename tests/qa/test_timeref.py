@@ -1,0 +1,46 @@
+"""Relative dates resolved against the publication date, as a news reader reads them."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.timeref import resolve
+
+PATROL = ("On Tuesday, two patrol boats sent to Ukraine's navy by the United States arrived at the southern port of "
+          "Odessa.")
+
+
+def test_the_seed_sentence_tuesday_is_the_day_before_publication() -> None:
+    [ref] = resolve(PATROL, "2021-11-24")  # a Wednesday
+    assert (ref.text, ref.resolved) == ("On Tuesday", "2021-11-23")
+    assert PATROL[ref.start : ref.end] == "On Tuesday"
+
+
+@pytest.mark.parametrize(
+    ("phrase", "meaning"),
+    [
+        ("on Wednesday", "2021-11-24"),  # the publication day itself
+        ("last Wednesday", "2021-11-17"),
+        ("Thursday", "2021-11-18"),  # a bare weekday is in the past
+        ("next Monday", "2021-11-29"),
+        ("yesterday", "2021-11-23"),
+        ("tomorrow", "2021-11-25"),
+        ("last week", "2021-11-15/2021-11-21"),
+        ("this month", "2021-11"),
+        ("last month", "2021-10"),
+        ("next year", "2022"),
+    ],
+)
+def test_phrases(phrase: str, meaning: str) -> None:
+    [ref] = resolve(f"The talks happened {phrase} in Helsinki.", "2021-11-24")
+    assert (ref.text, ref.resolved) == (phrase, meaning)
+
+
+def test_january_last_month_is_december_of_the_year_before() -> None:
+    assert [r.resolved for r in resolve("It fell last month.", "2022-01-10")] == ["2021-12"]
+
+
+def test_no_date_or_a_bad_date_resolves_nothing() -> None:
+    assert resolve(PATROL, None) == []
+    assert resolve(PATROL, "November 2021") == []
+    assert resolve("Mondays are quiet.", "2021-11-24") == []  # a habit, not a day
