@@ -23,7 +23,7 @@ class Settings(BaseSettings):
     fusion: str = "normalized"
     dense_weight: float = Field(0.5, ge=0.0, le=1.0)
     reader_graph: Path | None = None  # another reader ONNX graph (e.g. the fp32 export); default: the shipped int8
-    reader_candidates: int = Field(6, ge=1, le=50)  # sentences the reader reads per question (its cost is per sentence)
+    reader_candidates: int = Field(4, ge=1, le=50)  # sentences the reader reads per question (its cost is per sentence)
     max_question_chars: int = Field(2000, ge=10)
     max_upload_bytes: int = Field(10 * 1024 * 1024, ge=1024)
     # one article's text, after extraction: bounds the sentences one write embeds (about 2,000 at the default)
