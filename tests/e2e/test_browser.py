@@ -138,7 +138,7 @@ def test_html_in_a_document_is_shown_as_inert_text(page, live_server: str) -> No
     assert added.status_code == 201, added.text
 
     answer = _ask(page, "Where does the ferry Marisol dock?", 1)
-    expect(answer.locator(".answer__quote")).to_contain_text('<img src=x onerror="window.__pwned=1">')
+    expect(answer.locator(".answer__sentence")).to_contain_text('<img src=x onerror="window.__pwned=1">')
     answer.locator("button.chip").first.click()
     mark = page.locator("#source-text mark")
     quote = httpx.post(f"{live_server}/ask", json={"question": "Where does the ferry Marisol dock?"},
