@@ -108,15 +108,17 @@ def prepare(args: argparse.Namespace, tokenizer) -> tuple[list[Pair], list[list[
     if cache.exists():
         with cache.open("rb") as f:
             saved = pickle.load(f)
-        if saved["hash"] == data_hash and saved["seed"] == args.seed and saved["questions"] == args.questions:
+        if (saved["hash"], saved["seed"], saved["questions"], saved.get("skip", 0)) == (
+                data_hash, args.seed, args.questions, args.skip):
             return saved["pairs"], saved["batches"], data_hash
     print("building training pairs (split, BM25 negatives)...", flush=True)
-    groups = build_pairs(load_squad(args.data), seed=args.seed, limit=args.questions)
+    groups = build_pairs(load_squad(args.data), seed=args.seed, limit=args.questions, skip=args.skip)
     pairs = [p for g in groups for p in g]
     order = batches(pairs, tokenizer, args.batch_size, args.seed)
     tmp = cache.with_suffix(".tmp")
     with tmp.open("wb") as f:
-        pickle.dump({"hash": data_hash, "seed": args.seed, "questions": args.questions, "pairs": pairs,
+        pickle.dump({"hash": data_hash, "seed": args.seed, "questions": args.questions, "skip": args.skip,
+                     "pairs": pairs,
                      "batches": order}, f)
     os.replace(tmp, cache)
     return pairs, order, data_hash
@@ -135,6 +137,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--pairs", type=int, default=150_000, help="pairs to train on (the schedule decays to 0 there)")
     parser.add_argument("--questions", type=int, default=37_667, help="SQuAD train questions to draw pairs from")
+    parser.add_argument("--skip", type=int, default=0,
+                        help="pass over the first N questions of the seeded order (those the --init run trained on)")
+    parser.add_argument("--init", type=Path,
+                        help="start from the final weights of an earlier run folder (a second stage on new questions)")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--head-lr", type=float, default=1e-3)
@@ -155,6 +161,8 @@ def main(argv: list[str] | None = None) -> None:
     tokenizer = load_tokenizer(model_dir)
     pairs, order, data_hash = prepare(args, tokenizer)
     model = build_model(model_dir)
+    if args.init and not args.resume:
+        model.load_state_dict(torch.load(args.init / "checkpoint.pt", weights_only=False)["model"])
     heads = [*model.span.parameters(), *model.answerable.parameters()]
     optimizer = torch.optim.AdamW([{"params": model.encoder.parameters(), "lr": args.lr},
                                    {"params": heads, "lr": args.head_lr}], weight_decay=0.01)

@@ -46,10 +46,11 @@ def _overlap(question_words: set[str], sentence: str) -> int:
     return len(question_words & set(terms(sentence)))
 
 
-def build_pairs(articles: list[dict], seed: int = 13, limit: int | None = None) -> list[list[Pair]]:
+def build_pairs(articles: list[dict], seed: int = 13, limit: int | None = None, skip: int = 0) -> list[list[Pair]]:
     """Per question: [positive, hardest other sentence of its paragraph, best BM25 sentence of another article].
 
-    Questions are shuffled (seeded) and the first ``limit`` kept. A question whose answer crosses a sentence boundary
+    Questions are shuffled (seeded); the first ``skip`` are passed over (those an earlier run trained on) and the next
+    ``limit`` kept. A question whose answer crosses a sentence boundary
     is left out (the reader answers inside one sentence).
     """
     rng = random.Random(seed)
@@ -70,7 +71,7 @@ def build_pairs(articles: list[dict], seed: int = 13, limit: int | None = None) 
                 s = spans[i]
                 questions.append((a, qa["question"], [x.text for x in spans], i, start - s.start, end - s.start))
     rng.shuffle(questions)
-    questions = questions[:limit]
+    questions = questions[skip : None if limit is None else skip + limit]
     retrieved = _retrieve_other_article(sentences, [(a, q) for a, q, *_ in questions])
     groups: list[list[Pair]] = []
     for (_, question, para_sents, i, start, end), other in zip(questions, retrieved, strict=True):
