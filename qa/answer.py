@@ -97,13 +97,15 @@ def _null(info: QuestionInfo, passages: list[Passage], confidence: float, reason
 
 
 def answer_batch(snap: IndexSnapshot, reader: Reader, infos: Sequence[QuestionInfo], qvecs: np.ndarray,
-                 hits: Sequence[list[Hit]], limit: int) -> list[Answer]:
-    """Answers for several questions; each question's candidate sentences are read in one reader call."""
+                 hits: Sequence[list[Hit]], limit: int, reader_questions: Sequence[str] | None = None) -> list[Answer]:
+    """Answers for several questions; each question's candidate sentences are read in one reader call, with
+    ``reader_questions`` in place of the questions' own text when given."""
     blocked = [unknown_entities(snap, info) for info in infos]
     cands = [[] if missing else candidates(snap, info, qvec, h, limit)
              for info, qvec, h, missing in zip(infos, qvecs, hits, blocked, strict=True)]
-    readings = reader.read_batch([(info.text, [snap.sentences[c.sentence_id].text for c in cs])
-                                  for info, cs in zip(infos, cands, strict=True)])
+    texts = reader_questions if reader_questions is not None else [info.text for info in infos]
+    readings = reader.read_batch([(text, [snap.sentences[c.sentence_id].text for c in cs])
+                                  for text, cs in zip(texts, cands, strict=True)])
     answers = []
     for info, h, missing, cs, rs in zip(infos, hits, blocked, cands, readings, strict=True):
         passages = [passage_of(snap, hit) for hit in h]

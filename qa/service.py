@@ -14,7 +14,7 @@ from index.ingest import Skipped, load_files
 from index.store import IndexStore, UpdateReport
 from qa.answer import answer_batch, passage_of
 from qa.config import Settings
-from qa.conversation import standalone_question
+from qa.conversation import resolve_turn
 from qa.features import analyze
 from qa.filters import Filters
 from qa.models import Answer, Passage
@@ -90,9 +90,10 @@ class QAService:
         return self.ask_batch([question], top_k, filters)[0]
 
     def ask_batch(self, questions: Sequence[str], top_k: int | None = None,
-                  filters: Filters | None = None) -> list[Answer]:
+                  filters: Filters | None = None, reader_questions: Sequence[str] | None = None) -> list[Answer]:
         """Answers for several questions with one encoder call; with ``filters``, from the documents they allow only
-        (a null answer without passages when they allow none)."""
+        (a null answer without passages when they allow none). ``reader_questions``, when given, are what the reader
+        reads the candidates with in place of ``questions`` (which retrieval uses and the answers carry)."""
         k = self._top_k(top_k)
         cleaned = [self.clean_question(q) for q in questions]
         snap = self.store.snapshot
@@ -102,23 +103,29 @@ class QAService:
         hits = self.retriever.search_batch(snap, cleaned, max(k, 5), qvecs,
                                            None if filters is None else [filters] * len(cleaned))
         answers = answer_batch(snap, self.reader, [analyze(q) for q in cleaned], qvecs, hits,
-                               self.settings.reader_candidates)
+                               self.settings.reader_candidates, reader_questions)
         return [a.model_copy(update={"passages": a.passages[:k]}) for a in answers]
 
     def chat(self, messages: Sequence[tuple[str, str]], top_k: int | None = None,
              filters: Filters | None = None) -> Answer:
         """Answer the last user turn, resolved against earlier turns into a standalone question."""
         cleaned = [(role, self.clean_question(content) if role == "user" else content) for role, content in messages]
-        completed = standalone_question(cleaned)
+        turn = resolve_turn(cleaned)
         bare = next(content.strip() for role, content in reversed(cleaned) if role == "user" and content.strip())
-        if completed == bare:
+        if turn.question == bare:
             return self.ask(bare, top_k, filters)
-        # A follow-up may also stand alone ("Who is Shoigu?"): read both and keep the better-supported answer, so a
-        # new topic is not dragged back to the old one.
-        alone, with_context = self.ask_batch([bare, completed], top_k, filters)
-        if alone.answer is not None and (with_context.answer is None or alone.confidence >= with_context.confidence):
-            return alone
-        return with_context
+        # A follow-up may also stand alone ("Who is Shoigu?"): read it alone too and keep the best-supported answer,
+        # so a new topic is not dragged back to the old one. A follow-up completed by quoting the earlier turn is read
+        # both as written and completed: the reader answers "For how long?" from the right sentence best as written,
+        # "From whom?" best with the earlier question beside it.
+        variants = [(bare, bare), (turn.question, turn.reader_question)]
+        if turn.reader_question != turn.question:
+            variants.append((turn.question, turn.question))
+        answers = self.ask_batch([q for q, _ in variants], top_k, filters, reader_questions=[r for _, r in variants])
+        answered = [a for a in answers if a.answer is not None]
+        if not answered:
+            return answers[1]
+        return max(answered, key=lambda a: a.confidence)  # the first of equals: the turn alone
 
     def search(self, query: str, k: int | None = None, filters: Filters | None = None) -> list[Passage]:
         """The ``k`` best passages, from the documents ``filters`` allow when given (none when they allow none)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from index.errors import InvalidInputError
-from qa.conversation import needs_context, standalone_question
+from qa.conversation import Turn, needs_context, resolve_turn, standalone_question
 
 FIRST = ("user", "Where did Milley meet Gerasimov?")
 REPLY = ("assistant", "In Helsinki, on Wednesday.")
@@ -69,3 +69,22 @@ def test_a_pronoun_becomes_the_name_the_last_answer_gave() -> None:
     messages = [("user", "How long did Milley talk to Gerasimov?"), ("assistant", "six hours"),
                 ("user", "Where did he fly next?")]
     assert standalone_question(messages) == "Where did Milley fly next?"
+
+
+def test_a_chain_of_follow_ups_keeps_its_topic_and_the_reader_reads_the_turn_as_written() -> None:
+    messages = [("user", "Which base in Kyrgyzstan did the US use?"), ("assistant", "Manas"),
+                ("user", "When did the Americans have to vacate it?"), ("assistant", "2014"),
+                ("user", "Under whose pressure?")]
+    assert resolve_turn(messages) == Turn(
+        "Under whose pressure? (following up on: When did the Americans have to vacate it? "
+        "Which base in Kyrgyzstan did the US use?)",
+        "Under whose pressure?")
+
+
+def test_a_date_answer_is_no_person_and_a_resolved_name_carries_over() -> None:
+    messages = [("user", "Which Russian deputy minister warned the US?"), ("assistant", "Sergey Ryabkov"),
+                ("user", "When did he say that?"), ("assistant", "July"),
+                ("user", "What word did he use?")]
+    assert resolve_turn(messages[:3]) == Turn("When did Sergey Ryabkov say that?", "When did Sergey Ryabkov say that?")
+    # "July" answered the turn before; "he" is still the minister, whole name kept
+    assert resolve_turn(messages) == Turn("What word did Sergey Ryabkov use?", "What word did Sergey Ryabkov use?")
