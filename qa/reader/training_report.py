@@ -1,6 +1,7 @@
 """The committed training report of a reader run: hyper-parameters, data hash, wall time and the loss curve.
 
-Written by ``python -m qa.reader.export`` next to the shipped weights. Imported by nothing at run time.
+Written by ``python -m qa.reader.export`` next to the shipped weights. A run started with ``--init`` from an earlier
+run is reported as the second stage after that run's own figures. Imported by nothing at run time.
 """
 
 from __future__ import annotations
@@ -9,39 +10,77 @@ import json
 from pathlib import Path
 
 
-def write_training_report(run: Path, out: Path, step: int, commit: str) -> None:
+def _stage(run: Path) -> tuple[dict, list[dict]]:
     config = json.loads((run / "config.json").read_text())
-    log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines() if line.strip()]
+    rows = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines() if line.strip()]
+    # a run stopped and resumed repeats the steps after its last checkpoint: the later record of a step counts
+    by_step = {r["step"]: r for r in rows}
+    return config, [by_step[s] for s in sorted(by_step)]
+
+
+def _command(config: dict) -> str:
+    extra = ""
+    if config.get("init"):
+        extra = (f" --init {config['init']} --skip {config['skip']} --questions {config['questions']}"
+                 f" --lr {config['lr']:g} --head-lr {config['head_lr']:g} --warmup {config['warmup']}")
+    elif config.get("questions") is not None:
+        extra = f" --questions {config['questions']}"
+    threads = f" --threads {config['threads']}" if config.get("threads", 2) != 2 else ""
+    return (f"python -m qa.reader.train --out {config['out']} --pairs {config['pairs']} --every {config['every']:g}"
+            f"{extra}{threads}")
+
+
+def _describe(config: dict, log: list[dict], step: int) -> list[str]:
     seconds = log[-1]["seconds"] if log else 0.0
-    _plot(log, out / "loss.png")
-    rows = [log[i] for i in range(0, len(log), max(1, len(log) // 20))] + log[-1:]
-    lines = [
-        "# Reader training report", "",
-        f"Run exported at step {step} of {config['total_steps']} ({step * config['batch_size']:,} pairs), "
+    first = config.get("skip", 0)
+    return [
+        f"Exported at step {step} of {config['total_steps']} ({step * config['batch_size']:,} pairs), "
         f"{seconds / 60:.0f} minutes of training wall time on 2 CPU cores (fp32; the machine was shared with other "
-        f"work for part of the run). Code at commit `{commit}`.", "",
-        "Command: `python -m qa.reader.train --out .reader-run --pairs "
-        f"{config['pairs']} --every {config['every']:g}` (resumable with `--resume`), then "
-        "`python -m qa.reader.export --run .reader-run` (per-channel int8 by default).", "",
-        f"- data: `{Path(config['data']).name}`, sha256 `{config['data_sha256']}`",
-        f"- pairs available {config['n_pairs_available']:,} (per question: the answer sentence, the sentence of its "
+        "work for part of the run).", "",
+        f"Command: `{_command(config)}` (resumable with `--resume`).", "",
+        f"- questions: {config['questions']:,} SQuAD train questions of the seeded order, from number {first:,}; "
+        f"pairs available {config['n_pairs_available']:,} (per question: the answer sentence, the sentence of its "
         "paragraph sharing most question terms, and the best BM25 sentence of another article)",
         "- hyper-parameters: " + ", ".join(f"{k}={config[k]}" for k in
                                            ("batch_size", "lr", "head_lr", "warmup", "seed", "bf16", "threads")),
-        "", "![loss](loss.png)", "", "| step | pairs | loss (mean of 50 batches) | seconds |", "|---|---|---|---|",
     ]
-    lines += [f"| {r['step']} | {r['pairs']:,} | {r['loss']:.3f} | {r['seconds']:.0f} |" for r in rows]
+
+
+def _table(log: list[dict], offset: int = 0) -> list[str]:
+    rows = [log[i] for i in range(0, len(log), max(1, len(log) // 20))] + log[-1:]
+    lines = ["| step | pairs | loss (mean of 50 batches) | seconds |", "|---|---|---|---|"]
+    return lines + [f"| {r['step']} | {offset + r['pairs']:,} | {r['loss']:.3f} | {r['seconds']:.0f} |" for r in rows]
+
+
+def write_training_report(run: Path, out: Path, step: int, commit: str) -> None:
+    config, log = _stage(run)
+    lines = ["# Reader training report", "", f"Code at commit `{commit}`; exported with "
+             f"`python -m qa.reader.export --run {config['out']}` (per-channel int8 by default).", "",
+             f"- data: `{Path(config['data']).name}`, sha256 `{config['data_sha256']}`", ""]
+    curve = [(r["pairs"], r["loss"]) for r in log]
+    if config.get("init"):
+        first_config, first_log = _stage(Path(config["init"]))
+        first_pairs = first_log[-1]["pairs"] if first_log else 0
+        curve = [(r["pairs"], r["loss"]) for r in first_log] + [(first_pairs + p, v) for p, v in curve]
+        lines += ["## Stage 1", "", *_describe(first_config, first_log, first_config["total_steps"]),
+                  "", *_table(first_log), "", "## Stage 2: continued on new questions from the stage 1 weights", "",
+                  *_describe(config, log, step), "", "Pairs in the table count from the start of stage 1.", "",
+                  *_table(log, first_pairs)]
+    else:
+        lines += [*_describe(config, log, step), "", *_table(log)]
+    _plot(curve, out / "loss.png")
+    lines[6:6] = ["![loss](loss.png)", ""]
     (out / "TRAINING.md").write_text("\n".join(lines) + "\n")
 
 
-def _plot(log: list[dict], path: Path) -> None:
+def _plot(curve: list[tuple[int, float]], path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 3.2))
-    ax.plot([r["pairs"] for r in log], [r["loss"] for r in log])
+    ax.plot([p for p, _ in curve], [v for _, v in curve])
     ax.set_xlabel("training pairs")
     ax.set_ylabel("loss")
     ax.set_title("reader training loss")
