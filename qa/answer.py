@@ -123,7 +123,7 @@ def build_answer(snap: IndexSnapshot, info: QuestionInfo, passages: list[Passage
     """The best-supported span with its sentence cited and passages re-ranked by support, or a null answer."""
     passages = rerank(snap, passages, scored)
     best = scored[0]
-    if best.probability < ABSTAIN_BELOW:
+    if best.probability < ABSTAIN_BELOW or best.reading.start >= best.reading.end:
         return _null(info, passages, 1 - best.probability, "no sentence in the articles supports an answer")
     span = snap.sentences[best.candidate.sentence_id]
     doc = snap.entries[span.doc_id].doc

@@ -66,6 +66,8 @@ def read_one(sentence: str, start_logits: np.ndarray, end_logits: np.ndarray, an
              offsets: np.ndarray) -> Reading:
     """Decode one candidate: character offsets of the best span in ``sentence`` and its probabilities."""
     context = offsets[:, 0] >= 0
+    if not context.any():  # nothing the tokenizer keeps (control characters only): no span, never an answer
+        return Reading(0, 0, 0.0, 0.0, -30.0)
     first, last, prob = best_span(start_logits, end_logits, context)
     start, end = snap_to_words(sentence, int(offsets[first, 0]), int(offsets[last, 1]))
     if start >= end:  # only punctuation was chosen: fall back to the raw token range

@@ -65,3 +65,10 @@ def test_read_one_maps_tokens_to_sentence_characters() -> None:
     assert (reading.start, reading.end) == (12, 20)
     assert reading.answerable == pytest.approx(1 / (1 + np.exp(-2.0)))
     assert reading.logit == 2.0
+
+
+def test_read_one_without_context_tokens_reads_no_span() -> None:
+    # a sentence of control characters only: the tokenizer keeps none of it, so there is nothing to answer with
+    offsets = np.array([[-1, -1], [-1, -1], [-1, -1]])
+    reading = read_one("\x01\x02\x03", np.zeros(3), np.zeros(3), 4.0, offsets)
+    assert (reading.start, reading.end, reading.span_prob, reading.answerable) == (0, 0, 0.0, 0.0)

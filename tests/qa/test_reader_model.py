@@ -70,3 +70,10 @@ def test_shipped_weights_match_their_version_and_size() -> None:
     assert info["version"] == f"minilm-l6-reader-{info['sha256'][:12]}"
     assert len(data) <= 30 * 1024 * 1024
     assert (WEIGHTS_DIR / "MODEL_CARD.md").exists()
+
+
+def test_a_sentence_without_readable_text_is_read_as_no_answer(reader: Reader) -> None:
+    # an indexed text of control characters once made every question that retrieved it answer 500
+    control, real = reader.read("Where did they meet?", ["\x01\x02\x03", "They met in Helsinki."])
+    assert (control.start, control.end, control.answerable) == (0, 0, 0.0)
+    assert "They met in Helsinki."[real.start:real.end] == "Helsinki"
