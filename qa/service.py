@@ -90,12 +90,16 @@ class QAService:
         return self.ask_batch([question], top_k, filters)[0]
 
     def ask_batch(self, questions: Sequence[str], top_k: int | None = None,
-                  filters: Filters | None = None, reader_questions: Sequence[str] | None = None) -> list[Answer]:
+                  filters: Filters | None = None) -> list[Answer]:
         """Answers for several questions with one encoder call; with ``filters``, from the documents they allow only
-        (a null answer without passages when they allow none). ``reader_questions``, when given, are what the reader
-        reads the candidates with in place of ``questions`` (which retrieval uses and the answers carry)."""
+        (a null answer without passages when they allow none)."""
+        return self._answer([self.clean_question(q) for q in questions], top_k, filters)
+
+    def _answer(self, cleaned: Sequence[str], top_k: int | None, filters: Filters | None,
+                reader_questions: Sequence[str] | None = None) -> list[Answer]:
+        """Answers for questions already cleaned; ``reader_questions``, when given, are what the reader reads the
+        candidates with in place of the questions (which retrieval uses and the answers carry)."""
         k = self._top_k(top_k)
-        cleaned = [self.clean_question(q) for q in questions]
         snap = self.store.snapshot
         if filters is not None and self.retriever.select(snap, filters).empty:
             return [_no_match(q, filters) for q in cleaned]
@@ -113,7 +117,7 @@ class QAService:
         turn = resolve_turn(cleaned)
         bare = next(content.strip() for role, content in reversed(cleaned) if role == "user" and content.strip())
         if turn.question == bare:
-            return self.ask(bare, top_k, filters)
+            return self._answer([bare], top_k, filters)[0]
         # A follow-up may also stand alone ("Who is Shoigu?"): read it alone too and keep the best-supported answer,
         # so a new topic is not dragged back to the old one. A follow-up completed by quoting the earlier turn is read
         # both as written and completed: the reader answers "For how long?" from the right sentence best as written,
@@ -121,7 +125,8 @@ class QAService:
         variants = [(bare, bare), (turn.question, turn.reader_question)]
         if turn.reader_question != turn.question:
             variants.append((turn.question, turn.question))
-        answers = self.ask_batch([q for q, _ in variants], top_k, filters, reader_questions=[r for _, r in variants])
+        # each turn was held to the question limit above; a completed one may be longer than the limit
+        answers = self._answer([q for q, _ in variants], top_k, filters, reader_questions=[r for _, r in variants])
         answered = [a for a in answers if a.answer is not None]
         if not answered:
             return answers[1]

@@ -47,6 +47,18 @@ def test_oversized_question_is_413(client: TestClient) -> None:
     assert response.status_code == 413
 
 
+def test_a_follow_up_is_held_to_the_limit_turn_by_turn(client: TestClient) -> None:
+    # each turn is within the limit; the question completed from both is longer, and that is the service's business
+    first = "Where did Milley meet Gerasimov" + " and" * 490 + "?"
+    follow = "For how long did it last" + " then" * 393 + "?"
+    assert len(first) <= 2000 and len(follow) <= 2000 and len(first) + len(follow) > 2000
+    response = client.post("/chat", json={"messages": [{"role": "user", "content": first},
+                                                       {"role": "assistant", "content": "Helsinki"},
+                                                       {"role": "user", "content": follow}]})
+    assert response.status_code == 200
+    assert response.json()["question"] in (follow, f"{follow[:-1]}? (following up on: {first})")
+
+
 def test_oversized_body_is_413_before_parsing(client: TestClient) -> None:
     body = json.dumps({"question": "z" * (1024 * 1024)}).encode()
     response = client.post("/ask", content=body, headers={"Content-Type": "application/json"})
