@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +19,9 @@ class Document:
     published_raw: str | None = None  # the date as the file wrote it ("Nov. 24, 2021 10:05 AM EST")
     author: str | None = None
     site_name: str | None = None
+    # How the file was read, not what it says: the encoding a non-UTF-8 file was decoded as, for the indexing
+    # summary. Neither stored, hashed nor compared, so re-reading the same text from a UTF-8 copy is "unchanged".
+    encoding: str | None = field(default=None, compare=False)
 
     @property
     def sha256(self) -> str:

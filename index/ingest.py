@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from index.dates import normalise_date
+from index.decoding import DecodedText, decode_text
 from index.documents import Document
 from index.errors import InvalidInputError, TooLargeError
 from index.formats import Extracted, extract_docx, extract_html, extract_pdf
@@ -39,6 +40,15 @@ class Skipped:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class DetectedEncoding:
+    """A document read from a file that was not UTF-8, and the encoding its text was decoded as."""
+
+    doc_id: str
+    source: str
+    encoding: str
+
+
 def make_doc_id(name: str) -> str:
     """A safe document id from a file stem or title: letters, digits, ``_ . -`` only."""
     cleaned = _DOC_ID.sub("-", name).strip("-.")[:80]
@@ -49,42 +59,15 @@ def make_doc_id(name: str) -> str:
     return cleaned
 
 
-MIN_DETECT_BYTES = 16
-
-
-def decode(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
-    """Bytes to text, refusing binary, non-UTF-8, empty and oversized content."""
+def decode(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> DecodedText:
+    """Bytes to text, refusing binary, undetectable, empty and oversized content."""
     _check_size(data, max_bytes)
-    if b"\x00" in data:
-        raise InvalidInputError("file looks binary (contains NUL bytes)")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        text = _decode_detected(data, exc.start)
-    if not text.strip():
-        raise InvalidInputError("file is empty")
-    return text
+    return decode_text(data)
 
 
 def _check_size(data: bytes, max_bytes: int) -> None:
     if len(data) > max_bytes:
         raise TooLargeError(f"file is {len(data):,} bytes, over the {max_bytes:,}-byte limit")
-
-
-def _decode_detected(data: bytes, bad_byte: int) -> str:
-    """Not UTF-8: decode with the encoding charset-normalizer detects (Windows-1252, Latin-1, UTF-16 ...)."""
-    from charset_normalizer import from_bytes
-
-    if len(data) < MIN_DETECT_BYTES:  # a few bytes fit some code page whatever they are: no guess is trustworthy
-        raise InvalidInputError(f"file is not valid UTF-8 (byte {bad_byte}) and too short to detect its encoding")
-    best = from_bytes(data).best()
-    if best is None:
-        raise InvalidInputError(f"file is not valid UTF-8 (byte {bad_byte}) and its encoding could not be detected")
-    # Western text fits several single-byte code pages equally well (charset-normalizer ranks cp1250 over cp1252 for
-    # "Zürich: Über 500 Bürger"): Windows-1252, what browsers read "Latin-1" as, wins when it reads the bytes as
-    # cleanly as the best guess. Cyrillic or Greek bytes are no clean cp1252 and keep their detected code page.
-    western = from_bytes(data, cp_isolation=["cp1252"]).best()
-    return str(western if western is not None and western.chaos <= best.chaos + 0.02 else best)
 
 
 def parse_markdown(doc_id: str, markdown: str, source: str | None = None) -> Document:
@@ -226,7 +209,14 @@ def parse_records(data: bytes, filename: str, doc_id: str,
         raise InvalidInputError(f"unsupported file type {suffix or '(none)'!r}; use one of {allowed}")
     if suffix in BINARY_SUFFIXES:
         return [parse_binary(doc_id, data, suffix, filename, max_bytes)]
-    text = decode(data, max_bytes)
+    decoded = decode(data, max_bytes)
+    parsed = _parse_decoded(decoded.text, suffix, filename, doc_id)
+    if decoded.encoding is None:
+        return parsed
+    return [replace(p, encoding=decoded.encoding) if isinstance(p, Document) else p for p in parsed]
+
+
+def _parse_decoded(text: str, suffix: str, filename: str, doc_id: str) -> list[Document | RecordError]:
     if suffix in (".html", ".htm"):
         return [parse_html(doc_id, text, filename)]
     if suffix in (".md", ".markdown"):

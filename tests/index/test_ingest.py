@@ -208,3 +208,20 @@ def test_windows_1252_file_is_read_not_skipped() -> None:
             "would fall before the winter was dashed, owners told reporters on Monday. “We are worried,” said one.")
     [doc] = parse_records(text.encode("cp1252"), "b.txt", "b")
     assert doc.text == text
+    assert doc.encoding == "cp1252"
+
+
+def test_the_detected_encoding_rides_on_each_document_but_is_not_content() -> None:
+    text = "Old notes\n\nThe café – naïve as it sounds – opened on Monday.\n"
+    [legacy] = parse_records(text.encode("cp1252"), "old.txt", "old")
+    [utf8] = parse_records(text.encode("utf-8"), "old.txt", "old")
+    [bom] = parse_records(text.encode("utf-8-sig"), "old.txt", "old")
+    assert (legacy.text, legacy.encoding, utf8.encoding, bom.encoding) == (text, "cp1252", None, None)
+    # the same article re-saved as UTF-8 is the same document: "unchanged", not re-indexed
+    assert legacy == utf8 and legacy.sha256 == utf8.sha256
+    assert "encoding" not in legacy.metadata()
+    lines = "".join(json.dumps({"title": t, "text": f"{t}: café – naïve"}, ensure_ascii=False) + "\n"
+                    for t in ("One", "Two"))
+    records = parse_records(lines.encode("cp1252"), "n.jsonl", "n")
+    assert [(d.doc_id, d.text, d.encoding) for d in records if isinstance(d, Document)] == [
+        ("n-0", "One: café – naïve", "cp1252"), ("n-1", "Two: café – naïve", "cp1252")]
