@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from index.errors import IndexLockedError
@@ -39,6 +40,8 @@ class WriterLock:
         remove_leftovers(self.index_dir)  # a killed or failed writer's unpublished files: only a writer may delete
 
     def release(self) -> None:
+        for wait in _BEFORE_RELEASE.pop(str(self.index_dir.resolve()), []):
+            wait()
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
@@ -48,3 +51,12 @@ class WriterLock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+_BEFORE_RELEASE: dict[str, list[Callable[[], None]]] = {}
+
+
+def before_release(index_dir: Path, wait: Callable[[], None]) -> None:
+    """Have ``WriterLock.release`` on ``index_dir`` call ``wait`` first: a background compaction of this process
+    must finish before another process may write (it switches ``CURRENT`` and removes the old generation)."""
+    _BEFORE_RELEASE.setdefault(str(Path(index_dir).resolve()), []).append(wait)

@@ -1,325 +1,376 @@
-"""An immutable, searchable view of the index: sentence vectors in FAISS, passages in BM25."""
+"""An immutable, searchable view of the index: sentence vectors in FAISS, passages in BM25.
+
+Sentences and passages live in append-only rows (``Tables``) shared by every snapshot of one build; a sentence's row
+number is its FAISS id. A write appends the rows of the documents it adds and gives the next snapshot its own live
+masks and counts, so its cost follows the change, not the collection. Rows of removed documents stay (masked) until
+the next build: loading or compacting the index (see index/STORAGE.md).
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
 
 import faiss
 import numpy as np
 
-from index.bm25 import DocPostings, PassageBM25
+from index.bm25 import Postings, bm25_scores, passage_counts
 from index.documents import Chunk, Document, Span
+from index.faiss_index import (  # noqa: F401  (re-exported: eval/ and tests import them from here)
+    EXACT_SEARCH_LIMIT,
+    IVF_NPROBE,
+    build_faiss,
+    faiss_spec,
+    forget,
+    id_selector,
+    one_thread,
+    reusable,
+    search_params,
+    set_search_params,
+    spec_of,
+    supports_ids,
+)
+from index.lexicon import Idf, Lexicon, Vocabulary
 from index.text import terms
-
-EXACT_SEARCH_LIMIT = 200_000  # below this many vectors search is exact (Flat); above, IVF (see eval/scale.py)
-IVF_NPROBE = 32  # lists searched per query: recall@10 >= 0.95 at 1M vectors in eval/reports/scale
 
 
 @dataclass(frozen=True, slots=True)
 class DocEntry:
-    """One indexed document with its sentences, passages and sentence vectors."""
+    """One indexed document with its sentences, passages and sentence vectors; once placed in a snapshot, the row
+    of its first sentence (= its first FAISS id) and of its first passage."""
 
     doc: Document
     sha256: str
     sentences: tuple[Span, ...]
     chunks: tuple[Chunk, ...]
     vectors: np.ndarray
+    first_sentence: int = -1
+    first_passage: int = -1
 
 
-def faiss_spec(n_vectors: int) -> str:
-    """Index factory string chosen by collection size: exact search, or an inverted file above the limit.
+class Tables:
+    """Rows by number, appended by the single writer and never changed: a reader looks only below its bounds."""
 
-    IVF rather than HNSW because it builds in about a minute at 1M vectors on two cores, and it supports
-    ``add_with_ids``/``remove_ids``, so documents can be added and removed without rebuilding.
-    """
-    if n_vectors < EXACT_SEARCH_LIMIT:
-        return "IDMap2,Flat"
-    nlist = 1 << max(8, min(14, round(math.log2(math.sqrt(n_vectors)))))
-    return f"IVF{nlist},SQ8"  # 8-bit codes: a quarter of the memory, recall@10 still >= 0.95 (eval/scale.py)
+    def __init__(self, lexicon: Lexicon, postings: Postings) -> None:
+        self.spans: list[Span | None] = []
+        self.terms: list[list[str]] = []
+        self.sentence_passages: list[tuple[int, ...]] = []
+        self.chunks: list[Chunk | None] = []
+        self.passage_sentences: list[range] = []
+        self.lexicon = lexicon
+        self.postings = postings
 
-
-def build_faiss(vectors: np.ndarray, spec: str, train: np.ndarray | None = None,
-                ids: np.ndarray | None = None) -> faiss.Index:
-    """A FAISS index of ``spec`` holding ``vectors`` under ``ids`` (default 0..n-1); IVF is trained on ``train``."""
-    index = faiss.index_factory(vectors.shape[1], spec, faiss.METRIC_INNER_PRODUCT)
-    if not index.is_trained:
-        index.train(vectors if train is None else train)
-    set_search_params(index, nprobe=IVF_NPROBE)
-    if len(vectors):
-        index.add_with_ids(vectors, np.arange(len(vectors), dtype=np.int64) if ids is None else ids)
-    return index
+    def passage_terms(self, pid: int) -> list[str]:
+        return [t for sid in self.passage_sentences[pid] for t in self.terms[sid]]
 
 
-def supports_ids(index: faiss.Index | None) -> bool:
-    """Whether vectors can be added and removed by id in place (IDMap2 or IVF)."""
-    return index is not None and (isinstance(index, faiss.IndexIDMap2) or faiss.try_extract_index_ivf(index)
-                                  is not None)
+class Rows(Sequence[Any]):
+    """A snapshot's sentences or passages: indexed by row number; ``len`` and iteration cover the live rows."""
+
+    def __init__(self, rows: list[Any], alive: np.ndarray, count: int) -> None:
+        self._rows, self._alive, self._count = rows, alive, count
+
+    def __getitem__(self, row: Any) -> Any:
+        return self._rows[row]
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[Any]:
+        rows = self._rows
+        return (rows[i] for i in np.flatnonzero(self._alive).tolist())
 
 
-def id_selector(ids: np.ndarray) -> faiss.IDSelector:
-    """A selector for ``search_vectors`` that restricts the search to the vectors stored under ``ids``.
+class IdBase(Mapping[str, int]):
+    """doc_id -> the FAISS id of its first sentence (a document's sentences hold consecutive ids)."""
 
-    A bitmap, one bit per id up to the largest: a million ids cost 125 kB and a constant-time test each (a hash set,
-    IDSelectorBatch, would take tens of bytes per id)."""
-    ids = np.asarray(ids, dtype=np.int64)
-    mask = np.zeros(int(ids.max()) + 1 if len(ids) else 0, dtype=bool)
-    mask[ids] = True
-    bitmap = np.packbits(mask, bitorder="little")
-    return faiss.IDSelectorBitmap(bitmap)  # type: ignore[call-arg, arg-type]  # the wrapper takes and keeps the array
+    def __init__(self, entries: dict[str, DocEntry]) -> None:
+        self._entries = entries
 
+    def __getitem__(self, doc_id: str) -> int:
+        return self._entries[doc_id].first_sentence
 
-def _search_params(index: faiss.Index, selector: faiss.IDSelector) -> faiss.SearchParameters:
-    """Search parameters carrying ``selector``; an IVF index needs its own kind, with its nprobe restated (the
-    parameters' nprobe, default 1, would otherwise replace the index's)."""
-    ivf = faiss.try_extract_index_ivf(index)
-    if ivf is None:
-        params = faiss.SearchParameters()
-    else:
-        params = faiss.SearchParametersIVF()
-        params.nprobe = ivf.nprobe
-    params.sel = selector  # the caller keeps the selector alive during the search (SWIG holds no reference)
-    return params
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
 
-def set_search_params(index: faiss.Index, nprobe: int = IVF_NPROBE) -> None:
-    ivf = faiss.try_extract_index_ivf(index)
-    if ivf is not None:
-        ivf.nprobe = nprobe
+class SentenceVectors:
+    """Sentence vectors by row, read from each document's own array (no collection-wide matrix is kept);
+    ``np.asarray`` gives the live rows in row order, for tests and tools."""
+
+    def __init__(self, snap: IndexSnapshot) -> None:
+        self._snap = snap
+
+    def __getitem__(self, rows: Any) -> np.ndarray:
+        snap, out = self._snap, []
+        for sid in np.atleast_1d(np.asarray(rows)).tolist():
+            span = snap.tables.spans[sid]
+            assert span is not None, f"sentence row {sid} is a gap"
+            entry = snap.entries[span.doc_id]
+            out.append(entry.vectors[sid - entry.first_sentence])
+        return np.vstack(out).astype(np.float32) if out else np.zeros((0, snap.dim), np.float32)
+
+    def __len__(self) -> int:
+        return self._snap.n_sentences
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self._snap.n_sentences, self._snap.dim)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        parts = [e.vectors for e in sorted(self._snap.entries.values(), key=lambda e: e.first_sentence)]
+        out = np.vstack(parts) if parts else np.zeros((0, self._snap.dim), np.float32)
+        return out.astype(dtype or np.float32)
 
 
-def _reusable(index: faiss.Index | None, n_vectors: int) -> bool:
-    """Whether an index can be updated in place for a collection of ``n_vectors`` (same family, takes ids)."""
-    is_ivf = index is not None and faiss.try_extract_index_ivf(index) is not None
-    return supports_ids(index) and is_ivf == faiss_spec(n_vectors).startswith("IVF")
-
-
-def spec_of(index: faiss.Index | None) -> str:
-    """The factory spec an existing index corresponds to (for the manifest)."""
-    ivf = faiss.try_extract_index_ivf(index) if index is not None else None
-    if ivf is None:
-        return "IDMap2,Flat" if isinstance(index, faiss.IndexIDMap2) else "Flat"
-    codes = "SQ8" if isinstance(faiss.downcast_index(ivf), faiss.IndexIVFScalarQuantizer) else "Flat"
-    return f"IVF{ivf.nlist},{codes}"
-
-
-@dataclass
 class IndexSnapshot:
-    """Flat arrays over all documents, rebuilt whenever the set of documents changes."""
+    """What readers search: documents, live rows, counts, and a FAISS index updated in place by id."""
 
-    entries: dict[str, DocEntry]
-    dim: int
-    faiss_index: faiss.Index | None = None
-    sentences: list[Span] = field(default_factory=list)
-    passages: list[Chunk] = field(default_factory=list)
-    sentence_vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 384), np.float32))
-    sentence_passages: list[tuple[int, ...]] = field(default_factory=list)
-    passage_sentences: list[range] = field(default_factory=list)
-    sentence_terms: list[list[str]] = field(default_factory=list)
-    idf: dict[str, float] = field(default_factory=dict)
-    doc_terms: dict[str, frozenset[str]] = field(default_factory=dict)
-    vocab_sorted: list[str] = field(default_factory=list)
-    bm25: PassageBM25 | None = None
-    # per-document term counts (sentence document frequencies, BM25 postings) that the next snapshot reuses
-    doc_df: dict[str, Counter[str]] = field(default_factory=dict)
-    doc_postings: dict[str, DocPostings] = field(default_factory=dict)
-    # FAISS ids are stable per document (a contiguous block from ``id_base``), so one document's vectors can be
-    # added or removed in place. A FAISS id maps to this snapshot's sentence number through the blocks, sorted by
-    # first id (ids are never reused, so a dense id -> sentence array would grow with every write ever made).
-    id_base: dict[str, int] = field(default_factory=dict)
-    block_start: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # first FAISS id of a block
-    block_len: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
-    block_first: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # its first sentence number
-    next_id: int = 0
-    # Successive snapshots share one FAISS index that updates mutate in place: search and mutation take this lock.
-    faiss_lock: threading.Lock = field(default_factory=threading.Lock)
+    def __init__(self, tables: Tables, entries: dict[str, DocEntry], dim: int, faiss_index: faiss.Index,
+                 faiss_lock: threading.Lock, version: int, sentence_alive: np.ndarray, passage_alive: np.ndarray,
+                 n_sentences: int, n_passages: int, total_length: int) -> None:
+        self.tables, self.entries, self.dim = tables, entries, dim
+        # Successive snapshots share one FAISS index that writes mutate in place: search and mutation take the lock.
+        self.faiss_index, self.faiss_lock = faiss_index, faiss_lock
+        self.version = version
+        self.sentence_alive, self.passage_alive = sentence_alive, passage_alive
+        self.n_sentences, self.n_passages, self.total_length = n_sentences, n_passages, total_length
+        self.sentences = Rows(tables.spans, sentence_alive, n_sentences)
+        self.passages = Rows(tables.chunks, passage_alive, n_passages)
+        self.sentence_terms = tables.terms
+        self.sentence_passages = tables.sentence_passages
+        self.passage_sentences = tables.passage_sentences
 
+    # ---- building ------------------------------------------------------------------------------------------
     @classmethod
-    def build(cls, entries: dict[str, DocEntry], dim: int, faiss_index: faiss.Index | None = None,
-              id_base: dict[str, int] | None = None, previous: IndexSnapshot | None = None) -> IndexSnapshot:
-        """A snapshot of ``entries``: with ``faiss_index`` (loaded from disk, ids from ``id_base``) as given; with a
-        ``previous`` snapshot whose index takes ids, by removing and adding only the documents that changed."""
-        snap = cls(dict(sorted(entries.items())), dim)
-        snap._flatten()
-        snap._build_lexical(previous)
-        vectors = snap.sentence_vectors
-        if faiss_index is not None:
-            snap._assign_ids(id_base or snap._sequential_bases(), 0)
-            snap.faiss_index = faiss_index
-        elif previous is not None and _reusable(previous.faiss_index, len(vectors)):
-            snap._update_from(previous)
-        else:
-            snap._assign_ids(snap._sequential_bases(), 0)
-            # a fresh build numbers sentences in order, so each document's block starts at its first sentence
-            ids = np.arange(len(vectors), dtype=np.int64)
-            snap.faiss_index = build_faiss(vectors, faiss_spec(len(vectors)), ids=ids)
-        return snap
+    def build(cls, entries: Mapping[str, DocEntry], dim: int, faiss_index: faiss.Index | None = None,
+              id_base: Mapping[str, int] | None = None) -> IndexSnapshot:
+        """A snapshot of ``entries`` built from scratch: sentence rows from ``id_base`` (the FAISS ids that
+        ``faiss_index`` holds them under) or numbered in order, passages numbered in order."""
+        placed: dict[str, DocEntry] = {}
+        next_row = 0
+        for doc_id, e in entries.items():
+            first = next_row if id_base is None else int(id_base[doc_id])
+            placed[doc_id] = dataclasses.replace(e, first_sentence=first, first_passage=-1)
+            next_row = max(next_row, first + len(e.sentences))
+        tables = Tables(Lexicon({}), Postings())
+        tables.spans = [None] * next_row
+        tables.terms = [[]] * next_row  # gaps share one empty list; rows are replaced, never mutated
+        tables.sentence_passages = [()] * next_row
+        alive = np.zeros(next_row, bool)
+        sdf: Counter[str] = Counter()
+        pdf: Counter[str] = Counter()
+        counted, total = [], 0
+        for doc_id, e in placed.items():
+            s0, p0 = e.first_sentence, len(tables.chunks)
+            placed[doc_id] = dataclasses.replace(e, first_passage=p0)
+            alive[s0 : s0 + len(e.sentences)] = True
+            for i, span in enumerate(e.sentences):
+                tables.spans[s0 + i] = span
+                tables.terms[s0 + i] = ts = terms(span.text)
+                sdf.update(set(ts))
+            for c, chunk in enumerate(e.chunks):
+                rows = range(s0 + chunk.first_sentence, s0 + chunk.last_sentence + 1)
+                for sid in rows:
+                    tables.sentence_passages[sid] += (p0 + c,)
+                tables.chunks.append(chunk)
+                tables.passage_sentences.append(rows)
+                counts, length = passage_counts(tables.passage_terms(p0 + c))
+                counted.append((p0 + c, counts, length))
+                pdf.update(counts.keys())
+                total += length
+        tables.lexicon = Lexicon({t: (sdf.get(t, 0), pdf.get(t, 0)) for t in sdf.keys() | pdf.keys()})
+        tables.postings = Postings.bulk(counted)
+        if faiss_index is None:
+            faiss_index = _faiss_of(placed.values(), dim, int(alive.sum()))
+        n_pass = len(tables.chunks)
+        return cls(tables, placed, dim, faiss_index, threading.Lock(), 0, alive, np.ones(n_pass, bool),
+                   int(alive.sum()), n_pass, total)
 
-    def _sequential_bases(self) -> dict[str, int]:
-        bases, pos = {}, 0
-        for doc_id, entry in self.entries.items():
-            bases[doc_id] = pos
-            pos += len(entry.sentences)
-        return bases
+    def apply(self, added: Sequence[DocEntry], removed: Sequence[str]) -> IndexSnapshot:
+        """The snapshot after removing the documents ``removed`` names and adding ``added`` (a replaced document is
+        in both), updating the shared rows, frequencies and FAISS index by the change only."""
+        t, version = self.tables, self.version + 1
+        # The one O(documents) step: a pointer copy. ``copy()`` clones the table (1.2 ms at 100k documents); ``dict()``
+        # re-inserts every key once the dict has had a deletion (5.8 ms). See index/STORAGE.md.
+        entries = self.entries.copy()
+        changes: dict[str, list[int]] = {}
+        n_sent, n_pass, total = self.n_sentences, self.n_passages, self.total_length
+        dead_s: list[range] = []
+        dead_p: list[range] = []
+        for doc_id in removed:
+            e = entries.pop(doc_id)
+            s_rows = range(e.first_sentence, e.first_sentence + len(e.sentences))
+            p_rows = range(e.first_passage, e.first_passage + len(e.chunks))
+            for sid in s_rows:
+                for term in set(t.terms[sid]):
+                    changes.setdefault(term, [0, 0])[0] -= 1
+            for pid in p_rows:
+                counts, length = passage_counts(t.passage_terms(pid))
+                for term in counts:
+                    changes.setdefault(term, [0, 0])[1] -= 1
+                total -= length
+            n_sent, n_pass = n_sent - len(s_rows), n_pass - len(p_rows)
+            dead_s.append(s_rows)
+            dead_p.append(p_rows)
+        new_entries = []
+        for e in added:
+            placed, added_length = self._append_rows(e, changes)
+            entries[e.doc.doc_id] = placed
+            new_entries.append(placed)
+            n_sent, n_pass = n_sent + len(e.sentences), n_pass + len(e.chunks)
+            total += added_length
+        t.lexicon.record(version, {k: (v[0], v[1]) for k, v in changes.items()})
+        s_alive, p_alive = _grow(self.sentence_alive, len(t.spans), dead_s), _grow(self.passage_alive,
+                                                                                   len(t.chunks), dead_p)
+        index, lock = self._update_faiss(entries, dead_s, new_entries, n_sent)
+        return IndexSnapshot(t, entries, self.dim, index, lock, version, s_alive, p_alive, n_sent, n_pass, total)
 
-    def _assign_ids(self, bases: dict[str, int], next_id: int) -> None:
-        """Record each document's id block, and the blocks sorted by first id for the id -> sentence map."""
-        self.id_base = {d: bases[d] for d in self.entries}
-        starts, lens, firsts, pos = [], [], [], 0
-        for base, entry in zip(self.id_base.values(), self.entries.values(), strict=True):
-            n = len(entry.sentences)
-            if n:  # an empty block may share its first id with the next one; it maps no id
-                starts.append(base)
-                lens.append(n)
-                firsts.append(pos)
-            pos += n
-        order = np.argsort(np.asarray(starts, np.int64), kind="stable")
-        self.block_start = np.asarray(starts, np.int64)[order]
-        self.block_len = np.asarray(lens, np.int64)[order]
-        self.block_first = np.asarray(firsts, np.int64)[order]
-        self.next_id = max([next_id, *(int(b) + int(n) for b, n in zip(starts, lens, strict=True))])
+    def _append_rows(self, e: DocEntry, changes: dict[str, list[int]]) -> tuple[DocEntry, int]:
+        """Append ``e``'s sentence and passage rows; its placed entry and its passages' summed BM25 length."""
+        t = self.tables
+        total = 0
+        s0, p0 = len(t.spans), len(t.chunks)
+        sent_terms = [terms(s.text) for s in e.sentences]
+        for ts in sent_terms:
+            for term in set(ts):
+                changes.setdefault(term, [0, 0])[0] += 1
+        owners: list[tuple[int, ...]] = [()] * len(e.sentences)
+        for c, chunk in enumerate(e.chunks):
+            for i in range(chunk.first_sentence, chunk.last_sentence + 1):
+                owners[i] += (p0 + c,)
+        t.terms.extend(sent_terms)
+        t.sentence_passages.extend(owners)
+        t.spans.extend(e.sentences)
+        for c, chunk in enumerate(e.chunks):
+            rows = range(s0 + chunk.first_sentence, s0 + chunk.last_sentence + 1)
+            counts, length = passage_counts([x for sid in rows for x in t.terms[sid]])
+            t.postings.add(p0 + c, counts, length)
+            total += length
+            for term in counts:
+                changes.setdefault(term, [0, 0])[1] += 1
+            t.passage_sentences.append(rows)
+            t.chunks.append(chunk)
+        return dataclasses.replace(e, first_sentence=s0, first_passage=p0), total
 
-    def _update_from(self, previous: IndexSnapshot) -> None:
-        """Share ``previous``'s FAISS index: remove the vectors of dropped or changed documents, add the new ones."""
-        kept = {d: previous.id_base[d] for d, e in self.entries.items()
-                if previous.entries.get(d) is e and d in previous.id_base}
-        gone = [np.arange(b, b + len(previous.entries[d].sentences)) for d, b in previous.id_base.items()
-                if d not in kept]
-        bases, next_id, new_vecs, new_ids = dict(kept), previous.next_id, [], []
-        for doc_id, entry in self.entries.items():
-            if doc_id not in kept:
-                bases[doc_id] = next_id
-                new_vecs.append(entry.vectors)
-                new_ids.append(np.arange(next_id, next_id + len(entry.sentences), dtype=np.int64))
-                next_id += len(entry.sentences)
-        self._assign_ids(bases, next_id)
-        index = previous.faiss_index
-        assert index is not None
-        self.faiss_index, self.faiss_lock = index, previous.faiss_lock
-        with self.faiss_lock:
-            if gone:
-                index.remove_ids(np.concatenate(gone).astype(np.int64))  # type: ignore[arg-type]  # wrapper takes ids
-            if new_vecs and sum(len(v) for v in new_vecs):
-                index.add_with_ids(np.ascontiguousarray(np.vstack(new_vecs), dtype=np.float32), np.concatenate(new_ids))
-
-    def undo_update(self, previous: IndexSnapshot) -> None:
-        """Revert what building this snapshot from ``previous`` did to their shared FAISS index (a write that could
-        not be saved): remove the vectors it added, put back the ones it removed, under their old ids."""
+    def _update_faiss(self, entries: dict[str, DocEntry], dead: list[range], added: list[DocEntry],
+                      n_sent: int) -> tuple[faiss.Index, threading.Lock]:
+        """Forget the dead rows' vectors and add the new ones in place (see ``forget``); a new index only when the
+        collection crosses into another index family (Flat <-> IVF)."""
+        if not reusable(self.faiss_index, n_sent):
+            return _faiss_of(entries.values(), self.dim, n_sent), threading.Lock()
         index = self.faiss_index
-        if index is None or index is not previous.faiss_index:
-            return  # built its own index: ``previous``'s was never touched
-        added = [np.arange(b, b + len(self.entries[d].sentences), dtype=np.int64) for d, b in self.id_base.items()
-                 if previous.id_base.get(d) != b or previous.entries.get(d) is not self.entries[d]]
-        restored = [(b, previous.entries[d].vectors) for d, b in previous.id_base.items()
-                    if self.id_base.get(d) != b or self.entries.get(d) is not previous.entries[d]]
-        with self.faiss_lock:
-            if added:
-                index.remove_ids(np.concatenate(added))  # type: ignore[arg-type]  # wrapper takes ids
-            vecs = [v for _, v in restored if len(v)]
+        with self.faiss_lock, one_thread():
+            gone = [np.arange(r.start, r.stop, dtype=np.int64) for r in dead if len(r)]
+            if gone:
+                forget(index, np.concatenate(gone))
+            vecs = [e.vectors for e in added if len(e.sentences)]
             if vecs:
-                ids = np.concatenate([np.arange(b, b + len(v), dtype=np.int64) for b, v in restored if len(v)])
+                ids = np.concatenate([np.arange(e.first_sentence, e.first_sentence + len(e.sentences),
+                                                dtype=np.int64) for e in added if len(e.sentences)])
                 index.add_with_ids(np.ascontiguousarray(np.vstack(vecs), dtype=np.float32), ids)
+        return index, self.faiss_lock
 
-    def search_vectors(self, qvecs: np.ndarray, k: int,
-                       selector: faiss.IDSelector | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Top ``k`` (scores, sentence numbers) per question; -1 marks a slot without a sentence of this snapshot.
-        With ``selector`` (see ``id_selector``) only the vectors it selects are searched."""
-        if self.faiss_index is None:
-            return np.zeros((len(qvecs), 0), np.float32), np.zeros((len(qvecs), 0), np.int64)
-        with self.faiss_lock:
-            if self.faiss_index.ntotal == 0:
-                return np.zeros((len(qvecs), 0), np.float32), np.zeros((len(qvecs), 0), np.int64)
-            # One OpenMP thread: a handful of queries gains nothing from more, and on a busy machine waking the
-            # team costs tens of milliseconds at p95 (measured in eval/reports/perf). The setting is per thread.
-            threads = faiss.omp_get_max_threads()
-            faiss.omp_set_num_threads(1)
-            try:
-                params = None if selector is None else _search_params(self.faiss_index, selector)
-                scores, ids = self.faiss_index.search(np.ascontiguousarray(qvecs, dtype=np.float32),
-                                                      min(k, self.faiss_index.ntotal), params=params)
-            finally:
-                faiss.omp_set_num_threads(threads)
-        return scores, self.sentences_of_ids(ids)
+    # ---- reading -------------------------------------------------------------------------------------------
+    @property
+    def next_id(self) -> int:
+        """Rows (= FAISS ids) used so far in this build, live or not."""
+        return len(self.sentence_alive)
 
-    def sentences_of_ids(self, ids: np.ndarray) -> np.ndarray:
-        """This snapshot's sentence number for each FAISS id; -1 for ids of no current sentence."""
-        if not len(self.block_start):
-            return np.full(ids.shape, -1, dtype=np.int64)
-        block = np.searchsorted(self.block_start, ids, side="right") - 1
-        safe = np.maximum(block, 0)
-        offset = ids - self.block_start[safe]
-        known = (ids >= 0) & (block >= 0) & (offset < self.block_len[safe])
-        return np.where(known, self.block_first[safe] + offset, -1)
+    @property
+    def passage_slots(self) -> int:
+        """Length of a per-passage score array: passage rows of this snapshot, live or not."""
+        return len(self.passage_alive)
 
-    def _flatten(self) -> None:
-        vec_parts = []
-        for entry in self.entries.values():
-            base = len(self.sentences)
-            self.sentences.extend(entry.sentences)
-            self.sentence_passages.extend(() for _ in entry.sentences)
-            for chunk in entry.chunks:
-                pid = len(self.passages)
-                self.passages.append(chunk)
-                sent_ids = range(base + chunk.first_sentence, base + chunk.last_sentence + 1)
-                self.passage_sentences.append(sent_ids)
-                for sid in sent_ids:
-                    self.sentence_passages[sid] += (pid,)
-            vec_parts.append(entry.vectors)
-        self.sentence_vectors = (
-            np.ascontiguousarray(np.vstack(vec_parts), dtype=np.float32) if vec_parts
-            else np.zeros((0, self.dim), np.float32)
-        )
+    @cached_property
+    def live_passages(self) -> np.ndarray | None:
+        """Row numbers of the live passages, or None when every row is live."""
+        return None if self.n_passages == len(self.passage_alive) else np.flatnonzero(self.passage_alive)
 
-    def _build_lexical(self, previous: IndexSnapshot | None = None) -> None:
-        """Sentence terms, IDF, vocabulary and BM25; per-document work is reused for documents ``previous`` holds."""
-        self.sentence_terms = self._sentence_terms(previous)
-        kept = {d for d, e in self.entries.items()
-                if previous is not None and previous.entries.get(d) is e and d in previous.doc_postings}
-        pos, pid = 0, 0
-        for doc_id, entry in self.entries.items():
-            n = len(entry.sentences)
-            doc_terms = self.sentence_terms[pos : pos + n]
-            if doc_id in kept and previous is not None:
-                self.doc_df[doc_id] = previous.doc_df[doc_id]
-                self.doc_postings[doc_id] = previous.doc_postings[doc_id]
-                self.doc_terms[doc_id] = previous.doc_terms[doc_id]
-            else:
-                self.doc_df[doc_id] = Counter(t for ts in doc_terms for t in set(ts))
-                self.doc_postings[doc_id] = DocPostings.of(
-                    [[t for sid in self.passage_sentences[pid + c] for t in self.sentence_terms[sid]]
-                     for c in range(len(entry.chunks))])
-                self.doc_terms[doc_id] = frozenset(self.doc_df[doc_id])
-            pos, pid = pos + n, pid + len(entry.chunks)
-        df: Counter[str] = Counter()
-        for counts in self.doc_df.values():
-            df.update(counts)
-        n_sent = max(1, len(self.sentences))
-        logs = {c: math.log(1 + (n_sent - c + 0.5) / (c + 0.5)) for c in set(df.values())}
-        self.idf = {t: logs[c] for t, c in df.items()}
-        self.vocab_sorted = sorted(self.idf)
-        if self.passages:
-            self.bm25 = PassageBM25(list(self.doc_postings.values()))
+    @property
+    def id_base(self) -> IdBase:
+        return IdBase(self.entries)
 
-    def _sentence_terms(self, previous: IndexSnapshot | None) -> list[list[str]]:
-        """Terms of every sentence, reusing ``previous``'s for documents it already holds unchanged."""
-        reuse: dict[str, list[list[str]]] = {}
-        pos = 0
-        for doc_id, entry in (previous.entries.items() if previous is not None else ()):
-            n = len(entry.sentences)
-            if self.entries.get(doc_id) is entry and previous is not None:
-                reuse[doc_id] = previous.sentence_terms[pos : pos + n]
-            pos += n
-        out: list[list[str]] = []
-        for doc_id, entry in self.entries.items():
-            out.extend(reuse[doc_id] if doc_id in reuse else (terms(s.text) for s in entry.sentences))
-        return out
+    @cached_property
+    def sentence_vectors(self) -> SentenceVectors:
+        return SentenceVectors(self)
+
+    @cached_property
+    def idf(self) -> Idf:
+        return Idf(self.tables.lexicon, self.version, self.n_sentences)
+
+    @cached_property
+    def vocab(self) -> Vocabulary:
+        return Vocabulary(self.tables.lexicon, self.version)
 
     def default_idf(self) -> float:
         """IDF of a term never seen in the collection."""
-        return math.log(1 + (len(self.sentences) + 0.5) / 0.5)
+        return math.log(1 + (self.n_sentences + 0.5) / 0.5)
+
+    def bm25_scores(self, query_terms: Sequence[str]) -> np.ndarray:
+        """BM25 of every passage row for the question's terms (dead rows score 0)."""
+        lexicon, version = self.tables.lexicon, self.version
+        return bm25_scores(query_terms, self.tables.postings, lambda term: lexicon.df(term, version)[1],
+                           self.passage_alive, self.n_passages, self.total_length)
+
+    def terms_of_document(self, doc_id: str) -> frozenset[str]:
+        e = self.entries.get(doc_id)
+        if e is None:
+            return frozenset()
+        rows = range(e.first_sentence, e.first_sentence + len(e.sentences))
+        return frozenset(term for sid in rows for term in self.tables.terms[sid])
+
+    def search_vectors(self, qvecs: np.ndarray, k: int,
+                       selector: faiss.IDSelector | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Top ``k`` (scores, sentence rows) per question; -1 marks a slot without a sentence of this snapshot.
+        With ``selector`` (see ``id_selector``) only the vectors it selects are searched."""
+        qvecs = np.ascontiguousarray(np.asarray(qvecs), dtype=np.float32)
+        with self.faiss_lock:
+            if self.faiss_index.ntotal == 0:
+                return np.zeros((len(qvecs), 0), np.float32), np.zeros((len(qvecs), 0), np.int64)
+            with one_thread():
+                params = None if selector is None else search_params(self.faiss_index, selector)
+                scores, ids = self.faiss_index.search(qvecs, min(k, self.faiss_index.ntotal), params=params)
+        return scores, self.sentences_of_ids(ids)
+
+    def sentences_of_ids(self, ids: np.ndarray) -> np.ndarray:
+        """This snapshot's sentence row for each FAISS id (the same number); -1 for ids of no live sentence here
+        (added by a later write, removed, or never used)."""
+        ids = np.asarray(ids, np.int64)
+        inside = (ids >= 0) & (ids < len(self.sentence_alive))
+        live = np.zeros(ids.shape, bool)
+        live[inside] = self.sentence_alive[ids[inside]]
+        return np.where(live, ids, -1)
 
     def document(self, doc_id: str) -> Document | None:
         entry = self.entries.get(doc_id)
         return entry.doc if entry else None
+
+
+def _grow(alive: np.ndarray, size: int, dead: list[range]) -> np.ndarray:
+    """A copy of the live mask extended to ``size`` rows (new rows live) with the ``dead`` rows cleared: a byte per
+    row copied, the only per-row work of a write (0.05 ms per 200k rows)."""
+    out = np.ones(size, bool)
+    out[: len(alive)] = alive
+    for r in dead:
+        out[r.start : r.stop] = False
+    return out
+
+
+def _faiss_of(entries: Any, dim: int, n_live: int) -> faiss.Index:
+    """A new FAISS index of the family for ``n_live`` vectors holding every entry's vectors under its rows."""
+    placed = [e for e in entries if len(e.sentences)]
+    vectors = (np.ascontiguousarray(np.vstack([e.vectors for e in placed]), dtype=np.float32) if placed
+               else np.zeros((0, dim), np.float32))
+    ids = (np.concatenate([np.arange(e.first_sentence, e.first_sentence + len(e.sentences), dtype=np.int64)
+                           for e in placed]) if placed else np.zeros(0, np.int64))
+    return build_faiss(vectors, faiss_spec(n_live), ids=ids)

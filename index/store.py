@@ -1,9 +1,8 @@
-"""The index on disk: incremental updates, a self-describing manifest and atomic saves."""
+"""The index on disk: a compacted base generation plus a write-ahead log; incremental, crash-safe updates."""
 
 from __future__ import annotations
 
 import errno
-import hashlib
 import json
 import logging
 import os
@@ -18,8 +17,10 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from index import wal
 from index.chunking import ChunkParams, chunk_document
-from index.documents import Chunk, Document, Span, content_hash
+from index.compaction import Compactor, prepare, publish
+from index.documents import Document, content_hash
 from index.embedder import Embedder
 from index.errors import (
     DocumentNotFoundError,
@@ -31,12 +32,14 @@ from index.errors import (
     StorageError,
     StorageFullError,
 )
-from index.ingest import Skipped
-from index.snapshot import DocEntry, IndexSnapshot, spec_of
+from index.generation import INDEX_FILES, LOG_FILE, fsync_dir, generations, read_base, sha256, write_atomic
+from index.ingest import DetectedEncoding, Skipped
+from index.snapshot import DocEntry, IndexSnapshot, reusable, spec_of
+from index.wal import WriteAheadLog
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 1  # a log beside the base is read by this version; older code would ignore it (STORAGE.md)
 EMBED_BATCH_DOCS = 64
 
 
@@ -49,6 +52,7 @@ class UpdateReport:
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    encodings: list[DetectedEncoding] = field(default_factory=list)  # documents whose file was not UTF-8
 
     @property
     def modified(self) -> bool:
@@ -56,22 +60,25 @@ class UpdateReport:
 
 
 class IndexStore:
-    """Documents with their sentences, passages and vectors; readers use ``snapshot``, writers hold a lock."""
+    """Documents with their sentences, passages and vectors; readers use ``snapshot``, writers hold a lock.
+
+    On disk: the current generation (a compacted base) plus its write-ahead log; each write appends one record and
+    fsyncs it before readers see the change. ``index.compaction`` folds the log into a new base in the background.
+    """
 
     def __init__(self, index_dir: Path, embedder: Embedder, params: ChunkParams | None = None) -> None:
         self.index_dir = Path(index_dir)
         self.embedder = embedder
         self.params = params or ChunkParams()
-        self._entries: dict[str, DocEntry] = {}
         # What else answers from this index (e.g. {"reader": version}); recorded in the manifest, not checked at load.
         self.stamps: dict[str, str] = {}
         # True when the folder held no index at all when opened (never used): only then may seeds be indexed into it.
         self.fresh = False
         self._write_lock = threading.RLock()
         self.snapshot = IndexSnapshot.build({}, embedder.dim)
-        # Each published change bumps ``_version``; ``_saved`` is the version the newest generation on disk holds.
-        self._version = 0
-        self._saved: tuple[int, Path] | None = None
+        self.generation: Path | None = None  # the published generation this store reads and appends to
+        self.log: WriteAheadLog | None = None
+        self.compactor = Compactor(self)
 
     # ---- loading -------------------------------------------------------------------------------------------
     @classmethod
@@ -80,7 +87,7 @@ class IndexStore:
         """Load the index at ``index_dir``; with ``create`` a missing index starts empty."""
         store = cls(index_dir, embedder, params)
         current = store._current_dir()
-        if current is None and store._generations():
+        if current is None and generations(store.index_dir):
             store._repair_current()
             return store
         if current is None:
@@ -91,31 +98,24 @@ class IndexStore:
         store._load(current)
         return store
 
-    def _generations(self) -> list[Path]:
-        """Published generation folders, newest first (``gen-N.tmp`` leftovers were never published)."""
-        if not self.index_dir.is_dir():
-            return []
-        gens = [p for p in self.index_dir.glob("gen-*") if p.is_dir() and p.name[4:].isdigit()]
-        return sorted(gens, key=lambda p: int(p.name[4:]), reverse=True)
-
     def _repair_current(self) -> None:
         """``CURRENT`` is gone but generations exist: load the newest one that loads and point ``CURRENT`` at it.
 
         Never rebuilds over them: if none loads, the folder is refused as damaged and left as it is."""
         problems = []
-        for gen in self._generations():
+        for gen in generations(self.index_dir):
             try:
                 self._load(gen)
             except (IndexCorruptError, IndexMismatchError) as exc:
                 problems.append(f"{gen.name}: {str(exc).split(';')[0]}")
                 continue
-            _write_atomic(self.index_dir / "CURRENT", gen.name + "\n")
-            _fsync_dir(self.index_dir)
+            write_atomic(self.index_dir / "CURRENT", gen.name + "\n")
+            fsync_dir(self.index_dir)
             log.warning("index %s had no CURRENT; restored it to %s, the newest generation that loads",
                         self.index_dir, gen.name)
             return
         raise IndexCorruptError(f"index {self.index_dir} has generations but no CURRENT, and none of them loads "
-                                f"({'; '.join(problems)[:200]}); {self._rebuild_hint()}")
+                                f"({'; '.join(problems)[:200]}); {self.rebuild_hint()}")
 
     def _current_dir(self) -> Path | None:
         pointer = self.index_dir / "CURRENT"
@@ -125,60 +125,89 @@ class IndexStore:
             name = pointer.read_text(encoding="utf-8").strip()
         except (OSError, UnicodeDecodeError) as exc:
             raise IndexCorruptError(
-                f"index pointer {pointer} is unreadable ({_brief(exc)}); {self._rebuild_hint()}"
+                f"index pointer {pointer} is unreadable ({_brief(exc)}); {self.rebuild_hint()}"
             ) from None
         path = self.index_dir / name
         if not (name[:4] == "gen-" and name[4:].isdigit()) or not path.is_dir():
-            raise IndexCorruptError(f"index pointer {pointer} names a missing folder {name!r}; {self._rebuild_hint()}")
+            raise IndexCorruptError(f"index pointer {pointer} names a missing folder {name!r}; {self.rebuild_hint()}")
         return path
 
-    def _rebuild_hint(self) -> str:
+    def _current_name(self) -> str | None:
+        try:
+            return (self.index_dir / "CURRENT").read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError):
+            return None
+
+    def rebuild_hint(self) -> str:
         return f"rebuild it with `qa index PATH --rebuild --index-dir {self.index_dir}`"
 
-    def manifest(self) -> dict:
-        return {**_manifest(self.embedder, self.params, self.snapshot), **self.stamps}
+    def manifest(self, snap: IndexSnapshot | None = None) -> dict:
+        return {**_manifest(self.embedder, self.params, snap or self.snapshot), **self.stamps}
 
     def _load(self, path: Path) -> None:
+        """The base of generation ``path`` with its log replayed: documents and rows as the writes left them, then
+        one build (so opening costs one build, however many records the log holds)."""
+        manifest = self._read_manifest(path)
+        self._check_manifest(manifest)
+        self._check_files(path, manifest)
+        self.stamps = {k: v for k, v in manifest.items() if k not in _MANIFEST_KEYS and isinstance(v, str)}
+        dim = self.embedder.dim
+        try:
+            entries, id_base, index = read_base(path, dim)
+            if index.d != dim or index.ntotal != sum(len(e.sentences) for e in entries.values()):
+                raise IndexCorruptError(f"FAISS index in {path} does not match its documents; {self.rebuild_hint()}")
+            records, size = wal.read(path / LOG_FILE, dim)
+            next_row = max((id_base[d] + len(e.sentences) for d, e in entries.items()), default=0)
+            gone: list[np.ndarray] = []  # base vectors to remove from FAISS
+            new: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # vectors the log adds, unless it removes them again
+            for _, change in records:
+                for doc_id in change.removed:
+                    e, first = entries.pop(doc_id), id_base.pop(doc_id)
+                    if new.pop(doc_id, None) is None:
+                        gone.append(np.arange(first, first + len(e.sentences)))
+                for e in change.added:
+                    entries[e.doc.doc_id], id_base[e.doc.doc_id] = e, next_row
+                    new[e.doc.doc_id] = (e.vectors, np.arange(next_row, next_row + len(e.sentences)))
+                    next_row += len(e.sentences)
+        except wal.LogCorruptError as exc:
+            raise IndexCorruptError(f"{exc}; {self.rebuild_hint()}") from None
+        except (OSError, ValueError, KeyError, IndexError, TypeError, RuntimeError) as exc:
+            raise IndexCorruptError(
+                f"index files in {path} are damaged ({_brief(exc)}); {self.rebuild_hint()}"
+            ) from None
+        _replay_faiss(index, gone, list(new.values()))
+        n_live = sum(len(e.sentences) for e in entries.values())
+        self.snapshot = IndexSnapshot.build(entries, dim, index if reusable(index, n_live) else None, id_base)
+        self.generation, self.log = path, WriteAheadLog(path / LOG_FILE, size)
+
+    def _read_manifest(self, path: Path) -> dict:
         try:
             manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise IndexCorruptError(
-                f"index manifest in {path} is unreadable ({_brief(exc)}); {self._rebuild_hint()}"
+                f"index manifest in {path} is unreadable ({_brief(exc)}); {self.rebuild_hint()}"
             ) from None
         if not isinstance(manifest, dict):
-            raise IndexCorruptError(f"index manifest in {path} is not a JSON object; {self._rebuild_hint()}")
-        self._check_manifest(manifest)
-        self._check_files(path, manifest)
-        self.stamps = {k: v for k, v in manifest.items() if k not in _MANIFEST_KEYS and isinstance(v, str)}
-        try:
-            entries, id_base = _read_entries(path, self.embedder.dim)
-            index = faiss.read_index(str(path / "faiss.index"))
-        except (OSError, ValueError, KeyError, IndexError, TypeError, RuntimeError) as exc:
-            raise IndexCorruptError(
-                f"index files in {path} are damaged ({_brief(exc)}); {self._rebuild_hint()}"
-            ) from None
-        if index.d != self.embedder.dim or index.ntotal != sum(len(e.sentences) for e in entries.values()):
-            raise IndexCorruptError(f"FAISS index in {path} does not match its documents; {self._rebuild_hint()}")
-        self._entries = entries
-        self.snapshot = IndexSnapshot.build(entries, self.embedder.dim, index, id_base)
+            raise IndexCorruptError(f"index manifest in {path} is not a JSON object; {self.rebuild_hint()}")
+        return manifest
 
     def _check_files(self, path: Path, manifest: dict) -> None:
-        """Every index file has the sha256 the manifest recorded when it was written (indexes from before the
-        checksums were recorded have none to check)."""
+        """Every base file has the sha256 the manifest recorded when it was written (indexes from before the
+        checksums were recorded have none to check; the log's records carry their own crc32)."""
         recorded = manifest.get("files")
         if recorded is None:
             return
         if not isinstance(recorded, dict):
-            raise IndexCorruptError(f"index manifest in {path} has no valid file checksums; {self._rebuild_hint()}")
+            raise IndexCorruptError(f"index manifest in {path} has no valid file checksums; {self.rebuild_hint()}")
         for name in INDEX_FILES:
             try:
-                actual = _sha256(path / name)
+                actual = sha256(path / name)
             except OSError as exc:
                 raise IndexCorruptError(f"index file {path / name} is unreadable ({_brief(exc)}); "
-                                        f"{self._rebuild_hint()}") from None
+                                        f"{self.rebuild_hint()}") from None
             if recorded.get(name) != actual:
                 raise IndexCorruptError(f"index file {path / name} does not match its checksum in the manifest "
-                                        f"(damaged or edited); {self._rebuild_hint()}")
+                                        f"(damaged or edited); {self.rebuild_hint()}")
 
     def _check_manifest(self, manifest: dict) -> None:
         expected = _manifest(self.embedder, self.params, None)
@@ -194,39 +223,43 @@ class IndexStore:
                on_progress: Callable[[int], None] | None = None) -> UpdateReport:
         """Add new documents, replace changed ones, drop vanished ones under the given folders; no duplicates.
 
-        The change is written to disk (fsynced, ``CURRENT`` switched) before readers see it; if
-        writing fails, memory and disk stay exactly as they were and the error says why."""
+        The change is written to disk (one fsynced log record) before readers see it; if writing fails, memory
+        and disk stay exactly as they were and the error says why."""
         report = UpdateReport()
         with self._write_lock:
-            entries = dict(self._entries)
+            entries = self.snapshot.entries
             seen: set[str] = set()
             pending: list[Document] = []
+            added: dict[str, DocEntry] = {}
             for item in items:
                 if isinstance(item, Skipped):
                     report.skipped.append(item)
                     continue
                 check_storable(item)
+                if item.encoding is not None:
+                    report.encodings.append(DetectedEncoding(item.doc_id, item.source or item.doc_id, item.encoding))
                 seen.add(item.doc_id)
-                old = entries.get(item.doc_id)
+                old = added.get(item.doc_id) or entries.get(item.doc_id)
                 if old is not None and old.sha256 == content_hash(item):
                     report.unchanged.append(item.doc_id)
                     if on_progress:
                         on_progress(1)
                     continue
-                (report.changed if old is not None else report.added).append(item.doc_id)
+                if item.doc_id not in added:
+                    (report.changed if old is not None else report.added).append(item.doc_id)
                 pending.append(item)
                 if len(pending) >= EMBED_BATCH_DOCS:
-                    entries.update(self._embed(pending, on_progress))
+                    added.update(self._embed(pending, on_progress))
                     pending = []
-            entries.update(self._embed(pending, on_progress))
+            added.update(self._embed(pending, on_progress))
             roots = [str(Path(p).resolve()) for p in remove_missing_under]
-            for doc_id, entry in list(entries.items()):
+            for doc_id, entry in entries.items() if roots else ():  # a folder run checks every document; an add not
                 source = entry.doc.source or ""
-                if doc_id not in seen and roots and any(_is_under(source, r) for r in roots):
-                    del entries[doc_id]
+                if doc_id not in seen and any(_is_under(source, r) for r in roots):
                     report.removed.append(doc_id)
             if report.modified:
-                self._commit(entries)
+                replaced = [d for d in added if d in entries]
+                self._commit(wal.Change(tuple(report.removed + replaced), tuple(added.values())))
         return report
 
     def add(self, docs: list[Document]) -> UpdateReport:
@@ -234,26 +267,35 @@ class IndexStore:
 
     def remove(self, doc_id: str) -> None:
         with self._write_lock:
-            if doc_id not in self._entries:
+            if doc_id not in self.snapshot.entries:
                 raise DocumentNotFoundError(f"no document with id {doc_id!r}; GET /documents lists the ids")
-            entries = dict(self._entries)
-            del entries[doc_id]
-            self._commit(entries)
+            self._commit(wal.Change((doc_id,), ()))
 
-    def _commit(self, entries: dict[str, DocEntry]) -> None:
-        """Write-ahead, then publish: the new state is on disk before ``snapshot`` shows it to readers. A failed
-        write undoes the in-place FAISS update, so memory is as before the call (and disk never changed)."""
-        previous = self.snapshot
-        snap = IndexSnapshot.build(entries, self.embedder.dim, previous=previous)
+    def _commit(self, change: wal.Change) -> None:
+        """Write-ahead, then publish: the change is on disk before ``snapshot`` shows it to readers. A failed
+        append is cut off the log before the error is raised, so memory and disk are as before the call."""
+        if self.log is None:  # never written: the first write writes a whole generation
+            entries = {d: e for d, e in self.snapshot.entries.items() if d not in change.removed}
+            entries.update((e.doc.doc_id, e) for e in change.added)
+            snap = IndexSnapshot.build(entries, self.embedder.dim)
+            tmp, final = prepare(self, snap)
+            publish(self, tmp, final)
+            self.generation, self.log, self.snapshot = final, WriteAheadLog(final / LOG_FILE, 0), snap
+            return
+        frame = wal.encode(change)
         try:
-            saved = self._write_generation(snap)
+            self.log.append(frame, fault=lambda: _inject_fault("write"))
+        except Exception as exc:
+            raise (exc if isinstance(exc, QAError) else _save_error(exc, self.index_dir)) from exc
+        _pause_for_tests("append")
+        before = self.log.size - len(frame)
+        try:
+            snap = self.snapshot.apply(change.added, change.removed)
         except BaseException:
-            snap.undo_update(previous)
+            self.log.cut(before)  # never acknowledged: off the disk too
             raise
         self.snapshot = snap
-        self._entries = entries
-        self._version += 1
-        self._saved = (self._version, saved)
+        self.compactor.after_write(frame, change)
 
     def _embed(self, docs: list[Document], on_progress: Callable[[int], None] | None) -> dict[str, DocEntry]:
         """Chunk and embed a batch of documents with one encoder call over all their sentences."""
@@ -273,62 +315,16 @@ class IndexStore:
 
     # ---- saving --------------------------------------------------------------------------------------------
     def save(self) -> Path:
-        """The generation on disk that holds the index as it is now; every write saves itself, so this writes only
-        for an index never written (a fresh, empty one)."""
-        with self._write_lock:
-            if self._saved is not None and self._saved[0] == self._version:
-                return self._saved[1]
-            path = self._write_generation(self.snapshot)
-            self._saved = (self._version, path)
-            return path
+        """Write the index as it is now as a new compacted generation (its log folded in) and return it."""
+        return self.compact()
 
-    def _write_generation(self, snap: IndexSnapshot) -> Path:
-        """Write ``snap`` as a new generation and switch ``CURRENT`` to it; on failure remove what was written and
-        raise (``StorageFullError`` for a full disk), leaving ``CURRENT`` and the published generation untouched."""
-        self.index_dir.mkdir(parents=True, exist_ok=True)
-        remove_leftovers(self.index_dir)
-        gens = sorted(p.name for p in self.index_dir.glob("gen-*"))
-        number = max((int(g[4:10]) for g in gens if g[4:10].isdigit()), default=0) + 1
-        final = self.index_dir / f"gen-{number:06d}"
-        tmp = self.index_dir / f"gen-{number:06d}.tmp"
-        try:
-            tmp.mkdir()
-            assert snap.faiss_index is not None  # every snapshot builds one
-            with snap.faiss_lock:  # updates mutate the shared index under the write lock, which this caller holds
-                faiss.write_index(snap.faiss_index, str(tmp / "faiss.index"))
-            self._finish_generation(snap, tmp, final)
-        except BaseException as exc:
-            shutil.rmtree(tmp, ignore_errors=True)
-            if self._pointer_name() != final.name:  # renamed but never published
-                shutil.rmtree(final, ignore_errors=True)
-            if isinstance(exc, Exception) and not isinstance(exc, QAError):
-                raise _save_error(exc, self.index_dir) from exc
-            raise
-        return final
+    def compact(self) -> Path:
+        """Fold the log into a new base generation now (waiting for a background compaction first)."""
+        self.compactor.wait()
+        return self.compactor.run()
 
-    def _pointer_name(self) -> str | None:
-        try:
-            return (self.index_dir / "CURRENT").read_text(encoding="utf-8").strip()
-        except (OSError, UnicodeDecodeError):
-            return None
-
-    def _finish_generation(self, snap: IndexSnapshot, tmp: Path, final: Path) -> None:
-        """Write the rest of ``tmp`` with everything fsynced, publish it as ``final`` and drop older generations."""
-        _fsync_file(tmp / "faiss.index")  # FAISS writes through its own FILE*
-        _inject_fault("write")
-        _write_entries(tmp, snap)
-        manifest = {**_manifest(self.embedder, self.params, snap), **self.stamps,
-                    "files": {name: _sha256(tmp / name) for name in INDEX_FILES}}
-        _write_atomic(tmp / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-        _fsync_dir(tmp)
-        _pause_for_tests("save")
-        os.rename(tmp, final)
-        _pause_for_tests("switch")
-        _write_atomic(self.index_dir / "CURRENT", final.name + "\n")
-        _fsync_dir(self.index_dir)
-        for old in self.index_dir.glob("gen-*"):
-            if old.name != final.name:
-                shutil.rmtree(old, ignore_errors=True)
+    def wait_for_compaction(self) -> None:
+        self.compactor.wait()
 
 
 def check_storable(doc: Document) -> None:
@@ -364,16 +360,17 @@ def _save_error(exc: Exception, index_dir: Path) -> QAError:
 
 
 def _inject_fault(point: str) -> None:
-    """Fault tests set QA_TEST_FAIL_AT="write" to make a save fail with ENOSPC after FAISS is written, as a full disk
-    would. Does nothing otherwise."""
+    """Fault tests set QA_TEST_FAIL_AT="write" to make a write fail with ENOSPC, as a full disk would: a log append
+    after its bytes are written (before the fsync), a generation after its files are. Does nothing otherwise."""
     if os.environ.get("QA_TEST_FAIL_AT") == point:
         raise OSError(errno.ENOSPC, "No space left on device (injected by QA_TEST_FAIL_AT)")
 
 
 def _pause_for_tests(point: str) -> None:
-    """Crash-safety tests set QA_TEST_PAUSE_AT to "embed", "save" or "switch" to hold `qa index` at that point
-    (after a batch is embedded / the new generation is written / it is renamed but CURRENT not yet switched)
-    and SIGKILL it there; see tests/reliability/test_crash_safety.py. Does nothing otherwise."""
+    """Crash-safety tests set QA_TEST_PAUSE_AT to "embed", "append", "save" or "switch" to hold `qa index` at that
+    point (after a batch is embedded / a log record is fsynced but not yet applied / a new generation is written /
+    it is renamed but CURRENT not yet switched) and SIGKILL it there; see tests/reliability/test_crash_safety.py.
+    Does nothing otherwise."""
     if os.environ.get("QA_TEST_PAUSE_AT") == point:
         print(f"paused at {point}", file=sys.stderr, flush=True)
         time.sleep(600)
@@ -390,15 +387,6 @@ def _is_under(path: str, root: str) -> bool:
 
 
 _MANIFEST_KEYS = frozenset(["format_version", "model", "chunking", "faiss", "bm25", "counts", "documents", "files"])
-INDEX_FILES = ("documents.jsonl", "vectors.npy", "faiss.index")
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _manifest(embedder: Embedder, params: ChunkParams, snap: IndexSnapshot | None) -> dict:
@@ -408,7 +396,7 @@ def _manifest(embedder: Embedder, params: ChunkParams, snap: IndexSnapshot | Non
         "chunking": params.as_dict(),
     }
     if snap is not None:
-        manifest["faiss"] = {"spec": _spec_of(snap), "metric": "inner_product", "unit": "sentence"}
+        manifest["faiss"] = {"spec": spec_of(snap.faiss_index), "metric": "inner_product", "unit": "sentence"}
         manifest["bm25"] = {"unit": "passage", "method": "lucene", "k1": 1.5, "b": 0.75}
         manifest["counts"] = {"documents": len(snap.entries), "sentences": len(snap.sentences),
                               "passages": len(snap.passages)}
@@ -416,72 +404,11 @@ def _manifest(embedder: Embedder, params: ChunkParams, snap: IndexSnapshot | Non
     return manifest
 
 
-def _spec_of(snap: IndexSnapshot) -> str:
-    return spec_of(snap.faiss_index)
-
-
-def _write_entries(folder: Path, snap: IndexSnapshot) -> None:
-    lines = []
-    for entry in snap.entries.values():
-        d = entry.doc
-        lines.append(json.dumps({
-            **d.metadata(), "sha256": entry.sha256, "text": d.text,
-            "sentences": [[s.start, s.end] for s in entry.sentences],
-            "chunks": [[c.first_sentence, c.last_sentence] for c in entry.chunks],
-            "vector_id_base": snap.id_base[d.doc_id],
-        }, ensure_ascii=False))
-    _write_atomic(folder / "documents.jsonl", "\n".join(lines) + ("\n" if lines else ""))
-    with open(folder / "vectors.npy", "wb") as fh:
-        np.save(fh, snap.sentence_vectors)
-        fh.flush()
-        os.fsync(fh.fileno())
-
-
-def _read_entries(folder: Path, dim: int) -> tuple[dict[str, DocEntry], dict[str, int]]:
-    """Documents with their vectors, and each document's first FAISS id (sequential in indexes without it)."""
-    vectors = np.load(folder / "vectors.npy", allow_pickle=False)
-    if vectors.ndim != 2 or vectors.shape[1] != dim:
-        raise ValueError(f"vectors.npy has shape {vectors.shape}, expected (*, {dim})")
-    entries: dict[str, DocEntry] = {}
-    id_base: dict[str, int] = {}
-    pos = 0
-    with open(folder / "documents.jsonl", encoding="utf-8") as fh:
-        for line in fh:
-            r = json.loads(line)
-            doc = Document.from_stored(r)
-            text = doc.text
-            sents = tuple(Span(doc.doc_id, s, e, text[s:e]) for s, e in r["sentences"])
-            chunks = tuple(
-                Chunk(doc.doc_id, sents[a].start, sents[b].end, text[sents[a].start : sents[b].end], a, b)
-                for a, b in r["chunks"]
-            )
-            if pos + len(sents) > len(vectors):
-                raise ValueError("vectors.npy is shorter than the documents need")
-            entries[doc.doc_id] = DocEntry(doc, r["sha256"], sents, chunks, vectors[pos : pos + len(sents)])
-            id_base[doc.doc_id] = int(r.get("vector_id_base", pos))
-            pos += len(sents)
-    if pos != len(vectors):
-        raise ValueError("vectors.npy has more rows than the documents need")
-    return entries, id_base
-
-
-def _write_atomic(path: Path, content: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(content)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
-def _fsync_file(path: Path) -> None:
-    with open(path, "rb") as fh:
-        os.fsync(fh.fileno())
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+def _replay_faiss(index: faiss.Index, gone: list[np.ndarray], new: list[tuple[np.ndarray, np.ndarray]]) -> None:
+    """Apply the log's removals and additions to the base's FAISS index, by id."""
+    if gone:
+        index.remove_ids(np.concatenate(gone).astype(np.int64))  # type: ignore[arg-type]  # the wrapper takes ids
+    new = [(v, i) for v, i in new if len(v)]
+    if new:
+        index.add_with_ids(np.ascontiguousarray(np.vstack([v for v, _ in new]), dtype=np.float32),
+                           np.concatenate([i for _, i in new]).astype(np.int64))

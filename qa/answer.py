@@ -45,7 +45,7 @@ def oov_share(snap: IndexSnapshot, info: QuestionInfo) -> float:
     """IDF-weighted share of question terms that no article contains."""
     default = snap.default_idf()
     total = sum(snap.idf.get(t, default) for t in set(info.terms))
-    unknown = sum(default for t in set(info.terms) if not known_term(t, snap.vocab_sorted, snap.idf))
+    unknown = sum(default for t in set(info.terms) if not known_term(t, snap.vocab))
     return unknown / total if total else 0.0
 
 
@@ -73,7 +73,7 @@ def candidates(snap: IndexSnapshot, info: QuestionInfo, qvec: np.ndarray, hits: 
 
 def unknown_entities(snap: IndexSnapshot, info: QuestionInfo) -> list[str]:
     """Names or numbers in the question that no indexed article contains."""
-    return [e for e in info.entities if not known_term(e, snap.vocab_sorted, snap.idf)]
+    return [e for e in info.entities if not known_term(e, snap.vocab)]
 
 
 def score(snap: IndexSnapshot, info: QuestionInfo, cands: Sequence[Candidate],
@@ -82,7 +82,7 @@ def score(snap: IndexSnapshot, info: QuestionInfo, cands: Sequence[Candidate],
     oov = oov_share(snap, info)
     out = []
     for c, r in zip(cands, readings, strict=True):
-        doc_terms = snap.doc_terms.get(snap.sentences[c.sentence_id].doc_id, frozenset())
+        doc_terms = snap.terms_of_document(snap.sentences[c.sentence_id].doc_id)
         ent = (sum(1 for e in info.entities if e in doc_terms) / len(info.entities)) if info.entities else 1.0
         f = Features(reader=r.answerable, reader_logit=max(-10.0, min(10.0, r.logit)), span=r.span_prob, cos=c.cos,
                      coverage=c.coverage, passage=c.passage, entity_coverage=ent, oov=oov)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
+from typing import Protocol
 
 from index.text import QUESTION_WORDS, STOPWORDS, normalize, terms, words
 
@@ -33,18 +34,43 @@ def analyze(question: str) -> QuestionInfo:
     return QuestionInfo(question, tuple(terms(question)), question_entities(question))
 
 
-def known_term(term: str, vocab_sorted: list[str], vocab: dict[str, float] | set[str]) -> bool:
+class Vocabulary(Protocol):
+    """The terms of a collection (index.lexicon.Vocabulary): membership and "some term starts with"."""
+
+    def __contains__(self, term: object) -> bool: ...
+
+    def has_prefix(self, prefix: str) -> bool: ...
+
+
+class IdfTable(Protocol):
+    def get(self, term: str, default: float, /) -> float: ...
+
+
+class SortedTerms:
+    """A Vocabulary over a plain sorted list of terms."""
+
+    def __init__(self, terms: list[str]) -> None:
+        self.terms = sorted(terms)
+        self._set = set(terms)
+
+    def __contains__(self, term: object) -> bool:
+        return term in self._set
+
+    def has_prefix(self, prefix: str) -> bool:
+        i = bisect.bisect_left(self.terms, prefix)
+        return i < len(self.terms) and self.terms[i].startswith(prefix)
+
+
+def known_term(term: str, vocab: Vocabulary) -> bool:
     """A term the collection contains, exactly or as a shared stem of 5+ letters (Kyrgyz ~ Kyrgyzstan)."""
     if term in vocab:
         return True
     if len(term) < 5 or term.isdigit():
         return False
-    prefix = term[:5] if len(term) < 7 else term[: len(term) - 2]
-    i = bisect.bisect_left(vocab_sorted, prefix)
-    return i < len(vocab_sorted) and vocab_sorted[i].startswith(prefix)
+    return vocab.has_prefix(term[:5] if len(term) < 7 else term[: len(term) - 2])
 
 
-def coverage(question_terms: tuple[str, ...], sentence_terms: set[str], idf: dict[str, float],
+def coverage(question_terms: tuple[str, ...], sentence_terms: set[str], idf: IdfTable,
              default_idf: float) -> float:
     """IDF-weighted share of question terms present in the sentence, in [0, 1]."""
     total = sum(idf.get(t, default_idf) for t in set(question_terms))

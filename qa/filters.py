@@ -135,20 +135,20 @@ class Selection:
 
 def select(snap: IndexSnapshot, filters: Filters) -> Selection:
     """The documents ``filters`` allow in ``snap`` with their passage numbers and FAISS ids (each document's
-    sentences hold the contiguous ids ``id_base[doc_id]`` onwards)."""
+    sentences hold the contiguous ids ``first_sentence`` onwards, its passages the rows ``first_passage`` onwards)."""
     allowed = set(filters.doc_ids(snap))
     if len(allowed) == len(snap.entries):
         return Selection(tuple(snap.entries), None, None)
     passages: list[np.ndarray] = []
     ids: list[np.ndarray] = []
-    first = 0
     for doc_id, entry in snap.entries.items():
         if doc_id in allowed:
+            first = entry.first_passage
             passages.append(np.arange(first, first + len(entry.chunks), dtype=np.int64))
-            base = snap.id_base[doc_id]
+            base = entry.first_sentence
             ids.append(np.arange(base, base + len(entry.sentences), dtype=np.int64))
-        first += len(entry.chunks)
-    passage_ids = np.concatenate(passages) if passages else np.zeros(0, np.int64)
+    # in row order, as ranking over all passages sees them (ties keep that order)
+    passage_ids = np.sort(np.concatenate(passages)) if passages else np.zeros(0, np.int64)
     faiss_ids = np.concatenate(ids) if ids else np.zeros(0, np.int64)
     return Selection(tuple(d for d in snap.entries if d in allowed), passage_ids, id_selector(faiss_ids))
 

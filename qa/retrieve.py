@@ -55,9 +55,9 @@ def dense_passage_scores(snap: IndexSnapshot, qvecs: np.ndarray,
                          selector: faiss.IDSelector | None = None) -> list[np.ndarray]:
     """Per question, each passage's best sentence cosine similarity (0 for passages outside the candidates); with
     ``selector`` the candidates are the best sentences among the vectors it selects."""
-    n_pass = len(snap.passages)
+    n_pass = snap.passage_slots  # scores are indexed by passage row; rows of removed documents stay 0
     out = [np.zeros(n_pass, dtype=np.float32) for _ in range(len(qvecs))]
-    if n_pass == 0:
+    if snap.n_passages == 0:
         return out
     scores, ids = snap.search_vectors(qvecs, DENSE_CANDIDATES, selector)
     for row, (srow, irow) in enumerate(zip(scores.tolist(), ids.tolist(), strict=True)):
@@ -72,14 +72,8 @@ def dense_passage_scores(snap: IndexSnapshot, qvecs: np.ndarray,
 
 
 def bm25_passage_scores(snap: IndexSnapshot, question_terms: list[str]) -> np.ndarray:
-    """BM25 score of every passage for the question's terms (unknown terms contribute nothing)."""
-    if snap.bm25 is None:
-        return np.zeros(len(snap.passages), dtype=np.float32)
-    vocab = snap.bm25.vocab_dict
-    known = [t for t in question_terms if t in vocab]
-    if not known:
-        return np.zeros(len(snap.passages), dtype=np.float32)
-    return np.asarray(snap.bm25.get_scores(known), dtype=np.float32)
+    """BM25 score of every passage row for the question's terms (unknown terms contribute nothing)."""
+    return snap.bm25_scores(question_terms)
 
 
 class Retriever:
@@ -114,7 +108,9 @@ class Retriever:
                 results.append([])
                 continue
             bm25 = bm25_passage_scores(snap, terms(question))
-            results.append(self._top(dense, bm25, k, None if selection is None else selection.passage_ids))
+            # only live passages are ranked: rows of removed documents wait for compaction to disappear
+            allowed = snap.live_passages if selection is None else selection.passage_ids
+            results.append(self._top(dense, bm25, k, allowed))
         return results
 
     def _dense(self, snap: IndexSnapshot, qvecs: np.ndarray,

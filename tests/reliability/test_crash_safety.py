@@ -1,5 +1,6 @@
-"""Crash safety: SIGKILL `qa index` mid-run and the previous index still opens and answers; damaged files give
-IndexCorruptError with a one-line message naming the command that rebuilds, never a traceback."""
+"""Crash safety: SIGKILL `qa index` mid-run (while embedding, right after its log record is fsynced, or while a
+compaction writes or publishes a new generation) and the index opens with every acknowledged write and answers;
+damaged files give IndexCorruptError with a one-line message naming the command that rebuilds, never a traceback."""
 
 from __future__ import annotations
 
@@ -44,11 +45,14 @@ def _files(index_dir: Path) -> dict[str, bytes]:
     return {str(p.relative_to(index_dir)): p.read_bytes() for p in sorted(index_dir.rglob("*")) if p.is_file()}
 
 
-def _start_index(index_dir: Path, folder: Path, pause_at: str | None) -> subprocess.Popen[str]:
+def _start_index(index_dir: Path, folder: Path, pause_at: str | None,
+                 compact_at_bytes: int | None = None) -> subprocess.Popen[str]:
     env = {**os.environ, "QA_INDEX_DIR": str(index_dir), "PYTHONUNBUFFERED": "1"}
     env.pop("QA_TEST_PAUSE_AT", None)
     if pause_at:
         env["QA_TEST_PAUSE_AT"] = pause_at
+    if compact_at_bytes is not None:
+        env["QA_TEST_COMPACT_AT_BYTES"] = str(compact_at_bytes)
     return subprocess.Popen([str(QA), "index", str(folder), "--quiet"], cwd=ROOT, env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
@@ -101,7 +105,10 @@ def test_sigkill_during_embedding(articles: Path, index_copy: Path, embedder: Em
     service = QAService(IndexStore.open(index_copy, embedder), Settings(index_dir=index_copy))
     report = service.index_paths([few])
     assert (report.added, report.changed, report.removed) == (["town_000", "town_001", "town_199"], [], [])
-    assert sorted(p.name for p in index_copy.iterdir()) == ["CURRENT", "gen-000002"]
+    # the write went to the generation's log: no new generation, base files as they were
+    assert sorted(p.name for p in index_copy.iterdir()) == ["CURRENT", "gen-000001"]
+    assert {k: v for k, v in _files(index_copy).items() if k in before} == before
+    assert (index_copy / "gen-000001" / "log").stat().st_size > 0
     _assert_answers_like_seeds(index_copy, embedder, seed_service, docs=5)
 
 
@@ -127,34 +134,55 @@ def changed_run(articles: Path, big_index: Path, tmp_path: Path) -> tuple[Path, 
     return index_dir, folder
 
 
+def test_sigkill_after_the_log_append_keeps_the_write(changed_run: tuple[Path, Path], embedder: Embedder,
+                                                      seed_service: QAService) -> None:
+    """Killed once the record is fsynced but before memory is updated: the write is on disk whole, so it is there
+    after reopening (it was never acknowledged, and a cut-off write may be wholly there or wholly absent)."""
+    index_dir, folder = changed_run
+    base = {k: v for k, v in _files(index_dir).items() if not k.endswith("/log")}
+    _kill_when(_start_index(index_dir, folder, "append"), lambda err: "paused at append" in err)
+    assert {k: v for k, v in _files(index_dir).items() if not k.endswith("/log")} == base  # only the log grew
+    _assert_answers_like_seeds(index_dir, embedder, seed_service, docs=N_ARTICLES + 2)
+    assert "unanimous" in IndexStore.open(index_dir, embedder).snapshot.entries["town_007"].doc.text
+
+
 @pytest.mark.parametrize(
     ("pause_at", "leftover"),
     [
-        ("save", ".tmp"),  # new generation fully written, not yet renamed
+        ("save", ".tmp"),  # the compaction's new generation fully written, not yet renamed
         ("switch", ""),  # renamed, CURRENT not yet switched
     ],
 )
-def test_sigkill_during_save(pause_at: str, leftover: str, changed_run: tuple[Path, Path], embedder: Embedder,
-                             seed_service: QAService) -> None:
+def test_sigkill_during_compaction(pause_at: str, leftover: str, changed_run: tuple[Path, Path],
+                                   embedder: Embedder, seed_service: QAService) -> None:
+    """`qa index` appends its change, a compaction starts (forced after any write) and the process is killed while
+    it writes or publishes the new generation: the old generation with its log still holds every acknowledged
+    write, and the next compaction cleans up."""
     index_dir, folder = changed_run
     before = _files(index_dir)
     prev = int(_current(index_dir).name[4:])
-    _kill_when(_start_index(index_dir, folder, pause_at), lambda err: f"paused at {pause_at}" in err)
+    _kill_when(_start_index(index_dir, folder, pause_at, compact_at_bytes=1),
+               lambda err: f"paused at {pause_at}" in err)
     after = _files(index_dir)
-    assert {k: v for k, v in after.items() if k in before} == before  # the previous generation is untouched
+    assert {k: v for k, v in after.items() if k in before and not k.endswith("/log")} == {
+        k: v for k, v in before.items() if not k.endswith("/log")}  # the published base is untouched
     names = sorted(p.name for p in index_dir.iterdir())
     assert names == ["CURRENT", f"gen-{prev:06d}", f"gen-{prev + 1:06d}{leftover}"]
+    assert (index_dir / "CURRENT").read_text() == f"gen-{prev:06d}\n"
     _assert_answers_like_seeds(index_dir, embedder, seed_service, docs=N_ARTICLES + 2)
     store = IndexStore.open(index_dir, embedder)
-    assert "unanimous" not in store.snapshot.entries["town_007"].doc.text
+    assert "unanimous" in store.snapshot.entries["town_007"].doc.text  # appended before the compaction began
 
-    # the next run recovers: the leftover is ignored, then cleaned up
+    # the next run finds nothing to do; its compaction skips the leftover's number when it was renamed
     service = QAService(store, Settings(index_dir=index_dir))
     report = service.index_paths([folder])
-    assert (report.added, report.changed, len(report.unchanged)) == ([], ["town_007"], N_ARTICLES - 1)
-    # the unpublished .tmp is deleted before numbering; a renamed but unpublished generation keeps its number
-    assert sorted(p.name for p in index_dir.iterdir()) == ["CURRENT", f"gen-{prev + (1 if leftover else 2):06d}"]
-    assert "unanimous" in IndexStore.open(index_dir, embedder).snapshot.entries["town_007"].doc.text
+    assert (report.added, report.changed, len(report.unchanged)) == ([], [], N_ARTICLES)
+    gen = store.compact()
+    assert gen.name == f"gen-{prev + (1 if leftover else 2):06d}"
+    assert sorted(p.name for p in index_dir.iterdir()) == ["CURRENT", gen.name]
+    reopened = IndexStore.open(index_dir, embedder)
+    assert "unanimous" in reopened.snapshot.entries["town_007"].doc.text
+    assert len(reopened.snapshot.entries) == N_ARTICLES + 2
 
 
 def _current(d: Path) -> Path:

@@ -1,0 +1,170 @@
+"""The write-ahead log: a write appends one record and rewrites no base file; reopening replays it to the same
+documents, ids and answers; a torn last record is cut off, a damaged earlier one refused; a failed append leaves
+memory and disk as they were; compaction folds the log into a new base while writers go on, losing nothing."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index.documents import Document
+from index.embedder import Embedder
+from index.errors import IndexCorruptError, StorageFullError
+from index.generation import INDEX_FILES
+from index.store import IndexStore
+from index.wal import HEADER
+
+D0, D3 = "000_674862a2fea0ee51", "003_15bbf54440315bf5"
+NEW = Document("zz_new", "Harbour", "The ferry to Tallinn leaves at noon. It returns after dark on Fridays.")
+QUESTIONS = ["ferry to Tallinn", "Milley Gerasimov Helsinki", "patrol boats Odessa"]
+
+
+def _doc(i: int) -> Document:
+    return Document(f"w_{i:03d}", f"Bridge {i}", f"The bridge number {i} over the Quen river opened in {1800 + i}. "
+                                                 f"It carries {i * 7} cars a day.")
+
+
+def _current(index_dir: Path) -> Path:
+    return index_dir / (index_dir / "CURRENT").read_text().strip()
+
+
+def _stat(gen: Path) -> dict[str, tuple[int, int, int]]:
+    return {n: ((gen / n).stat().st_ino, (gen / n).stat().st_mtime_ns, (gen / n).stat().st_size) for n in INDEX_FILES}
+
+
+def _view(store: IndexStore) -> tuple:
+    """What readers get: documents with texts, FAISS ids, and the top sentence rows' texts for a few queries."""
+    snap = store.snapshot
+    qvecs = store.embedder.encode_questions(QUESTIONS)
+    _, rows = snap.search_vectors(qvecs, 3)
+    return ({d: e.doc.text for d, e in snap.entries.items()}, dict(snap.id_base),
+            [[snap.sentences[r].text for r in row] for row in rows.tolist()],
+            [snap.bm25_scores(q.lower().split())[snap.live_passages if snap.live_passages is not None else
+                                                 slice(None)].tolist() for q in QUESTIONS])
+
+
+def test_a_write_appends_to_the_log_and_rewrites_no_base_file(index_copy: Path, embedder: Embedder) -> None:
+    gen = _current(index_copy)
+    stats = _stat(gen)
+    store = IndexStore.open(index_copy, embedder)
+    store.add([NEW])
+    size = (gen / "log").stat().st_size
+    store.remove(D0)
+    assert _stat(gen) == stats  # same inode, mtime and size: documents.jsonl, vectors.npy, faiss.index untouched
+    assert sorted(p.name for p in index_copy.iterdir()) == ["CURRENT", gen.name]
+    assert (gen / "log").stat().st_size > size > 0  # one record per write, the delete a small one
+    assert (gen / "log").stat().st_size - size < 200
+
+
+def test_reopening_replays_the_log_to_the_same_documents_ids_and_results(index_copy: Path,
+                                                                        embedder: Embedder) -> None:
+    store = IndexStore.open(index_copy, embedder)
+    store.add([NEW, _doc(1)])
+    store.remove(D0)
+    store.add([Document(NEW.doc_id, "Harbour", "The ferry to Tallinn now leaves at one. It returns at dusk.")])
+    store.add([_doc(2)])
+    store.remove(_doc(1).doc_id)
+    reopened = IndexStore.open(index_copy, embedder)
+    assert _view(reopened) == _view(store)
+    assert list(reopened.snapshot.entries) == [D3, NEW.doc_id, "w_002"]
+    assert reopened.snapshot.entries[NEW.doc_id].doc.text.startswith("The ferry to Tallinn now leaves at one.")
+    assert reopened.manifest()["counts"] == store.manifest()["counts"]
+
+
+def test_a_torn_last_record_is_cut_off_with_a_warning(index_copy: Path, embedder: Embedder,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    store = IndexStore.open(index_copy, embedder)
+    store.add([NEW])
+    log = _current(index_copy) / "log"
+    good = log.read_bytes()
+    store.add([_doc(1)])
+    whole = log.read_bytes()
+    for torn in (whole[: len(good) + 5], whole[:-7], good + b"\x00" * 64):  # header, payload cut short; zeros
+        log.write_bytes(torn)
+        with caplog.at_level(logging.WARNING, logger="index.wal"):
+            reopened = IndexStore.open(index_copy, embedder)
+        assert sorted(reopened.snapshot.entries) == [D0, D3, NEW.doc_id]
+        assert "ends in an incomplete record" in caplog.text
+    reopened.add([_doc(2)])  # the next append cuts the torn bytes off first
+    assert log.read_bytes()[: len(good)] == good
+    assert list(IndexStore.open(index_copy, embedder).snapshot.entries) == [D0, D3, NEW.doc_id, "w_002"]
+
+
+def test_a_damaged_record_before_the_last_is_refused(index_copy: Path, embedder: Embedder) -> None:
+    store = IndexStore.open(index_copy, embedder)
+    store.add([NEW])
+    store.add([_doc(1)])
+    log = _current(index_copy) / "log"
+    data = bytearray(log.read_bytes())
+    data[HEADER.size + 40] ^= 0x01  # a bit of the first record's payload
+    log.write_bytes(bytes(data))
+    with pytest.raises(IndexCorruptError) as err:
+        IndexStore.open(index_copy, embedder)
+    assert str(err.value) == (f"index log {log} is damaged at byte 0 (record fails its checksum); rebuild it with "
+                              f"`qa index PATH --rebuild --index-dir {index_copy}`")
+
+
+def test_a_failed_append_leaves_memory_and_disk_as_before(index_copy: Path, embedder: Embedder,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    store = IndexStore.open(index_copy, embedder)
+    store.add([_doc(1)])
+    log = _current(index_copy) / "log"
+    disk, view, snap = log.read_bytes(), _view(store), store.snapshot
+    monkeypatch.setenv("QA_TEST_FAIL_AT", "write")
+    for write in (lambda: store.add([NEW]), lambda: store.remove(D0)):
+        with pytest.raises(StorageFullError, match=r"^no space left on the disk holding .*the write was not applied"):
+            write()
+        assert store.snapshot is snap and _view(store) == view and log.read_bytes() == disk
+    monkeypatch.delenv("QA_TEST_FAIL_AT")
+    store.add([NEW])
+    assert list(IndexStore.open(index_copy, embedder).snapshot.entries) == [D0, D3, "w_001", NEW.doc_id]
+
+
+def test_compaction_while_a_writer_adds_loses_nothing(index_copy: Path, embedder: Embedder) -> None:
+    store = IndexStore.open(index_copy, embedder)
+    for i in range(10):
+        store.add([_doc(i)])
+    old = _current(index_copy)
+    errors: list[BaseException] = []
+
+    def writer() -> None:
+        try:
+            for i in range(10, 40):
+                store.add([_doc(i)])
+                if i % 3 == 0:
+                    store.remove(_doc(i - 10).doc_id)
+        except BaseException as exc:  # noqa: BLE001  (reported below)
+            errors.append(exc)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    gens = [store.compact() for _ in range(3)]  # each folds in what the writer appended meanwhile
+    thread.join()
+    assert not errors
+    expected = [D0, D3] + [_doc(i).doc_id for i in range(40) if not (i + 10 < 40 and (i + 10) % 3 == 0)]
+    assert sorted(store.snapshot.entries) == sorted(expected)
+    assert not old.exists() and _current(index_copy) == gens[-1]
+    assert sorted(p.name for p in index_copy.iterdir()) == ["CURRENT", gens[-1].name]
+    reopened = IndexStore.open(index_copy, embedder)
+    assert _view(reopened)[:3] == _view(store)[:3]
+    snap = reopened.snapshot
+    assert snap.faiss_index.ntotal == len(snap.sentences)
+    rows = np.flatnonzero(snap.sentence_alive)
+    _, found = snap.search_vectors(snap.sentence_vectors[rows], 1)
+    assert found[:, 0].tolist() == rows.tolist()
+
+
+def test_background_compaction_starts_past_the_threshold(index_copy: Path, embedder: Embedder,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QA_TEST_COMPACT_AT_BYTES", "1")
+    store = IndexStore.open(index_copy, embedder)
+    old = _current(index_copy)
+    store.add([NEW])  # past the threshold: a compaction thread starts
+    store.wait_for_compaction()
+    new = _current(index_copy)
+    assert new != old and not old.exists()
+    assert sorted(IndexStore.open(index_copy, embedder).snapshot.entries) == [D0, D3, NEW.doc_id]
