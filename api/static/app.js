@@ -1,6 +1,15 @@
 // Chat page logic. Article and answer text is only ever inserted with textContent / createTextNode,
 // never as HTML, so a document containing <script> or <img onerror> shows those characters and runs nothing.
-"use strict";
+// Loaded as a module (strict mode; runs after the document is parsed).
+import { createFilters } from "./filters.js";
+
+/** A request the server answered with an error: its status and its `detail` message. */
+class RequestError extends Error {
+  constructor(status, detail) {
+    super(detail);
+    this.status = status;
+  }
+}
 
 (function () {
   const log = document.getElementById("log");
@@ -13,6 +22,7 @@
   const panelMeta = document.getElementById("source-meta");
   const panelText = document.getElementById("source-text");
   const panelClose = document.getElementById("source-close");
+  const filters = createFilters();
 
   /** The conversation sent to POST /chat: [{role, content}] */
   let messages = [];
@@ -31,9 +41,10 @@
     log.lastElementChild?.scrollIntoView({ block: "end" });
   }
 
-  function addUserTurn(text) {
+  function addUserTurn(text, filtered) {
     const item = el("li", "msg msg--user");
     item.append(el("span", "visually-hidden", "You: "), el("p", "msg__text", text));
+    if (filtered) item.append(el("p", "msg__filters", `Filters: ${filtered}`));
     log.append(item);
     scrollLogToEnd();
   }
@@ -86,6 +97,7 @@
     const button = el("button", "chip", String(n));
     button.type = "button";
     button.dataset.n = String(n);
+    button.dataset.docId = citation.doc_id;
     button.setAttribute("aria-label", `Source ${n}: ${citation.title}`);
     button.title = citation.title;
     button.addEventListener("click", () => openSource(citation, n, button));
@@ -99,10 +111,21 @@
     return list;
   }
 
-  function renderError(item, detail) {
-    item.replaceChildren(el("p", "error__text", `Something went wrong: ${detail}`));
+  // A refused question (422: a filter the server rejects, or one the browser could not read) says why and how to
+  // go on; the turn is not part of the conversation, and its text goes back into the box to be sent again.
+  function renderError(item, error, text) {
+    const refused = error instanceof RequestError && error.status === 422;
+    const detail = error instanceof Error ? error.message : String(error);
+    const line = el("p", "error__text", refused ? "The question was not asked: " : "Something went wrong: ");
+    line.append(el("span", "error__detail", detail));
+    item.replaceChildren(line);
+    if (refused) item.append(el("p", "error__hint", "Change or clear the filters, then send the question again."));
     item.removeAttribute("aria-busy");
     item.className = "msg msg--assistant msg--error";
+    if (refused && !input.value.trim()) {
+      input.value = text;
+      autoGrow();
+    }
   }
 
   async function postJSON(url, body) {
@@ -112,23 +135,26 @@
       body: JSON.stringify(body),
     });
     const data = await response.json().catch(() => ({}));
-    if (!response.ok) throw new Error(data.detail || `${response.status} ${response.statusText}`);
+    if (!response.ok) throw new RequestError(response.status, data.detail || `${response.status} ${response.statusText}`);
     return data;
   }
 
   async function ask(text) {
     busy = true;
     send.disabled = true;
-    addUserTurn(text);
+    const filtered = filters.current();
+    addUserTurn(text, filters.describe(filtered));
     const pending = addPending();
     const conversation = messages.concat([{ role: "user", content: text }]);
     try {
-      const answer = await postJSON("/chat", { messages: conversation });
+      const problem = filters.problem();
+      if (problem) throw new RequestError(422, problem);
+      const answer = await postJSON("/chat", { messages: conversation, ...filtered });
       const reply = answer.answer === null ? "Not found in the articles." : answer.answer;
       messages = conversation.concat([{ role: "assistant", content: reply }]);
       renderAnswer(pending, text, answer);
     } catch (error) {
-      renderError(pending, error instanceof Error ? error.message : String(error));
+      renderError(pending, error, text);
     } finally {
       busy = false;
       send.disabled = false;

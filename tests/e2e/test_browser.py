@@ -1,5 +1,5 @@
 """The chat page in real headless Chromium (Debian's, driven by Playwright): answer, citation, highlight, follow-up,
-"not found", phone width, and a document full of HTML that must stay inert text."""
+"not found", phone width, the filters (since, until, source) and a document full of HTML that must stay inert text."""
 
 from __future__ import annotations
 
@@ -15,6 +15,14 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 PATROL_Q = "Which port did the US patrol boats reach?"
 PATROL_SENTENCE = ("On Tuesday, two patrol boats sent to Ukraine's navy by the United States arrived at the southern "
                    "port of Odessa.")
+MILLEY_DOC, MOSCOW_TIMES_DOC = "000_674862a2fea0ee51", "003_15bbf54440315bf5"
+DISCUSS_Q = "What did Milley and Gerasimov discuss?"
+DISCUSS_MILLEY = ("Gerasimov and Milley, meeting at a residence near Helsinki, discussed issues of mutual interest "
+                  "including risk mitigation in military activities, according to a report by RIA Novosti, a Russian "
+                  "news service.")
+DISCUSS_MOSCOW_TIMES = ("The ministry said in a statement that Chief of Russian General Staff Valery Gerasimov and "
+                        "Chairman of the Joint Chiefs of Staff Mark Milley discussed \"current questions of "
+                        "international security,\" without providing further details.")
 HOSTILE_TEXT = (
     "Ferry notice <script>window.__pwned=1</script>\n\n"
     "The ferry Marisol docks at pier nine <img src=x onerror=\"window.__pwned=1\"> in the port of Zelenka "
@@ -128,6 +136,125 @@ def test_phone_width(browser, live_server: str) -> None:  # type: ignore[no-unty
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "chat-phone.png"))
     context.close()
+
+
+def _open_filters(page):  # type: ignore[no-untyped-def]
+    page.locator("#filters > summary").click()
+    assert page.locator("#filters").evaluate("details => details.open")
+
+
+def _ask_sending(page, question: str, n: int):  # type: ignore[no-untyped-def]
+    """``_ask``, also returning the JSON body the page sent to POST /chat and the body it got back."""
+    with page.expect_request(lambda r: r.url.endswith("/chat")) as sent:
+        answer = _ask(page, question, n)
+    response = sent.value.response()
+    return answer, sent.value.post_data_json, response.json()
+
+
+# The seeds: 003_ (The Moscow Times) is dated 2021-11-24; 000_ has no date, URL or site name. These tests run before
+# the one that adds a document, so the index holds exactly the two seeds.
+def test_filters_narrow_the_answer_to_the_one_article_that_qualifies(page) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    expect(page.locator("#filter-summary")).to_be_hidden()
+    _open_filters(page)
+    options = page.locator("#filter-sources option")
+    expect(options).to_have_count(3)  # listed from GET /documents when the disclosure opens
+    assert options.evaluate_all("os => os.map(o => [o.value, o.label])") == [
+        ["themoscowtimes.com", "web site · 1 article"], ["000_", "id prefix · 1 article"],
+        ["003_", "id prefix · 1 article"]]
+    page.fill("#filter-since", "2021-11-01")
+    page.fill("#filter-source", "themoscowtimes.com")
+    expect(page.locator("#filter-summary-text")).to_have_text("since 2021-11-01 · source themoscowtimes.com")
+    expect(page.locator("#filters > summary")).to_have_text("Filters (2 set)")
+    page.locator("#filters > summary").click()  # closed, the summary beside the question box still shows them
+    expect(page.locator("#filter-summary")).to_be_visible()
+
+    answer, sent, body = _ask_sending(page, DISCUSS_Q, 1)
+    assert sent == {"messages": [{"role": "user", "content": DISCUSS_Q}], "since": "2021-11-01",
+                    "source": "themoscowtimes.com"}
+    assert [c["doc_id"] for c in body["citations"]] == [MOSCOW_TIMES_DOC]
+    assert {p["doc_id"] for p in body["passages"]} == {MOSCOW_TIMES_DOC}
+    expect(page.locator("li.msg--user .msg__filters")).to_have_text(
+        "Filters: since 2021-11-01 · source themoscowtimes.com")
+    expect(answer.locator(".answer__span")).to_have_text("current questions of international security")
+    expect(answer.locator(".answer__sentence")).to_have_text(DISCUSS_MOSCOW_TIMES)
+    chip = answer.locator("button.chip")
+    expect(chip).to_have_count(1)
+    expect(chip).to_have_attribute("data-doc-id", MOSCOW_TIMES_DOC)
+    chip.click()
+    expect(page.locator("#source-text mark")).to_have_text(DISCUSS_MOSCOW_TIMES)
+    expect(page.locator("#source-meta")).to_contain_text("characters 370–601")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "chat-filters.png"))
+
+
+def test_since_after_until_shows_the_servers_422_and_the_conversation_goes_on(page) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    first = _ask(page, "Who is the Kremlin spokesman?", 1)
+    expect(first.locator(".answer__span")).to_have_text("Dmitry Peskov")
+    _open_filters(page)
+    page.fill("#filter-since", "2021-12-01")
+    page.fill("#filter-until", "2021-11-01")
+    refused, sent, body = _ask_sending(page, "When did he say it?", 2)
+    assert (sent["since"], sent["until"]) == ("2021-12-01", "2021-11-01")
+    assert body == {"detail": "since (2021-12-01) is after until (2021-11-01); no date can match"}
+    expect(refused).to_have_class("msg msg--assistant msg--error")
+    expect(refused.locator(".error__detail")).to_have_text(
+        "since (2021-12-01) is after until (2021-11-01); no date can match")
+    expect(refused.locator(".error__text")).to_have_text(
+        "The question was not asked: since (2021-12-01) is after until (2021-11-01); no date can match")
+    expect(page.locator("#question")).to_have_value("When did he say it?")  # back in the box, to send again
+
+    page.locator("#filter-clear").click()
+    expect(page.locator("#filter-summary")).to_be_hidden()
+    expect(page.locator("#question")).to_be_focused()
+    page.press("#question", "Enter")  # the refused turn is not in the conversation: "he" is still Peskov
+    third = page.locator("li.msg--assistant:not(.msg--pending)").nth(2)
+    expect(third.locator(".resolved__question")).to_have_text("When did Dmitry Peskov say it?")
+    expect(third.locator(".answer__span")).to_have_text("Tuesday")
+
+
+def test_clearing_the_filters_restores_the_unfiltered_answer(page) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    _open_filters(page)
+    page.fill("#filter-since", "2021-11-01")
+    page.fill("#filter-source", "003_")
+    filtered, _, _ = _ask_sending(page, DISCUSS_Q, 1)
+    expect(filtered.locator(".answer__sentence")).to_have_text(DISCUSS_MOSCOW_TIMES)
+
+    page.locator("#filter-clear").click()
+    for name in ("since", "until", "source"):
+        expect(page.locator(f"#filter-{name}")).to_have_value("")
+    expect(page.locator("#filters > summary")).to_have_text("Filters")
+    unfiltered, sent, body = _ask_sending(page, DISCUSS_Q, 2)
+    assert set(sent) == {"messages"}
+    assert [c["doc_id"] for c in body["citations"]] == [MILLEY_DOC]
+    assert {p["doc_id"] for p in body["passages"]} == {MILLEY_DOC, MOSCOW_TIMES_DOC}  # both articles again
+    expect(unfiltered.locator(".answer__span")).to_have_text("issues of mutual interest")
+    expect(unfiltered.locator(".answer__sentence")).to_have_text(DISCUSS_MILLEY)
+    expect(unfiltered.locator("button.chip")).to_have_attribute("data-doc-id", MILLEY_DOC)
+    expect(page.locator("li.msg--user .msg__filters")).to_have_count(1)  # only the filtered turn says so
+
+
+def test_a_half_typed_date_is_named_and_not_sent(page) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    posted: list[str] = []
+    page.on("request", lambda r: posted.append(r.url) if r.url.endswith("/chat") else None)
+    _open_filters(page)
+    page.locator("#filter-since").click()
+    page.keyboard.type("11")  # month only: the input's value is "" and the browser flags it as bad input
+    message = "since is not a complete date; finish it (YYYY-MM-DD) or clear it"
+    expect(page.locator("#filter-summary-text")).to_have_text(message)
+    refused = _ask(page, DISCUSS_Q, 1)
+    expect(refused.locator(".error__detail")).to_have_text(message)
+    assert posted == []  # refused in the page: sent without the date, it would have been answered unfiltered
+    page.locator("#filter-clear").click()
+    assert page.locator("#filter-since").evaluate("input => input.validity.badInput") is False
+    expect(page.locator("#filter-summary")).to_be_hidden()
 
 
 def test_html_in_a_document_is_shown_as_inert_text(page, live_server: str) -> None:  # type: ignore[no-untyped-def]
