@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup serve test test-all browser-deps lint bench squad clean
+.PHONY: setup serve test test-all browser-deps lint bench squad fuzz clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ test: $(STAMP) browser-deps
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy qa index api eval
+
+# Schemathesis, every check, 200 examples per operation against a real `qa serve` (3 to 6 minutes; `make test`
+# runs the same with 25). QA_FUZZ_EXAMPLES and QA_FUZZ_SEED change the count and the seed.
+fuzz: $(STAMP)
+	QA_FUZZ_EXAMPLES=$${QA_FUZZ_EXAMPLES:-200} $(BIN)/pytest tests/reliability/test_schemathesis.py -q -k every_schemathesis_check
 
 squad: $(STAMP)
 	$(BIN)/python -m eval.squad --out eval/reports/squad

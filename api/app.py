@@ -13,7 +13,8 @@ from fastapi.staticfiles import StaticFiles
 
 from api.errors import install_error_handlers
 from api.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
-from api.routes import ask, chat, documents, health, openai_compat, page, search
+from api.openapi import install_openapi
+from api.routes import ask, chat, documents, health, jobs, openai_compat, page, search
 from api.routes.page import STATIC_DIR
 from qa.config import Settings
 from qa.service import QAService
@@ -22,6 +23,8 @@ from qa.service import QAService
 JSON_BODY_LIMIT = 1024 * 1024
 # Multipart framing and the optional JSON fields around an upload.
 UPLOAD_OVERHEAD = 64 * 1024
+# At shutdown, how long to wait for a running indexing job to commit the batch it is writing.
+JOB_STOP_SECONDS = 120.0
 
 
 def body_limit_for(settings: Settings):  # type: ignore[no-untyped-def]
@@ -42,6 +45,9 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
         if getattr(app.state, "service", None) is None:
             app.state.service = await run_in_threadpool(QAService.from_settings, settings, True)
         yield
+        jobs = getattr(app.state.service, "jobs", None)  # None before startup finished
+        if jobs is not None:  # stop background indexing: a running job ends after its current batch
+            await run_in_threadpool(jobs.close, JOB_STOP_SECONDS)
 
     app = FastAPI(
         title="newsqa",
@@ -55,7 +61,8 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
     app.state.service = service
 
     install_error_handlers(app)
-    for module in (ask, chat, openai_compat, search, documents, health, page):
+    install_openapi(app, settings)
+    for module in (ask, chat, openai_compat, search, documents, jobs, health, page):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # Swagger UI 5 (OpenAPI 3.1) as shipped in the fastapi-offline package: no CDN, works offline.

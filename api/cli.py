@@ -6,9 +6,9 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -72,6 +72,8 @@ def cmd_index(args: argparse.Namespace) -> int:
         print(json.dumps({"added": report.added, "changed": report.changed, "unchanged": report.unchanged,
                           "removed": report.removed,
                           "skipped": [{"source": s.source, "reason": s.reason} for s in report.skipped],
+                          "encodings": [{"doc_id": e.doc_id, "source": e.source, "encoding": e.encoding}
+                                        for e in report.encodings],
                           "index_dir": str(settings.index_dir), "documents": len(snap.entries),
                           "passages": len(snap.passages)}, indent=2))
         return 0
@@ -79,8 +81,15 @@ def cmd_index(args: argparse.Namespace) -> int:
           f"{len(report.unchanged)} unchanged, {len(report.removed)} removed, {len(report.skipped)} skipped")
     for skipped in report.skipped:
         print(f"skipped {skipped.source}: {skipped.reason}")
+    _print_encodings((e.source, e.encoding) for e in report.encodings)
     print(f"index: {settings.index_dir} ({len(snap.entries)} documents, {len(snap.passages)} passages)")
     return 0
+
+
+def _print_encodings(found: Iterable[tuple[str, str]]) -> None:
+    """``not UTF-8: /data/notes/old.txt decoded as cp1252`` once per file (a JSON Lines file holds many documents)."""
+    for source, encoding in dict.fromkeys(found):
+        print(f"not UTF-8: {source} decoded as {encoding}")
 
 
 def _index_through_server(args: argparse.Namespace) -> int:
@@ -96,10 +105,13 @@ def _index_through_server(args: argparse.Namespace) -> int:
         raise InvalidInputError(f"no such file or folder: {', '.join(missing)}")
     done: dict[str, list[str]] = {"added": [], "changed": [], "unchanged": []}
     skipped: list[dict[str, str]] = []
+    encodings: list[dict[str, str]] = []
     with QAClient(args.url, api_key=args.api_key) as client:
         for path, rel in iter_files(paths):
+            bar = _JobBar(path, quiet=args.quiet or args.json)
             try:
-                result = client.upload(path, doc_id_for(rel))  # the id a local `qa index` would give
+                with bar:  # the id is the one a local `qa index` would give
+                    result = client.upload(path, doc_id_for(rel), on_job=bar.update)
             except QAError as exc:
                 if exc.status_code not in (413, 415, 422):
                     raise
@@ -107,14 +119,44 @@ def _index_through_server(args: argparse.Namespace) -> int:
                 if not args.json:
                     print(f"skipped {path}: {exc}")
                 continue
+            if result.get("job") and not args.json:
+                print(f"{path}: {len(result['documents'])} documents indexed by job {result['job']}")
             for key, ids in done.items():
                 ids.extend(result[key])
+            if result.get("encoding"):  # the server names it only for a file that was not UTF-8
+                encodings.extend({"doc_id": doc_id, "source": str(path.resolve()), "encoding": result["encoding"]}
+                                 for doc_id in result["documents"])
     if args.json:
-        print(json.dumps({**done, "removed": [], "skipped": skipped, "url": args.url}, indent=2))
+        print(json.dumps({**done, "removed": [], "skipped": skipped, "encodings": encodings, "url": args.url},
+                         indent=2))
         return 0
+    _print_encodings((e["source"], e["encoding"]) for e in encodings)
     print(f"documents: {len(done['added'])} added, {len(done['changed'])} changed, {len(done['unchanged'])} unchanged, "
           f"{len(skipped)} skipped (via {args.url})")
     return 0
+
+
+class _JobBar:
+    """A progress bar for a file the server indexes in a background job, shown from the job's first record."""
+
+    def __init__(self, path: Path, quiet: bool) -> None:
+        self.path, self.quiet = path, quiet
+        self.bar: Any = None
+
+    def update(self, job: dict[str, Any]) -> None:
+        from tqdm import tqdm
+
+        if self.bar is None:
+            self.bar = tqdm(desc=f"{self.path.name} ({job['id']})", total=job["total"], unit="doc",
+                            disable=self.quiet or not sys.stderr.isatty())
+        self.bar.update(job["done"] - self.bar.n)
+
+    def __enter__(self) -> _JobBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def _bold_span(c: Citation) -> str:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -24,6 +25,17 @@ if TYPE_CHECKING:
 
 class AuthError(QAError):
     status_code = 401
+
+
+class JobError(QAError):
+    """A background indexing job failed or was cancelled (its committed batches stay indexed)."""
+
+
+def _job_end(job: dict[str, Any]) -> str:
+    if job["state"] == "failed":
+        return f"indexing job {job['id']} failed: {job['error']}"
+    return (f"indexing job {job['id']} was cancelled after committing {job['done']} of {job['total']} documents "
+            f"({len(job['skipped'])} not indexed)")
 
 
 _ERRORS: dict[int, type[QAError]] = {
@@ -51,12 +63,15 @@ class QAClient:
         self.close()
 
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        return self._send(method, path, **kwargs).json()
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
             response = self._http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
             raise QAError(f"cannot reach the server at {self.url} ({exc}); is `qa serve` running?") from None
         if response.is_success:
-            return response.json()
+            return response
         try:
             detail = response.json().get("detail", response.text)
         except ValueError:
@@ -85,12 +100,42 @@ class QAClient:
             params["k"] = k
         return [Passage.model_validate(p) for p in self._request("GET", "/search", params=params)]
 
-    def upload(self, path: Path, doc_id: str | None = None) -> dict[str, Any]:
-        """POST one article file as a multipart upload; returns the server's DocumentsAdded body."""
+    def upload(self, path: Path, doc_id: str | None = None,
+               on_job: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+        """POST one article file as a multipart upload; returns the server's DocumentsAdded body. A file the server
+        indexes in a background job (202) is followed to its end, ``on_job`` seeing each record, and its result is
+        returned in the same shape plus ``job`` (the id)."""
         data = {"doc_id": doc_id} if doc_id else None
         with open(path, "rb") as fh:
-            result: dict[str, Any] = self._request("POST", "/documents", files={"file": (path.name, fh)}, data=data)
+            response = self._send("POST", "/documents", files={"file": (path.name, fh)}, data=data)
+        if response.status_code != 202:
+            result: dict[str, Any] = response.json()
+            return result
+        job = self.follow_job(response.headers["location"], on_job)
+        return {"documents": job["added"] + job["changed"] + job["unchanged"], "added": job["added"],
+                "changed": job["changed"], "unchanged": job["unchanged"], "job": job["id"]}
+
+    def job(self, location: str) -> dict[str, Any]:
+        """A job's record by its ``Location`` (``/jobs/{id}``)."""
+        result: dict[str, Any] = self._request("GET", location)
         return result
+
+    def follow_job(self, location: str, on_update: Callable[[dict[str, Any]], None] | None = None,
+                   poll_seconds: float = 0.5) -> dict[str, Any]:
+        """Poll a job until it is done; a failed or cancelled job raises ``JobError`` saying how far it got."""
+        try:
+            while True:
+                job = self.job(location)
+                if on_update is not None:
+                    on_update(job)
+                if job["state"] == "done":
+                    return job
+                if job["state"] in ("failed", "cancelled"):
+                    raise JobError(_job_end(job))
+                time.sleep(poll_seconds)  # the job runs on the server; this only paces the questions about it
+        except KeyboardInterrupt:
+            raise JobError(f"stopped following {location}; the job goes on on the server (GET {location} shows it, "
+                           f"DELETE {location} cancels it)") from None
 
     def document(self, doc_id: str) -> dict[str, Any]:
         result: dict[str, Any] = self._request("GET", f"/documents/{quote(doc_id, safe='')}")

@@ -9,7 +9,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from index.errors import QAError
 
@@ -50,9 +52,29 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(422, describe_validation_errors(exc.errors()))
 
 
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    return error_response(exc.status_code, str(exc.detail), getattr(exc, "headers", None))
+    headers = getattr(exc, "headers", None)
+    # FastAPI answers a bare 400 when a JSON body is not UTF-8 or holds an integer over Python's digit limit: invalid
+    # JSON like any other, so a 422 that says what is wrong; one nested past the parser's limit stays a 400.
+    if exc.status_code == 400 and isinstance(exc.__cause__, ValueError):
+        return error_response(422, f"body: invalid JSON ({exc.__cause__})")
+    if exc.status_code == 400 and isinstance(exc.__cause__, RecursionError):
+        return error_response(400, f"{exc.detail}: JSON nested too deeply")
+    if exc.status_code == 405:
+        headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request))}
+    return error_response(exc.status_code, str(exc.detail), headers)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path: Starlette's 405 names only the first route that matched the path
+    (``GET`` for ``/documents/{doc_id}``, which also takes ``DELETE``)."""
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.router.routes):
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return sorted(methods)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -60,27 +82,7 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     return error_response(500, "internal server error; the server log has the details")
 
 
-def _document_error_body(app: FastAPI) -> None:
-    """The OpenAPI 422 body is FastAPI's list of errors by default; ours is ``{"detail": "one readable line"}``."""
-    build = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            schemas = build().get("components", {}).get("schemas", {})
-            if "HTTPValidationError" in schemas:
-                schemas["HTTPValidationError"] = {
-                    "title": "HTTPValidationError", "type": "object", "required": ["detail"],
-                    "properties": {"detail": {"type": "string", "title": "Detail",
-                                              "description": "what was wrong, e.g. 'body.question: Field required'"}},
-                }
-                schemas.pop("ValidationError", None)
-        return app.openapi_schema or build()
-
-    app.openapi = openapi  # type: ignore[method-assign]
-
-
 def install_error_handlers(app: FastAPI) -> None:
-    _document_error_body(app)
     app.add_exception_handler(QAError, _qa_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -1,4 +1,4 @@
-"""Responses for qa/ value objects that are already validated: serialized once by pydantic-core, not re-validated.
+"""Responses: pre-validated qa/ value objects serialized once, and the error responses each route documents.
 
 FastAPI would validate a returned ``Answer`` against ``response_model`` again before dumping it; the routes keep
 ``response_model`` for the OpenAPI schema and hand back the JSON directly (0.2 ms of the ~1 ms FastAPI adds per
@@ -7,8 +7,12 @@ FastAPI would validate a returned ``Answer`` against ``response_model`` again be
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import Response
 from pydantic import BaseModel
+
+from api.schemas import ErrorBody
 
 
 class ModelResponse(Response):
@@ -16,3 +20,38 @@ class ModelResponse(Response):
 
     def __init__(self, model: BaseModel, status_code: int = 200) -> None:
         super().__init__(model.model_dump_json(), status_code=status_code)
+
+
+# What each error status means on this API; every error has the body ``{"detail": "..."}`` (ErrorBody). api.openapi
+# adds the ones every operation shares: 500, 503 where the service is needed, 401 where QA_API_KEY is checked.
+ERRORS: dict[int, str] = {
+    400: "the body cannot be parsed: JSON nested too deeply, or multipart malformed (no boundary, cut short) or over "
+         "4 fields or 1 file",
+    401: "QA_API_KEY is set and the Authorization header is missing, malformed or holds the wrong key",
+    404: "no document with that id",
+    413: "the request body is over its limit (1 MiB; uploads QA_MAX_UPLOAD_BYTES), or a question, text or upload "
+         "is over its QA_MAX_* limit",
+    415: "the body is not sent as a content type this operation reads",
+    422: "the request is invalid; the detail names the field and the problem, e.g. 'body.question: Field required'",
+    500: "an unexpected failure; nothing internal is shown, the server log has the details",
+    503: "the service is still starting (loading the index); retry in a moment",
+}
+
+
+def describe(code: int) -> str:
+    return ERRORS[code][0].upper() + ERRORS[code][1:] + "."
+
+
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` entries of a route that may answer these error ``codes``."""
+    return {code: {"model": ErrorBody, "description": describe(code)} for code in codes}
+
+
+# The ids a POST /documents answered lead to the document: the links schemathesis' stateful phase follows too.
+_FIRST_ID = {"doc_id": "$response.body#/documents/0"}
+ADDED_LINKS: dict[int | str, dict[str, Any]] = {201: {"links": {
+    "GetDocument": {"operationRef": "#/paths/~1documents~1{doc_id}/get", "parameters": _FIRST_ID,
+                    "description": "the first document added: its text and metadata"},
+    "DeleteDocument": {"operationRef": "#/paths/~1documents~1{doc_id}/delete", "parameters": _FIRST_ID,
+                       "description": "remove the first document added"},
+}}}

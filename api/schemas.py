@@ -2,14 +2,39 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt, field_validator
+from pydantic.config import JsonDict
 
 from qa.filters import Filters
 from qa.models import Citation
 
-SINCE_DOC = "only articles published on or after this date (YYYY-MM-DD); undated articles never match"
+# The schema states what the service checks, so a client (and schemathesis) can tell a valid request from an invalid
+# one; the service keeps its own messages, so these are documented in the schema (json_schema_extra), not re-validated.
+# str.strip() removes exactly the characters for which str.isspace() holds:
+WHITESPACE = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+NOT_BLANK = f"[^{WHITESPACE}]"  # something is left after strip(): document text, source
+QUESTION_TEXT = f"[^{WHITESPACE}\\x00]"  # the service also turns NUL into a space before stripping a question
+ISO_DATE: JsonDict = {"format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}  # Filters.parse: exactly YYYY-MM-DD
+# `x-limit` names the setting that bounds a value; api.openapi writes the configured number in its place.
+QUESTION: JsonDict = {"pattern": QUESTION_TEXT, "x-limit": "max_question_chars"}
+TOP_K: JsonDict = {"minimum": 1, "x-limit": "max_top_k"}
+# An upload's doc_id field is cleaned by index.ingest.make_doc_id (other characters become "-", then "-" and "." are
+# stripped from the ends): blank means "from the content hash"; otherwise a letter, digit or "_" must remain (and the
+# result must not be "CURRENT", which the description says: a `not` beside a binary field breaks schemathesis 4.32).
+UPLOAD_DOC_ID: JsonDict = {"anyOf": [{"pattern": f"^[{WHITESPACE}]*$"}, {"pattern": "[A-Za-z0-9_]"}]}
+
+
+def _whole_number(value: object) -> object:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+# A JSON integer: JSON Schema counts 5.0 as one, so it is 5; "5", true and 5.5 are not integers.
+JsonInt = Annotated[StrictInt, BeforeValidator(_whole_number)]
+
+SINCE_DOC = ("only articles published on or after this date (YYYY-MM-DD, not after `until`: 422); undated articles "
+             "never match")
 UNTIL_DOC = "only articles published on or before this date (YYYY-MM-DD); undated articles never match"
 SOURCE_DOC = ("only articles whose site name, URL host (`www.themoscowtimes.com`, `themoscowtimes.com`, "
               "`themoscowtimes`, or a host suffix such as `co.uk`) or doc_id prefix is this, ignoring case")
@@ -18,9 +43,9 @@ SOURCE_DOC = ("only articles whose site name, URL host (`www.themoscowtimes.com`
 class FilterFields(BaseModel):
     """Optional metadata filters shared by the question bodies; validated by ``Filters.parse`` (422 when bad)."""
 
-    since: str | None = Field(None, max_length=100, description=SINCE_DOC)
-    until: str | None = Field(None, max_length=100, description=UNTIL_DOC)
-    source: str | None = Field(None, max_length=500, description=SOURCE_DOC)
+    since: str | None = Field(None, max_length=100, description=SINCE_DOC, json_schema_extra=ISO_DATE)
+    until: str | None = Field(None, max_length=100, description=UNTIL_DOC, json_schema_extra=ISO_DATE)
+    source: str | None = Field(None, max_length=500, description=SOURCE_DOC, json_schema_extra={"pattern": NOT_BLANK})
 
     def filters(self) -> Filters | None:
         return Filters.parse(self.since, self.until, self.source)
@@ -31,15 +56,24 @@ class AskRequest(FilterFields):
 
     model_config = ConfigDict(extra="forbid")
 
-    question: str
-    top_k: StrictInt | None = Field(None, description="passages to return (1 to QA_MAX_TOP_K)")
+    question: str = Field(description="not blank; at most QA_MAX_QUESTION_CHARS characters (413 beyond)",
+                          json_schema_extra=QUESTION)
+    top_k: JsonInt | None = Field(None, description="passages to return (1 to QA_MAX_TOP_K)", json_schema_extra=TOP_K)
 
 
 class ChatMessage(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """A turn; a user turn is a question (not blank, at most QA_MAX_QUESTION_CHARS characters)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"anyOf": [
+        {"properties": {"role": {"const": "assistant"}}},
+        {"properties": {"content": QUESTION}},
+    ]})
 
     role: Literal["user", "assistant"]
     content: str
+
+
+ONE_USER_TURN: JsonDict = {"contains": {"properties": {"role": {"const": "user"}}, "required": ["role"]}}
 
 
 class ChatRequest(FilterFields):
@@ -47,8 +81,12 @@ class ChatRequest(FilterFields):
 
     model_config = ConfigDict(extra="forbid")
 
-    messages: list[ChatMessage] = Field(min_length=1, max_length=200)
-    top_k: StrictInt | None = None
+    messages: list[ChatMessage] = Field(min_length=1, max_length=200, json_schema_extra=ONE_USER_TURN)
+    top_k: JsonInt | None = Field(None, json_schema_extra=TOP_K)
+
+
+# What `_not_reserved` refuses, stated in the schema (for strings only: a `not` would refuse null too).
+RESERVED_DOC_ID: JsonDict = {"not": {"type": "string", "anyOf": [{"const": "CURRENT"}, {"pattern": r"^\.+$"}]}}
 
 
 class DocumentIn(BaseModel):
@@ -57,14 +95,16 @@ class DocumentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     title: str = Field(min_length=1, max_length=500)
-    text: str = Field(min_length=1)
+    text: str = Field(min_length=1, description="not blank; at most QA_MAX_DOCUMENT_CHARS characters (413 beyond)",
+                      json_schema_extra={"pattern": NOT_BLANK, "x-limit": "max_document_chars"})
     url: str | None = Field(None, max_length=2000)
     published: str | None = Field(None, max_length=100, description="any common date form; stored as YYYY-MM-DD, "
                                                                      "with the text as given in published_raw")
     author: str | None = Field(None, max_length=500)
     site_name: str | None = Field(None, max_length=500)
     doc_id: str | None = Field(None, min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.-]+$",
-                               description="letters, digits, `_ . -`; not only dots, not `CURRENT`")
+                               description="letters, digits, `_ . -`; not only dots, not `CURRENT`",
+                               json_schema_extra=RESERVED_DOC_ID)
 
     @field_validator("doc_id")
     @classmethod
@@ -81,6 +121,8 @@ class DocumentsAdded(BaseModel):
     added: list[str]
     changed: list[str]
     unchanged: list[str]
+    encoding: str | None = Field(None, description="only for an uploaded file that was not UTF-8: the encoding it was "
+                                                    "decoded as (a Python codec name such as 'cp1252')")
 
 
 class Deleted(BaseModel):
@@ -98,17 +140,40 @@ class Health(BaseModel):
 
 
 # ---- OpenAI-compatible chat completions ------------------------------------------------------------------------
-class OpenAIMessage(BaseModel):
-    """A message as OpenAI clients send it; ``content`` may be a string or a list of text parts."""
+class ContentPart(BaseModel):
+    """One part of a message's content; only ``text`` parts are read (an image does not steer an extractive reader)."""
 
     model_config = ConfigDict(extra="allow")
 
+    type: str
+    text: str | None = None
+
+
+# A user message is a question: its text (a string, or the text parts joined) is not blank and each piece holds at
+# most QA_MAX_QUESTION_CHARS characters (the service counts the joined text: 413 beyond).
+_USER_CONTENT: JsonDict = {"anyOf": [
+    {"properties": {"role": {"not": {"const": "user"}}}},
+    {"required": ["content"], "properties": {"content": {"type": "string", **QUESTION}}},
+    {"required": ["content"], "properties": {"content": {
+        "type": "array",
+        "contains": {"required": ["type", "text"],
+                     "properties": {"type": {"const": "text"}, "text": {"type": "string", "pattern": QUESTION_TEXT}}},
+        "items": {"properties": {"text": {"x-limit": "max_question_chars"}}},
+    }}},
+]}
+
+
+class OpenAIMessage(BaseModel):
+    """A message as OpenAI clients send it; ``content`` may be a string or a list of parts."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra=_USER_CONTENT)
+
     role: Literal["system", "developer", "user", "assistant", "tool", "function"]
-    content: str | list[dict[str, Any]] | None = None
+    content: str | list[ContentPart] | None = None
 
     def text(self) -> str:
         if isinstance(self.content, list):
-            return "\n".join(str(p.get("text", "")) for p in self.content if p.get("type") == "text")
+            return "\n".join(p.text or "" for p in self.content if p.type == "text")
         return self.content or ""
 
 
@@ -119,9 +184,9 @@ class ChatCompletionRequest(FilterFields):
     model_config = ConfigDict(extra="allow")
 
     model: str = "newsqa"
-    messages: list[OpenAIMessage] = Field(min_length=1, max_length=200)
-    stream: bool = False
-    top_k: StrictInt | None = Field(None, description="extension: passages to retrieve")
+    messages: list[OpenAIMessage] = Field(min_length=1, max_length=200, json_schema_extra=ONE_USER_TURN)
+    stream: StrictBool = False
+    top_k: JsonInt | None = Field(None, description="extension: passages to retrieve", json_schema_extra=TOP_K)
 
 
 class CompletionMessage(BaseModel):
@@ -153,3 +218,48 @@ class ChatCompletion(BaseModel):
     citations: list[Citation] = Field(description="numbered as the [n] markers in the content")
     question: str = Field(description="the standalone question that was answered")
     confidence: float
+
+
+class ChunkDelta(BaseModel):
+    role: Literal["assistant"] | None = None
+    content: str | None = None
+
+
+class ChunkChoice(BaseModel):
+    index: int
+    delta: ChunkDelta
+    finish_reason: Literal["stop"] | None
+
+
+class ChatCompletionChunk(BaseModel):
+    """One event of a streamed completion (``data: {...}``): the role first, then the content a few words at a time;
+    the last, before ``data: [DONE]``, has finish_reason "stop" and the extension fields."""
+
+    id: str
+    object: Literal["chat.completion.chunk"]
+    created: int
+    model: str
+    choices: list[ChunkChoice]
+    citations: list[Citation] | None = Field(None, description="last chunk: numbered as the [n] markers")
+    question: str | None = Field(None, description="last chunk: the standalone question that was answered")
+    confidence: float | None = Field(None, description="last chunk")
+
+
+class ModelCard(BaseModel):
+    id: str
+    object: Literal["model"] = "model"
+    created: int
+    owned_by: str
+
+
+class ModelList(BaseModel):
+    """GET /v1/models, as OpenAI clients read it."""
+
+    object: Literal["list"] = "list"
+    data: list[ModelCard]
+
+
+class ErrorBody(BaseModel):
+    """Every error: one line saying what was wrong and, where it helps, how to fix it."""
+
+    detail: str = Field(examples=["body.question: Field required"])

@@ -61,3 +61,21 @@ class StorageFullError(StorageError):
     """The disk holding the index is full; the write was not applied."""
 
     status_code = 507
+
+
+class JobNotFoundError(QAError):
+    """No background indexing job with that id (unknown, or forgotten since)."""
+
+    status_code = 404
+
+
+class JobFinishedError(QAError):
+    """The job has already finished, so it cannot be cancelled."""
+
+    status_code = 409
+
+
+class JobQueueFullError(QAError):
+    """Too many indexing jobs are queued or running; the upload was not accepted."""
+
+    status_code = 429

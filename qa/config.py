@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(10 * 1024 * 1024, ge=1024)
     # one article's text, after extraction: bounds the sentences one write embeds (about 2,000 at the default)
     max_document_chars: int = Field(200_000, ge=100)
+    # POST /documents with more documents than this (or ?background=true) runs as a background job (202 + /jobs/{id})
+    job_threshold: int = Field(64, ge=1)
+    job_batch_docs: int = Field(64, ge=1)  # documents a job commits per write; other writers get in between batches
     max_connections: int = Field(256, ge=1)  # `qa serve`: concurrent connections before new ones get 503
     keep_alive_seconds: int = Field(5, ge=1)  # `qa serve`: idle keep-alive connections are closed after this
     api_key: SecretStr | None = None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -11,12 +11,13 @@ from index.chunking import ChunkParams
 from index.documents import Document
 from index.errors import DocumentNotFoundError, InvalidInputError, TooLargeError
 from index.ingest import Skipped, load_files
-from index.store import IndexStore, UpdateReport
+from index.store import IndexStore, UpdateReport, check_storable
 from qa.answer import answer_batch, passage_of
 from qa.config import Settings
 from qa.conversation import resolve_turn
 from qa.features import analyze
 from qa.filters import Filters
+from qa.jobs import Job, JobManager, WriteGate
 from qa.models import Answer, Passage
 from qa.reader.model import Reader
 from qa.retrieve import QuestionEncoder, Retriever
@@ -53,6 +54,8 @@ class QAService:
         store.stamps["reader"] = self.reader.version
         self.encoder = QuestionEncoder(store.embedder)
         self.retriever = Retriever(self.encoder, settings.fusion, settings.dense_weight)
+        self.writes = WriteGate()
+        self.jobs = JobManager(self._write_batch, settings.job_batch_docs)
 
     @classmethod
     def from_settings(cls, settings: Settings, build_from_seeds: bool = False) -> QAService:
@@ -152,11 +155,34 @@ class QAService:
 
     def add_documents(self, docs: list[Document]) -> UpdateReport:
         """Index documents now; the change is on disk before this returns and before questions see it, and an
-        existing id is replaced, never duplicated. A document over ``max_document_chars`` refuses the whole call."""
+        existing id is replaced, never duplicated. One bad document refuses the whole call."""
+        self.check_documents(docs)
+        with self.writes.interactive():
+            return self.store.update(docs)
+
+    def submit_documents(self, docs: list[Document]) -> Job:
+        """Index documents in a background job, committed in batches of ``job_batch_docs``; every document is
+        checked first, so one bad document refuses the whole upload and no job is created."""
+        self.check_documents(docs)
+        return self.jobs.submit(docs)
+
+    def check_documents(self, docs: Sequence[Document]) -> None:
+        """Refuse an upload holding a document over ``max_document_chars``, one the index cannot store, or two
+        documents with the same id (the second would silently replace the first)."""
+        seen: set[str] = set()
         for doc in docs:
             if len(doc.text) > self.settings.max_document_chars:
                 raise TooLargeError(self._too_long(doc))
-        return self.store.update(docs)
+            check_storable(doc)
+            if doc.doc_id in seen:
+                raise InvalidInputError(f"document id {doc.doc_id!r} occurs twice in the upload; give each record "
+                                        "its own id")
+            seen.add(doc.doc_id)
+
+    def _write_batch(self, docs: list[Document], on_progress: Callable[[int], None]) -> UpdateReport:
+        """One batch of a background job: requests already waiting to write go first."""
+        self.writes.yield_to_waiting()
+        return self.store.update(docs, on_progress=on_progress)
 
     def _too_long(self, doc: Document) -> str:
         return (f"document {doc.doc_id!r} is {len(doc.text):,} characters, over the "
@@ -171,7 +197,8 @@ class QAService:
                 yield item
 
     def delete_document(self, doc_id: str) -> None:
-        self.store.remove(doc_id)
+        with self.writes.interactive():
+            self.store.remove(doc_id)
 
     def index_paths(self, paths: Sequence[Path], on_progress=None) -> UpdateReport:  # type: ignore[no-untyped-def]
         return self.store.update(self._bounded(load_files(paths, self.settings.max_upload_bytes)),

@@ -152,9 +152,29 @@ def test_index_and_rm_print_json(index_copy: Path, tmp_path: Path) -> None:
         "skipped": [{"source": str(folder / "blank.txt"), "reason": "file is empty"},
                     {"source": str((folder / "long.txt").resolve()), "reason": "document 'long' is 1,306 characters, "
                      "over the 1,000-character limit (QA_MAX_DOCUMENT_CHARS)"}],
-        "index_dir": str(index_copy), "documents": 3, "passages": sum(d["passages"] for d in json.loads(docs.stdout))}
+        "encodings": [], "index_dir": str(index_copy), "documents": 3,
+        "passages": sum(d["passages"] for d in json.loads(docs.stdout))}
     removed = _qa(index_copy, "rm", "2021.ferry", "--json")
     assert (removed.returncode, json.loads(removed.stdout)) == (0, {"deleted": "2021.ferry"})
+
+
+def test_index_names_the_encoding_of_a_file_that_is_not_utf8(index_copy: Path, tmp_path: Path) -> None:
+    text = "Old notes\n\nThe café – naïve as it sounds – opened on Monday.\n"
+    folder = tmp_path / "articles"
+    (folder / "notes").mkdir(parents=True)
+    (folder / "notes" / "old.txt").write_bytes(text.encode("cp1252"))
+    source = str((folder / "notes" / "old.txt").resolve())
+    out = _qa(index_copy, "index", str(folder), "--json")
+    assert (out.returncode, out.stderr) == (0, "")
+    report = json.loads(out.stdout)
+    assert (report["added"], report["skipped"]) == (["notes.old"], [])
+    assert report["encodings"] == [{"doc_id": "notes.old", "source": source, "encoding": "cp1252"}]
+    shown = _qa(index_copy, "docs", "notes.old", "--json")
+    assert json.loads(shown.stdout)["text"] == text
+    again = _qa(index_copy, "index", str(folder))
+    assert (again.returncode, again.stderr) == (0, "")
+    assert again.stdout.splitlines()[:2] == ["documents: 0 added, 0 changed, 1 unchanged, 0 removed, 0 skipped",
+                                             f"not UTF-8: {source} decoded as cp1252"]
 
 
 def test_closed_pipe_is_not_a_traceback(index_copy: Path) -> None:

@@ -5,14 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.deps import ServiceDep
-from api.responses import ModelResponse
+from api.responses import ModelResponse, errors
 from api.schemas import AskRequest
 from qa.models import Answer
 
 router = APIRouter(tags=["questions"])
 
 
-@router.post("/ask", response_model=Answer)
+@router.post("/ask", response_model=Answer, responses=errors(400, 413, 415, 422))
 def ask(body: AskRequest, service: ServiceDep) -> ModelResponse:
     """Answer a question with a verbatim quote from the articles, or ``answer: null`` when they lack it."""
     return ModelResponse(service.ask(body.question, body.top_k, body.filters()))

@@ -6,18 +6,21 @@ import hashlib
 import json
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
 from api.deps import ServiceDep, SettingsDep, WriteAccess
-from api.schemas import Deleted, DocumentIn, DocumentsAdded
+from api.responses import ADDED_LINKS, errors
+from api.schemas import UPLOAD_DOC_ID, Deleted, DocumentIn, DocumentsAdded
 from index.dates import normalise_date
 from index.documents import Document
 from index.errors import InvalidInputError, TooLargeError
 from index.ingest import SUPPORTED_SUFFIXES, make_doc_id, parse_bytes
+from qa.jobs import Job
 from qa.service import DocumentInfo, DocumentText
 
 router = APIRouter(prefix="/documents", tags=["documents"])
@@ -31,10 +34,13 @@ _UPLOAD_BODY = {
                 "schema": {
                     "type": "object",
                     "required": ["file"],
+                    "additionalProperties": False,
                     "properties": {
                         "file": {"type": "string", "format": "binary",
                                  "description": f"one article: {', '.join(SUPPORTED_SUFFIXES)}"},
-                        "doc_id": {"type": "string", "description": "optional id (default: from the content hash)"},
+                        "doc_id": {"type": "string", **UPLOAD_DOC_ID,
+                                   "description": "optional id (default: from the content hash); other characters "
+                                                  "than letters, digits and `_ . -` become `-`; not `CURRENT`"},
                     },
                 }
             },
@@ -53,7 +59,7 @@ def list_documents(service: ServiceDep) -> list[DocumentInfo]:
     return service.documents()
 
 
-@router.get("/{doc_id}", response_model=DocumentText)
+@router.get("/{doc_id}", response_model=DocumentText, responses=errors(404))
 def get_document(doc_id: str, service: ServiceDep) -> DocumentText:
     """Metadata and full text; citation offsets index into ``text`` (in Unicode code points)."""
     return service.document(doc_id)
@@ -66,10 +72,24 @@ _WRITE_FAILURES: dict[int | str, dict[str, Any]] = {
 }
 
 
+_JOB_ACCEPTED: dict[int | str, dict[str, Any]] = {
+    202: {"model": Job, "description": "More than QA_JOB_THRESHOLD documents, or `background=true`: indexed by a "
+          "background job in batches; follow it at the `Location` URL (GET /jobs/{id}).",
+          "headers": {"Location": {"description": "/jobs/{id}", "schema": {"type": "string"}}}},
+    429: {"description": "Too many indexing jobs are queued or running; nothing was accepted."},
+}
+
+
 @router.post("", status_code=201, response_model=DocumentsAdded, dependencies=[WriteAccess], openapi_extra=_UPLOAD_BODY,
-             responses=_WRITE_FAILURES)
-async def add_document(request: Request, service: ServiceDep, settings: SettingsDep) -> DocumentsAdded:
-    """Index an article now: JSON ``{title, text, url?, published?}`` or a multipart ``file`` upload."""
+             responses={**_WRITE_FAILURES, **_JOB_ACCEPTED, **errors(400, 413, 415, 422), **ADDED_LINKS},
+             response_model_exclude_none=True)
+async def add_document(
+    request: Request, service: ServiceDep, settings: SettingsDep,
+    background: bool = Query(False, description="index in a background job even when the upload is small"),
+) -> DocumentsAdded | JSONResponse:
+    """Index articles: JSON ``{title, text, url?, published?}`` or a multipart ``file`` upload (a .json or .jsonl
+    file may hold many). Every document is checked before anything is written; a small upload is indexed now (201),
+    one of more than QA_JOB_THRESHOLD documents by a background job (202)."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "application/json":
         docs = [_from_json(await request.body(), settings.max_upload_bytes)]
@@ -79,12 +99,16 @@ async def add_document(request: Request, service: ServiceDep, settings: Settings
         raise UnsupportedMediaError(
             f"unsupported content type {content_type or '(none)'!r}; send application/json or multipart/form-data"
         )
+    if background or len(docs) > settings.job_threshold:
+        job = await run_in_threadpool(service.submit_documents, docs)
+        return JSONResponse(job.model_dump(mode="json"), status_code=202, headers={"Location": f"/jobs/{job.id}"})
     report = await run_in_threadpool(service.add_documents, docs)
     return DocumentsAdded(documents=[d.doc_id for d in docs], added=report.added, changed=report.changed,
-                          unchanged=report.unchanged)
+                          unchanged=report.unchanged, encoding=next((d.encoding for d in docs if d.encoding), None))
 
 
-@router.delete("/{doc_id}", response_model=Deleted, dependencies=[WriteAccess], responses=_WRITE_FAILURES)
+@router.delete("/{doc_id}", response_model=Deleted, dependencies=[WriteAccess],
+                responses={**_WRITE_FAILURES, **errors(404)})
 def delete_document(doc_id: str, service: ServiceDep) -> Deleted:
     service.delete_document(doc_id)
     return Deleted(deleted=doc_id)
@@ -116,6 +140,9 @@ async def _from_upload(request: Request, max_bytes: int) -> list[Document]:
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
             raise InvalidInputError("multipart body needs the article as a file field named 'file'")
+        unknown = sorted(set(form.keys()) - {"file", "doc_id"})
+        if unknown:  # like the JSON body's extra="forbid": a misspelt "docid" is not silently ignored
+            raise InvalidInputError(f"unknown multipart field {unknown[0]!r}; send 'file' and optionally 'doc_id'")
         data = await upload.read(max_bytes + 1)
         if len(data) > max_bytes:
             raise TooLargeError(f"upload is over the {max_bytes:,}-byte limit (QA_MAX_UPLOAD_BYTES)")

@@ -6,12 +6,23 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
 from api.deps import ServiceDep
-from api.schemas import ChatCompletion, ChatCompletionRequest, CompletionChoice, CompletionMessage, Usage
+from api.openapi import EVENT_STREAM
+from api.responses import errors
+from api.schemas import (
+    ChatCompletion,
+    ChatCompletionRequest,
+    CompletionChoice,
+    CompletionMessage,
+    ModelCard,
+    ModelList,
+    Usage,
+)
 from index.errors import InvalidInputError
 from qa.models import Answer
 
@@ -42,12 +53,17 @@ def _tokens(text: str) -> int:
     return len(text.split())
 
 
-@router.get("/models")
-def list_models() -> dict:
-    return {"object": "list", "data": [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "newsqa"}]}
+@router.get("/models", response_model=ModelList)
+def list_models() -> ModelList:
+    return ModelList(data=[ModelCard(id=MODEL_ID, created=0, owned_by="newsqa")])
 
 
-@router.post("/chat/completions", response_model=ChatCompletion)
+# `"stream": true` answers server-sent events instead of the JSON completion.
+_STREAM: dict[int | str, dict[str, Any]] = {200: {"content": {"text/event-stream": EVENT_STREAM},
+                 "description": "a chat.completion, or with `stream: true` a text/event-stream of chunks"}}
+
+
+@router.post("/chat/completions", response_model=ChatCompletion, responses={**_STREAM, **errors(400, 413, 415, 422)})
 def chat_completions(body: ChatCompletionRequest, service: ServiceDep) -> ChatCompletion | StreamingResponse:
     """Answer the conversation's last user turn; ``citations`` is an extra field (and in the last stream chunk)."""
     turns = _conversation(body)

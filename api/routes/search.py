@@ -7,21 +7,25 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import ServiceDep
-from api.schemas import SINCE_DOC, SOURCE_DOC, UNTIL_DOC
+from api.responses import errors
+from api.schemas import ISO_DATE, NOT_BLANK, QUESTION, SINCE_DOC, SOURCE_DOC, TOP_K, UNTIL_DOC
 from qa.filters import Filters
 from qa.models import Passage
 
 router = APIRouter(tags=["questions"])
 
 
-@router.get("/search", response_model=list[Passage])
+@router.get("/search", response_model=list[Passage], responses=errors(413, 422))
 def search(
     service: ServiceDep,
-    q: Annotated[str, Query(description="search text")],
-    k: Annotated[int | None, Query(description="passages to return (1 to QA_MAX_TOP_K)")] = None,
-    since: Annotated[str | None, Query(max_length=100, description=SINCE_DOC)] = None,
-    until: Annotated[str | None, Query(max_length=100, description=UNTIL_DOC)] = None,
-    source: Annotated[str | None, Query(max_length=500, description=SOURCE_DOC)] = None,
+    q: Annotated[str, Query(description="search text: not blank, at most QA_MAX_QUESTION_CHARS characters (413 "
+                                        "beyond)", json_schema_extra=QUESTION)],
+    k: Annotated[int | None, Query(description="passages to return (1 to QA_MAX_TOP_K)",
+                                   json_schema_extra=TOP_K)] = None,
+    since: Annotated[str | None, Query(max_length=100, description=SINCE_DOC, json_schema_extra=ISO_DATE)] = None,
+    until: Annotated[str | None, Query(max_length=100, description=UNTIL_DOC, json_schema_extra=ISO_DATE)] = None,
+    source: Annotated[str | None, Query(max_length=500, description=SOURCE_DOC,
+                                        json_schema_extra={"pattern": NOT_BLANK})] = None,
 ) -> list[Passage]:
     """The ``k`` best passages; with filters, the best among the articles they allow (``[]`` when none)."""
     return service.search(q, k, Filters.parse(since, until, source))

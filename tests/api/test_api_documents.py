@@ -71,6 +71,17 @@ def test_file_upload_uses_the_name_only_for_its_suffix(client: TestClient) -> No
     assert doc["text"] == ARTICLE
 
 
+def test_upload_of_a_legacy_encoding_names_it(client: TestClient) -> None:
+    text = "Old notes\n\nThe café – naïve as it sounds – opened on Monday.\n"
+    response = client.post("/documents", files={"file": ("old.txt", text.encode("cp1252"), "text/plain")},
+                           data={"doc_id": "old"})
+    assert (response.status_code, response.json()) == (201, {"documents": ["old"], "added": ["old"], "changed": [],
+                                                             "unchanged": [], "encoding": "cp1252"})
+    assert client.get("/documents/old").json()["text"] == text
+    utf8 = client.post("/documents", files={"file": ("old.txt", text.encode(), "text/plain")}, data={"doc_id": "old"})
+    assert utf8.json() == {"documents": ["old"], "added": [], "changed": [], "unchanged": ["old"]}
+
+
 def test_upload_with_explicit_id_and_html_parsing(client: TestClient) -> None:
     html = b"<html><head><title>Harbour news</title></head><body><p>The ferry Vega docked at Brest.</p></body></html>"
     response = client.post("/documents", files={"file": ("page.HTML", html, "text/html")}, data={"doc_id": "harbour"})

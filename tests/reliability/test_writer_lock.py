@@ -37,11 +37,14 @@ def test_cli_index_through_the_server_is_seen_by_it_and_survives_a_kill(served: 
     (folder / "bridge.txt").write_text("Bridge opens\n\nThe new bridge over the Vantaa river opened on Monday.\n",
                                        encoding="utf-8")
     (folder / "notes.pdf").write_bytes(b"%PDF-1.4")
+    (folder / "old.txt").write_bytes("Old notes\n\nThe café – naïve as it sounds – opened on Monday.\n"
+                                     .encode("cp1252"))
     out = subprocess.run([str(QA), "index", str(folder), "--url", url], cwd=ROOT, env=_env(index_dir),
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
-    assert lines[-1] == f"documents: 1 added, 0 changed, 0 unchanged, 1 skipped (via {url})"
+    assert lines[-2:] == [f"not UTF-8: {(folder / 'old.txt').resolve()} decoded as cp1252",
+                          f"documents: 2 added, 0 changed, 0 unchanged, 1 skipped (via {url})"]
     assert lines[0].startswith(f"skipped {folder / 'notes.pdf'}: server answered 4")
     ids = [d["doc_id"] for d in httpx.get(f"{url}/documents", timeout=10).json()]
     assert "bridge" in ids

@@ -1,0 +1,262 @@
+"""Background indexing jobs: a large upload is committed in batches by one worker thread, with progress and cancel.
+
+Each batch is its own durable write (the store's write lock is taken and released per batch), and a write gate lets
+the requests that were already waiting for that lock (a delete, a small upload) go before the job's next batch.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import secrets
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from index.documents import Document
+from index.errors import JobFinishedError, JobNotFoundError, JobQueueFullError, QAError
+from index.store import UpdateReport
+
+log = logging.getLogger(__name__)
+
+JobState = Literal["queued", "running", "done", "failed", "cancelled"]
+FINISHED: frozenset[str] = frozenset({"done", "failed", "cancelled"})
+KEEP_FINISHED = 100  # finished records kept for GET /jobs; older ones are forgotten (jobs live in memory only)
+MAX_PENDING = 8  # queued + running jobs; each holds its parsed upload (at most QA_MAX_UPLOAD_BYTES) in memory
+INTERNAL = "internal error; the server log has the details"
+
+
+class Job(BaseModel):
+    """A background indexing job as GET /jobs/{id} shows it; ``done`` counts documents already committed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    state: JobState
+    total: int = Field(description="documents in the upload")
+    done: int = Field(description="documents committed to the index so far (whole batches; they stay if cancelled)")
+    added: list[str] = Field(default_factory=list)
+    changed: list[str] = Field(default_factory=list)
+    unchanged: list[str] = Field(default_factory=list)
+    skipped: list[str] = Field(default_factory=list,
+                               description="ids not applied because the job was cancelled or failed first")
+    cancel_requested: bool = False
+    error: str | None = Field(None, description="why the job failed; the batches before it stay committed")
+    created: datetime
+    started: datetime | None = None
+    finished: datetime | None = None
+
+
+class WriteGate:
+    """Gives requests that write one thing (a delete, a small upload) a turn before a background job's next batch.
+
+    Releasing the store's lock between batches is not enough on its own: Python promises nothing about which
+    waiting thread gets a released lock, so the job thread, waiting for it beside them, may take it first (CPython on
+    Linux happens to hand it over in arrival order; the gate makes that a promise). Only the writers in flight when a
+    batch ends go first; later ones queue on the store's lock as usual, so a stream of writes cannot starve the job."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._tickets = itertools.count(1)
+        self._in_flight: set[int] = set()
+
+    @contextmanager
+    def interactive(self) -> Iterator[None]:
+        """Hold for the duration of one request's write."""
+        with self._cond:
+            ticket = next(self._tickets)
+            self._in_flight.add(ticket)
+            self._cond.notify_all()
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._in_flight.discard(ticket)
+                self._cond.notify_all()
+
+    def yield_to_waiting(self) -> None:
+        """Block until every write that was in flight on entry has finished."""
+        with self._cond:
+            before = set(self._in_flight)
+            self._cond.wait_for(lambda: not (before & self._in_flight))
+
+    @property
+    def waiting(self) -> int:
+        with self._cond:
+            return len(self._in_flight)
+
+    def wait_for_writers(self, count: int = 1, timeout: float | None = None) -> bool:
+        """Block until at least ``count`` writes are in flight (for tests and monitoring); False on timeout."""
+        with self._cond:
+            return self._cond.wait_for(lambda: len(self._in_flight) >= count, timeout)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class JobManager:
+    """Runs indexing jobs one at a time, in submission order, on a worker thread started on demand (and ended when
+    the queue is empty). ``write_batch(docs, on_progress)`` commits one batch of documents and says what it did."""
+
+    def __init__(self, write_batch: Callable[[list[Document], Callable[[int], None]], UpdateReport],
+                 batch_docs: int = 64, keep_finished: int = KEEP_FINISHED, max_pending: int = MAX_PENDING) -> None:
+        self._write_batch = write_batch
+        self.batch_docs = batch_docs
+        self._keep_finished = keep_finished
+        self._max_pending = max_pending
+        self._cond = threading.Condition()
+        self._jobs: dict[str, Job] = {}  # insertion order = creation order
+        self._docs: dict[str, list[Document]] = {}  # the uploads of queued and running jobs
+        self._queue: deque[str] = deque()
+        self._worker: threading.Thread | None = None
+        # Hooks called on the worker thread with the job's record, so tests act at an exact point instead of
+        # sleeping: ``on_write`` once per batch while it is being written (the index locked, the batch not yet
+        # committed), ``on_batch`` after each committed batch. An exception in a hook is logged and ignored.
+        self.on_write: Callable[[Job], None] | None = None
+        self.on_batch: Callable[[Job], None] | None = None
+
+    # ---- the API the routes call -----------------------------------------------------------------------------
+    def submit(self, docs: Sequence[Document]) -> Job:
+        """Queue a job over documents that are already validated; returns its first record (``queued``)."""
+        with self._cond:
+            pending = len(self._docs)
+            if pending >= self._max_pending:
+                raise JobQueueFullError(f"{pending} indexing jobs are queued or running, the most the server keeps; "
+                                        "send the upload again when one has finished (GET /jobs)")
+            job = Job(id=f"job_{secrets.token_hex(8)}", state="queued", total=len(docs), done=0, created=_now())
+            self._jobs[job.id] = job
+            self._docs[job.id] = list(docs)
+            self._queue.append(job.id)
+            if self._worker is None:
+                self._worker = threading.Thread(target=self._run, name="qa-jobs", daemon=True)
+                self._worker.start()
+            return job
+
+    def get(self, job_id: str) -> Job:
+        with self._cond:
+            job = self._jobs.get(job_id)
+        if job is None:
+            raise JobNotFoundError(f"no job with id {job_id!r}; GET /jobs lists the recent ones (jobs are kept in "
+                                   "memory and forgotten when the server restarts)")
+        return job
+
+    def recent(self) -> list[Job]:
+        """Recent jobs, newest first."""
+        with self._cond:
+            return list(reversed(self._jobs.values()))
+
+    def cancel(self, job_id: str) -> Job:
+        """A queued job is cancelled at once; a running one after the batch it is writing (that batch stays)."""
+        with self._cond:
+            job = self.get(job_id)
+            if job.state in FINISHED:
+                raise JobFinishedError(f"job {job_id!r} has already finished ({job.state}); nothing to cancel")
+            if job.state == "queued":
+                self._queue.remove(job_id)
+                skipped = [d.doc_id for d in self._docs[job_id]]
+                return self._finish(job, "cancelled", skipped=skipped, cancel_requested=True)
+            return self._update(job, cancel_requested=True)
+
+    def wait(self, job_id: str, timeout: float | None = None) -> Job:
+        """The job's record once it has finished, or as it is when ``timeout`` runs out."""
+        with self._cond:
+            self._cond.wait_for(lambda: self.get(job_id).state in FINISHED, timeout)
+            return self.get(job_id)
+
+    def close(self, timeout: float | None = None) -> None:
+        """Cancel every queued and running job (committed batches stay) and wait for the worker to stop."""
+        with self._cond:
+            for job_id in list(self._docs):
+                self.cancel(job_id)
+            worker = self._worker
+        if worker is not None:
+            worker.join(timeout)
+
+    # ---- the worker ------------------------------------------------------------------------------------------
+    def _update(self, job: Job, **changes: object) -> Job:
+        """Publish a new record (callers hold ``_cond``)."""
+        new = job.model_copy(update=changes)
+        self._jobs[job.id] = new
+        self._cond.notify_all()
+        return new
+
+    def _finish(self, job: Job, state: JobState, **changes: object) -> Job:
+        self._docs.pop(job.id, None)  # a finished job holds no documents, and no longer counts as pending
+        new = self._update(job, state=state, finished=_now(), **changes)
+        finished = [j for j in self._jobs if self._jobs[j].state in FINISHED]
+        for old in finished[: max(0, len(finished) - self._keep_finished)]:
+            del self._jobs[old]
+        return new
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                if not self._queue:
+                    self._worker = None
+                    return
+                job_id = self._queue.popleft()
+                docs = self._docs[job_id]
+                job = self._update(self._jobs[job_id], state="running", started=_now())
+            try:
+                self._run_job(job, docs)
+            except Exception:  # a bug here must not leave the job "running" and the worker dead with it
+                log.exception("indexing job %s stopped", job_id)
+                with self._cond:
+                    if self._jobs[job_id].state not in FINISHED:
+                        self._finish(self._jobs[job_id], "failed", error=INTERNAL)
+
+    def _run_job(self, job: Job, docs: list[Document]) -> None:
+        for start in range(0, len(docs), self.batch_docs):
+            batch = docs[start : start + self.batch_docs]
+            rest = [d.doc_id for d in docs[start:]]
+            with self._cond:
+                job = self._jobs[job.id]
+                if job.cancel_requested:
+                    self._finish(job, "cancelled", skipped=rest)
+                    return
+            try:
+                report = self._write_batch(batch, self._once(self.on_write, job))
+            except Exception as exc:  # a job has no caller to raise to: its record carries the reason
+                if not isinstance(exc, QAError):
+                    log.exception("indexing job %s failed", job.id)
+                kept = f"the {start} before them are" if start else "nothing was indexed"
+                with self._cond:
+                    self._finish(self._jobs[job.id], "failed", skipped=rest, error=(
+                        f"documents {start + 1}-{start + len(batch)} of {job.total} were not indexed: "
+                        f"{exc if isinstance(exc, QAError) else INTERNAL}; {kept}"))
+                return
+            with self._cond:
+                job = self._jobs[job.id]
+                job = self._update(job, done=job.done + len(batch), added=job.added + report.added,
+                                   changed=job.changed + report.changed, unchanged=job.unchanged + report.unchanged)
+            _call(self.on_batch, job)
+        with self._cond:
+            self._finish(self._jobs[job.id], "done")
+
+    @staticmethod
+    def _once(hook: Callable[[Job], None] | None, job: Job) -> Callable[[int], None]:
+        """A progress callback for the store that calls ``hook`` on its first call only."""
+        called = False
+
+        def on_progress(_: int) -> None:
+            nonlocal called
+            if not called:
+                called = True
+                _call(hook, job)
+
+        return on_progress
+
+
+def _call(hook: Callable[[Job], None] | None, job: Job) -> None:
+    if hook is None:
+        return
+    try:
+        hook(job)
+    except Exception:
+        log.exception("job hook %s failed for job %s", getattr(hook, "__name__", hook), job.id)

@@ -1,0 +1,93 @@
+"""`qa index --url` against a real uvicorn server that indexes large files in background jobs: the CLI follows the
+job to its end and prints the same summary as for a small upload, or why the job stopped."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from api.app import create_app
+from index.embedder import Embedder
+from index.store import IndexStore
+from qa.config import Settings
+from qa.service import QAService
+
+ROOT = Path(__file__).resolve().parents[2]
+QA = ROOT / ".venv" / "bin" / "qa"
+SEEDS = ROOT / "seeds"
+IDS = [f"wire_{i}" for i in range(5)]
+
+
+@pytest.fixture
+def server(seed_index_dir: Path, embedder: Embedder, tmp_path: Path) -> Iterator[tuple[str, QAService]]:
+    """A uvicorn thread on 127.0.0.1 whose uploads of more than 2 documents are jobs committing 2 per batch."""
+    index_dir = tmp_path / "index"
+    shutil.copytree(seed_index_dir, index_dir)
+    settings = Settings(index_dir=index_dir, seeds_dir=SEEDS, job_threshold=2, job_batch_docs=2)
+    service = QAService(IndexStore.open(index_dir, embedder), settings)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(settings, service), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, name="uvicorn-test", daemon=True)
+    thread.start()
+    while not server.started:  # readiness, not a timing assumption: the loop ends when uvicorn says so
+        assert thread.is_alive(), "uvicorn exited before it started"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", service
+    server.should_exit = True
+    thread.join(timeout=60)
+
+
+def _feed(tmp_path: Path) -> Path:
+    path = tmp_path / "wire.jsonl"
+    path.write_text("\n".join(json.dumps({"id": doc_id, "title": f"Wire {i}", "text": f"Wire story {i}: the "
+                                          f"harbour crane number {i} was repaired on Monday."})
+                              for i, doc_id in enumerate(IDS)) + "\n", encoding="utf-8")
+    return path
+
+
+def _qa(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    return subprocess.run([str(QA), *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_index_through_the_server_follows_the_job(server: tuple[str, QAService], tmp_path: Path) -> None:
+    url, service = server
+    feed = _feed(tmp_path)
+    out = _qa("index", str(feed), "--url", url, "--json")
+    assert (out.returncode, out.stderr) == (0, "")
+    report = json.loads(out.stdout)
+    assert (report["added"], report["changed"], report["unchanged"], report["skipped"]) == (IDS, [], [], [])
+    [job] = service.jobs.recent()
+    assert (job.state, job.total, job.done, job.added) == ("done", 5, 5, IDS)
+    assert set(IDS) <= set(service.store.snapshot.entries)
+
+    again = _qa("index", str(feed), "--url", url)
+    assert (again.returncode, again.stderr) == (0, "")
+    newest = service.jobs.recent()[0]
+    assert again.stdout.splitlines() == [f"{feed}: 5 documents indexed by job {newest.id}",
+                                         f"documents: 0 added, 0 changed, 5 unchanged, 0 skipped (via {url})"]
+
+
+def test_a_job_cancelled_on_the_server_is_an_error_naming_what_was_kept(server: tuple[str, QAService],
+                                                                        tmp_path: Path) -> None:
+    url, service = server
+    service.jobs.on_batch = lambda job: service.jobs.cancel(job.id) if job.done == 2 else None
+    out = _qa("index", str(_feed(tmp_path)), "--url", url)
+    [job] = service.jobs.recent()
+    assert (out.returncode, out.stdout) == (2, "")
+    assert out.stderr == (f"error: indexing job {job.id} was cancelled after committing 2 of 5 documents "
+                          "(3 not indexed)\n")
+    assert set(IDS) & set(service.store.snapshot.entries) == set(IDS[:2])
