@@ -16,6 +16,7 @@ Only the measured writes embed. A report (``write_cost.md``) is written only wit
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import tempfile
@@ -24,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from eval.cli import git_commit
 from index.chunking import chunk_document
 from index.compaction import prepare, publish
 from index.documents import Document, content_hash
@@ -125,7 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     embedder = Embedder()
     header = (f"{'documents':>10} {'sentences':>10} {'add p50':>8} {'add p95':>8} {'-model50':>8} {'-model95':>8} "
               f"{'del p50':>8} {'del p95':>8} {'B/add':>7} {'B/del':>6} {'build s':>8} {'open s':>7}")
-    lines = [f"python -m eval.write_cost --sizes {args.sizes}", "",
+    lines = [f"python -m eval.write_cost --sizes {args.sizes}   (commit {git_commit()}, load average "
+             f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} at start)", "",
              "times in ms; -model = an add without the embedding model's time (log append + fsync + memory); "
              "B = bytes written per write", "", header]
     print(header, flush=True)
