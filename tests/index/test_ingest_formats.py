@@ -18,64 +18,9 @@ from index.documents import Document, content_hash
 from index.errors import InvalidInputError, TooLargeError
 from index.ingest import Skipped, load_files, parse_bytes
 
-NEWS_PAGE = """<!DOCTYPE html>
-<html lang="en">
-<head>
-  <meta charset="utf-8">
-  <title>Ships reach Odessa after defence chiefs talk | The Harbour Times</title>
-  <meta property="og:site_name" content="The Harbour Times">
-  <meta property="og:title" content="Grain ships reach Odessa after defence chiefs talk">
-  <meta name="author" content="Jane Doe">
-  <meta property="article:published_time" content="2021-11-24T10:00:00Z">
-  <meta property="article:modified_time" content="2021-11-25T08:30:00Z">
-  <link rel="canonical" href="https://harbour.example/2021/11/24/grain-ships-odessa">
-  <script>window.dataLayer = [];</script>
-  <style>.ad { display: block; }</style>
-</head>
-<body>
-  <div id="cookie-banner" class="cookie-consent">We use cookies to improve your experience.
-    <button>Accept all cookies</button></div>
-  <header class="site-header">
-    <nav class="main-nav"><ul>
-      <li><a href="/">Home</a></li><li><a href="/world">World news</a></li><li><a href="/business">Business</a></li>
-      <li><a href="/sport">Sport</a></li><li><a href="/opinion">Opinion</a></li>
-    </ul></nav>
-  </header>
-  <div class="ad ad-banner" id="ad-top">Advertisement: Cheap flights to Lisbon from 19 euros</div>
-  <main>
-    <article class="article">
-      <h1>Grain ships reach Odessa after defence chiefs talk</h1>
-      <p class="byline">By <span class="author">Jane Doe</span> ·
-        <time datetime="2021-11-24T10:00:00Z">24 November 2021</time></p>
-      <div class="share"><a href="https://twitter.example/share">Share on Twitter</a>
-        <a href="https://facebook.example/share">Share on Facebook</a></div>
-      <p>Three grain ships reached the southern port of Odessa on Wednesday, a day after the Russian and American
-        defence chiefs spoke by phone.</p>
-      <p>The ships carried 90,000 tonnes of wheat bound for Egypt and Lebanon, the port authority said in a
-        statement.</p>
-      <div class="newsletter-signup"><p>Subscribe now! Get the Harbour Times morning briefing in your inbox.</p></div>
-      <p>Port officials said a fourth ship would follow next week if the weather held, and that inspections would
-        take place at sea.</p>
-      <div class="ad ad-inline">Advertisement: Try our premium app free for 30 days</div>
-      <p>Insurers have raised premiums for Black Sea voyages twice this year, shipping brokers in London said on
-        Thursday.</p>
-    </article>
-    <aside class="related"><h2>Related stories</h2><ul>
-      <li><a href="/a">Wheat prices fall for a third week</a></li>
-      <li><a href="/b">Port strike ends in Marseille</a></li>
-    </ul></aside>
-  </main>
-  <section id="comments" class="comments">
-    <h2>Comments (2)</h2>
-    <div class="comment"><p class="comment-author">sailor42</p>
-      <p>Great reporting, thanks for covering the port!</p></div>
-    <div class="comment"><p class="comment-author">grainwatch</p><p>Prices will go up again, mark my words.</p></div>
-  </section>
-  <footer class="site-footer"><p>© 2021 The Harbour Times. All rights reserved.</p>
-    <ul><li><a href="/privacy">Privacy policy</a></li><li><a href="/terms">Terms of use</a></li></ul></footer>
-</body>
-</html>
-"""
+# The saved page of the HTML extraction eval (eval/data/html/): navigation, share buttons, ads, comments, footer.
+NEWS_PAGE = (Path(__file__).resolve().parents[2] / "eval" / "data" / "html" / "harbour_times.html").read_text(
+    encoding="utf-8")
 ARTICLE_TEXT = (
     "Grain ships reach Odessa after defence chiefs talk\n\n"
     "Three grain ships reached the southern port of Odessa on Wednesday, a day after the Russian and American defence "
