@@ -109,12 +109,19 @@ def _body_text(body: Any) -> str:
     blank lines between them; a ``<br>`` inside a paragraph stays a line break."""
     for element in body.iter():
         # trafilatura trims its blocks' text: a newline left in it separates the blocks of its fallback extractors,
-        # which put a whole short page into one <p>
-        element.text = element.text and element.text.replace("\n", "\n\n")
-        element.tail = element.tail and element.tail.replace("\n", "\n\n")
+        # which put a whole short page into one <p>. Where a block marks its own breaks with <lb/> (the page's <br>,
+        # as old pages separate paragraphs with <br><br>), a newline is only the page source's line wrap: a space.
+        parent = element.getparent()
+        element.text = element.text and element.text.replace("\n", " " if _has_breaks(element) else "\n\n")
+        element.tail = element.tail and element.tail.replace(
+            "\n", " " if parent is not None and _has_breaks(parent) else "\n\n")
     for lb in body.iter("lb"):
         lb.tail = "\n" + (lb.tail or "")
     return "\n\n".join(p for p in _blocks(body) if p)
+
+
+def _has_breaks(element: Any) -> bool:
+    return any(child.tag == "lb" for child in element)
 
 
 def _blocks(element: Any) -> Iterator[str]:
