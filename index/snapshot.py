@@ -52,6 +52,7 @@ class DocEntry:
     vectors: np.ndarray
     first_sentence: int = -1
     first_passage: int = -1
+    terms: frozenset[str] = frozenset()  # every term of its sentences, set when placed (for entity coverage)
 
 
 class Tables:
@@ -172,12 +173,13 @@ class IndexSnapshot:
         counted, total = [], 0
         for doc_id, e in placed.items():
             s0, p0 = e.first_sentence, len(tables.chunks)
-            placed[doc_id] = dataclasses.replace(e, first_passage=p0)
             alive[s0 : s0 + len(e.sentences)] = True
             for i, span in enumerate(e.sentences):
                 tables.spans[s0 + i] = span
                 tables.terms[s0 + i] = ts = terms(span.text)
                 sdf.update(set(ts))
+            placed[doc_id] = dataclasses.replace(e, first_passage=p0, terms=frozenset(
+                term for ts in tables.terms[s0 : s0 + len(e.sentences)] for term in ts))
             for c, chunk in enumerate(e.chunks):
                 rows = range(s0 + chunk.first_sentence, s0 + chunk.last_sentence + 1)
                 for sid in rows:
@@ -260,7 +262,8 @@ class IndexSnapshot:
                 changes.setdefault(term, [0, 0])[1] += 1
             t.passage_sentences.append(rows)
             t.chunks.append(chunk)
-        return dataclasses.replace(e, first_sentence=s0, first_passage=p0), total
+        return dataclasses.replace(e, first_sentence=s0, first_passage=p0,
+                                   terms=frozenset(term for ts in sent_terms for term in ts)), total
 
     def _update_faiss(self, entries: dict[str, DocEntry], dead: list[range], added: list[DocEntry],
                       n_sent: int) -> tuple[faiss.Index, threading.Lock]:
@@ -323,11 +326,9 @@ class IndexSnapshot:
                            self.passage_alive, self.n_passages, self.total_length)
 
     def terms_of_document(self, doc_id: str) -> frozenset[str]:
+        """Every term of the document's sentences (gathered once, when the document was placed)."""
         e = self.entries.get(doc_id)
-        if e is None:
-            return frozenset()
-        rows = range(e.first_sentence, e.first_sentence + len(e.sentences))
-        return frozenset(term for sid in rows for term in self.tables.terms[sid])
+        return e.terms if e is not None else frozenset()
 
     def search_vectors(self, qvecs: np.ndarray, k: int,
                        selector: faiss.IDSelector | None = None) -> tuple[np.ndarray, np.ndarray]:
