@@ -112,8 +112,3 @@ def resolve_turn(messages: Sequence[tuple[str, str]]) -> Turn:
         resolved = _PERSON.sub(name, latest, count=1)
         return Turn(resolved, resolved)
     return Turn(f"{latest.rstrip(' ?')}? (following up on: {earlier})", latest)
-
-
-def standalone_question(messages: Sequence[tuple[str, str]]) -> str:
-    """The readable standalone form of the last user turn (see ``resolve_turn``)."""
-    return resolve_turn(messages).question

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import bisect
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -44,21 +43,6 @@ class Vocabulary(Protocol):
 
 class IdfTable(Protocol):
     def get(self, term: str, default: float, /) -> float: ...
-
-
-class SortedTerms:
-    """A Vocabulary over a plain sorted list of terms."""
-
-    def __init__(self, terms: list[str]) -> None:
-        self.terms = sorted(terms)
-        self._set = set(terms)
-
-    def __contains__(self, term: object) -> bool:
-        return term in self._set
-
-    def has_prefix(self, prefix: str) -> bool:
-        i = bisect.bisect_left(self.terms, prefix)
-        return i < len(self.terms) and self.terms[i].startswith(prefix)
 
 
 def known_term(term: str, vocab: Vocabulary) -> bool:

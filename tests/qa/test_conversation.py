@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from index.errors import InvalidInputError
-from qa.conversation import Turn, needs_context, resolve_turn, standalone_question
+from qa.conversation import Turn, needs_context, resolve_turn
 
 FIRST = ("user", "Where did Milley meet Gerasimov?")
 REPLY = ("assistant", "In Helsinki, on Wednesday.")
@@ -35,14 +35,14 @@ REPLY = ("assistant", "In Helsinki, on Wednesday.")
         ([("user", "   "), ("assistant", "Milley Gerasimov"), ("user", "Why?")], "Why?"),
     ],
 )
-def test_standalone_question(messages: list[tuple[str, str]], expected: str) -> None:
-    assert standalone_question(messages) == expected
+def test_the_resolved_question_reads_on_its_own(messages: list[tuple[str, str]], expected: str) -> None:
+    assert resolve_turn(messages).question == expected
 
 
 @pytest.mark.parametrize("messages", [[], [("assistant", "hello")], [("user", " \n\t")]])
 def test_no_user_message_is_rejected(messages: list[tuple[str, str]]) -> None:
     with pytest.raises(InvalidInputError) as err:
-        standalone_question(messages)
+        resolve_turn(messages)
     assert str(err.value) == "messages must contain at least one non-empty 'user' message"
     assert err.value.status_code == 422
 
@@ -64,11 +64,11 @@ def test_needs_context(question: str, expected: bool) -> None:
 def test_a_pronoun_becomes_the_name_the_last_answer_gave() -> None:
     messages = [("user", "Who is the Kremlin spokesman?"), ("assistant", 'Dmitry Peskov [1] — "Kremlin spokesman ..."'),
                 ("user", "What did he say?")]
-    assert standalone_question(messages) == "What did Dmitry Peskov say?"
+    assert resolve_turn(messages).question == "What did Dmitry Peskov say?"
     # an answer that is no name (a number, a phrase) leaves the question's own names to choose from
     messages = [("user", "How long did Milley talk to Gerasimov?"), ("assistant", "six hours"),
                 ("user", "Where did he fly next?")]
-    assert standalone_question(messages) == "Where did Milley fly next?"
+    assert resolve_turn(messages).question == "Where did Milley fly next?"
 
 
 def test_a_chain_of_follow_ups_keeps_its_topic_and_the_reader_reads_the_turn_as_written() -> None:
