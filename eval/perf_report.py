@@ -105,25 +105,25 @@ def _collection(name: str, c: dict) -> list[str]:
     lines += _targets(c) + ["", "### Latency", ""] + _latency_table(c)
     lines += ["", f"Quality on the timed questions ({ip['answerable']} answerable): hit@5 (a returned passage contains "
               f"a gold answer) {ip['hit_at_5']:.3f}, answer contains gold {ip['answer_contains_gold']:.3f}."]
-    tx = c.get("peers", {}).get("txtai", {})
-    if tx.get("measured"):
-        lines.append(f"txtai hit@5 over whole SQuAD paragraphs (longer than our passages, so easier to hit): "
-                     f"{tx['hit_at_5']:.3f}; txtai indexing {tx['index_seconds']:.1f} s for {tx['paragraphs']} "
-                     f"paragraphs. Config: {tx['config']}.")
-    elif "peers" in c:
-        lines.append(f"txtai: not measured — {tx.get('why')}.")
-    hs = c.get("peers", {}).get("haystack", {})
-    if hs.get("measured"):
-        lines.append(f"Haystack hit@5 over whole SQuAD paragraphs: {hs['hit_at_5']:.3f}; Haystack indexing "
-                     f"{hs['index_seconds']:.1f} s. Config: {hs['config']}.")
-    elif "peers" in c:
-        lines.append(f"Haystack: not measured — {hs.get('why')}.")
-    hr = c.get("peers", {}).get("haystack_reader", {})
-    if hr.get("measured"):
-        lines.append(f"Haystack ExtractiveReader with our reader's weights: exact match {hr['exact_match']:.3f} on "
-                     f"{hr['ask_ms']['n']} questions. Config: {hr['config']}.")
-    elif "peers" in c:
-        lines.append(f"Haystack ExtractiveReader: not measured — {hr.get('why')}.")
+    peers = c.get("peers", {})
+    notes = {  # per peer: its label, and how a measured run reads in the report
+        "txtai": ("txtai", lambda r: (
+            f"txtai hit@5 over whole SQuAD paragraphs (longer than our passages, so easier to hit): "
+            f"{r['hit_at_5']:.3f}; txtai indexing {r['index_seconds']:.1f} s for {r['paragraphs']} paragraphs. "
+            f"Config: {r['config']}.")),
+        "haystack": ("Haystack", lambda r: (
+            f"Haystack hit@5 over whole SQuAD paragraphs: {r['hit_at_5']:.3f}; Haystack indexing "
+            f"{r['index_seconds']:.1f} s. Config: {r['config']}.")),
+        "haystack_reader": ("Haystack ExtractiveReader", lambda r: (
+            f"Haystack ExtractiveReader with our reader's weights: exact match {r['exact_match']:.3f} on "
+            f"{r['ask_ms']['n']} questions. Config: {r['config']}.")),
+    }
+    for key, (label, note) in notes.items():
+        run = peers.get(key, {})
+        if run.get("measured"):
+            lines.append(note(run))
+        elif "peers" in c:
+            lines.append(f"{label}: not measured — {run.get('why')}.")
     conc = c.get("in_process_concurrent")
     if conc:
         lines.append(f"In-process, {conc['threads']} threads × `ask`: {conc['throughput_qps']:.1f} questions/s over "
