@@ -85,11 +85,6 @@ class WriteGate:
             before = set(self._in_flight)
             self._cond.wait_for(lambda: not (before & self._in_flight))
 
-    @property
-    def waiting(self) -> int:
-        with self._cond:
-            return len(self._in_flight)
-
     def wait_for_writers(self, count: int = 1, timeout: float | None = None) -> bool:
         """Block until at least ``count`` writes are in flight (for tests and monitoring); False on timeout."""
         with self._cond:
