@@ -125,17 +125,23 @@ def build_answer(snap: IndexSnapshot, info: QuestionInfo, passages: list[Passage
     best = scored[0]
     if best.probability < ABSTAIN_BELOW or best.reading.start >= best.reading.end:
         return _null(info, passages, 1 - best.probability, "no sentence in the articles supports an answer")
-    span = snap.sentences[best.candidate.sentence_id]
+    citation = cite(snap, best.candidate.sentence_id, best.reading.start, best.reading.end, best.probability)
+    assert citation.highlight is not None
+    return Answer(question=info.text, answer=citation.highlight.text, confidence=round(best.probability, 4),
+                  citations=[citation], passages=passages)
+
+
+def cite(snap: IndexSnapshot, sentence_id: int, start: int, end: int, score: float) -> Citation:
+    """The citation of a sentence with the span at ``start:end`` of it highlighted (document offsets) and its relative
+    dates resolved against the article's publication date."""
+    span = snap.sentences[sentence_id]
     doc = snap.entries[span.doc_id].doc
-    start, end = span.start + best.reading.start, span.start + best.reading.end
-    text = doc.text[start:end]
+    start, end = span.start + start, span.start + end
     dates = [ResolvedDate(start=span.start + r.start, end=span.start + r.end, text=r.text, date=r.resolved)
              for r in resolve_dates(span.text, doc.published)]
-    citation = Citation(doc_id=doc.doc_id, title=doc.title, url=doc.url, start=span.start, end=span.end,
-                        quote=span.text, score=round(best.probability, 4),
-                        highlight=Highlight(start=start, end=end, text=text), published=doc.published, dates=dates)
-    return Answer(question=info.text, answer=text, confidence=round(best.probability, 4), citations=[citation],
-                  passages=passages)
+    return Citation(doc_id=doc.doc_id, title=doc.title, url=doc.url, start=span.start, end=span.end, quote=span.text,
+                    score=round(score, 4), highlight=Highlight(start=start, end=end, text=doc.text[start:end]),
+                    published=doc.published, dates=dates)
 
 
 def rerank(snap: IndexSnapshot, passages: list[Passage], scored: list[Scored]) -> list[Passage]:
