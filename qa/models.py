@@ -70,12 +70,14 @@ class Answer(_Frozen):
     answer: str | None = Field(
         description="the exact short answer span, verbatim from the article (`document.text[start:end]` with the "
         "offsets in `citations[0].highlight`), quoted inside the sentence `citations[0].quote`; null when the "
-        "articles lack the answer",
+        "articles lack the answer; for a question naming only a time (\"What happened on Tuesday?\") the whole "
+        "sentence",
     )
     confidence: float = Field(
         ge=0.0, le=1.0,
         description="estimated probability that the answer is correct (calibrated on the eval sets); "
-        "for a null answer, the probability that the articles really lack it",
+        "for a null answer, the probability that the articles really lack it; for a question naming only a time, "
+        "the share of the sentences reporting something then that fall on the answer's date (see qa/events.py)",
     )
     citations: list[Citation]
     passages: list[Passage]

@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import date
 from pathlib import Path
 
+import numpy as np
 from pydantic import BaseModel, Field
 
 from index.chunking import ChunkParams
 from index.documents import Document
 from index.errors import DocumentNotFoundError, InvalidInputError, TooLargeError
 from index.ingest import Skipped, load_files
+from index.snapshot import IndexSnapshot
 from index.store import IndexStore, UpdateReport, check_storable
 from qa.answer import answer_batch, passage_of
 from qa.config import Settings
 from qa.conversation import resolve_turn
+from qa.events import EVENT_PASSAGES, answer_event, event_question
 from qa.features import analyze
 from qa.filters import Filters
 from qa.jobs import Job, JobManager, WriteGate
-from qa.models import Answer, Passage
+from qa.models import Answer, Hit, Passage
 from qa.reader.model import Reader
 from qa.retrieve import QuestionEncoder, Retriever
 
@@ -47,9 +51,11 @@ class DocumentText(DocumentInfo):
 class QAService:
     """Answers questions over an IndexStore; safe to call from many threads."""
 
-    def __init__(self, store: IndexStore, settings: Settings, reader: Reader | None = None) -> None:
+    def __init__(self, store: IndexStore, settings: Settings, reader: Reader | None = None,
+                 today: Callable[[], date] = date.today) -> None:
         self.store = store
         self.settings = settings
+        self.today = today  # what "yesterday" or "last week" in a question is relative to
         self.reader = reader or Reader(settings.reader_graph, threads=settings.threads)
         store.stamps["reader"] = self.reader.version
         self.encoder = QuestionEncoder(store.embedder)
@@ -106,12 +112,35 @@ class QAService:
         snap = self.store.snapshot
         if filters is not None and self.retriever.select(snap, filters).empty:
             return [_no_match(q, filters) for q in cleaned]
+        today = self.today()
+        events = [event_question(q, today) for q in cleaned]
+        # an event question scans the sentences of more passages; the others' top passages are a prefix of them
+        width = max(k, 5, EVENT_PASSAGES if any(events) else 0)
         qvecs = self.encoder.encode(cleaned)
-        hits = self.retriever.search_batch(snap, cleaned, max(k, 5), qvecs,
+        hits = self.retriever.search_batch(snap, cleaned, width, qvecs,
                                            None if filters is None else [filters] * len(cleaned))
-        answers = answer_batch(snap, self.reader, [analyze(q) for q in cleaned], qvecs, hits,
-                               self.settings.reader_candidates, reader_questions)
-        return [a.model_copy(update={"passages": a.passages[:k]}) for a in answers]
+        read = [i for i, event in enumerate(events) if event is None]
+        answers = dict(zip(read, self._read(snap, [cleaned[i] for i in read], qvecs[read],
+                                            [hits[i][:max(k, 5)] for i in read],
+                                            None if reader_questions is None else [reader_questions[i] for i in read]),
+                           strict=True))
+        for i, event in enumerate(events):
+            if event is not None:
+                answers[i] = answer_event(snap, event, hits[i], self._allowed_passages(snap, filters))
+        return [answers[i].model_copy(update={"passages": answers[i].passages[:k]}) for i in range(len(cleaned))]
+
+    def _read(self, snap: IndexSnapshot, questions: Sequence[str], qvecs: np.ndarray, hits: Sequence[list[Hit]],
+              reader_questions: Sequence[str] | None) -> list[Answer]:
+        """The reader's answers (none to give when every question of the batch is an event question)."""
+        if not questions:
+            return []
+        return answer_batch(snap, self.reader, [analyze(q) for q in questions], qvecs, hits,
+                            self.settings.reader_candidates, reader_questions)
+
+    def _allowed_passages(self, snap: IndexSnapshot, filters: Filters | None) -> int:
+        """How many passages a question may be answered from: all live ones, or those of the allowed documents."""
+        ids = None if filters is None else self.retriever.select(snap, filters).passage_ids
+        return snap.n_passages if ids is None else len(ids)
 
     def chat(self, messages: Sequence[tuple[str, str]], top_k: int | None = None,
              filters: Filters | None = None) -> Answer:
@@ -119,7 +148,8 @@ class QAService:
         cleaned = [(role, self.clean_question(content) if role == "user" else content) for role, content in messages]
         turn = resolve_turn(cleaned)
         bare = next(content.strip() for role, content in reversed(cleaned) if role == "user" and content.strip())
-        if turn.question == bare:
+        if turn.question == bare or event_question(bare, self.today()) is not None:
+            # "What happened on Tuesday?" after another question is a fresh question, not a follow-up of it
             return self._answer([bare], top_k, filters)[0]
         # A follow-up may also stand alone ("Who is Shoigu?"): read it alone too and keep the best-supported answer,
         # so a new topic is not dragged back to the old one. A follow-up completed by quoting the earlier turn is read

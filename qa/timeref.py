@@ -44,6 +44,28 @@ def resolve(text: str, published: str | None) -> list[TimeRef]:
     return out
 
 
+def weekday_named(ref: TimeRef) -> int | None:
+    """The weekday a phrase names (0 = Monday: "on Tuesday", "last Tuesday" give 1), None for any other phrase."""
+    m = _PATTERN.fullmatch(ref.text)
+    return WEEKDAYS.index(m.group("day").lower()) if m is not None and m.group("day") else None
+
+
+def bounds(resolved: str) -> tuple[date, date]:
+    """The first and last day of a ``TimeRef.resolved`` value: a day, a week ``YYYY-MM-DD/YYYY-MM-DD``, a month
+    ``YYYY-MM`` or a year ``YYYY``."""
+    if "/" in resolved:
+        first, last = resolved.split("/")
+        return date.fromisoformat(first), date.fromisoformat(last)
+    if len(resolved) == 4:
+        return date(int(resolved), 1, 1), date(int(resolved), 12, 31)
+    if len(resolved) == 7:
+        year, month = int(resolved[:4]), int(resolved[5:])
+        following = date(year + month // 12, month % 12 + 1, 1)
+        return date(year, month, 1), following - timedelta(days=1)
+    day = date.fromisoformat(resolved)
+    return day, day
+
+
 def _meaning(m: re.Match[str], base: date) -> str | None:
     if m.group("day"):
         target = WEEKDAYS.index(m.group("day").lower())

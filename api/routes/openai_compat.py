@@ -32,12 +32,15 @@ MODEL_ID = "newsqa-extractive"
 
 
 def answer_text(answer: Answer) -> str:
-    """The answer span, ``[1]`` … matching ``citations``, then the supporting sentence quoted; or a plain refusal."""
+    """The answer span, ``[1]`` … matching ``citations``, then the supporting sentence quoted (unless the answer is that
+    whole sentence); or a plain refusal."""
     if answer.answer is None:
         reason = f" ({answer.abstain_reason})" if answer.abstain_reason else ""
         return f"Not found in the articles: they do not contain an answer to this question{reason}."
     marks = "".join(f"[{i}]" for i in range(1, len(answer.citations) + 1))
-    sentence = f' — "{answer.citations[0].quote}"' if answer.citations else ""
+    # an event answer ("What happened on Tuesday?") is the whole sentence already: not quoted twice
+    quoted = answer.citations and answer.citations[0].quote != answer.answer
+    sentence = f' — "{answer.citations[0].quote}"' if quoted else ""
     return f"{answer.answer} {marks}".rstrip() + sentence
 
 

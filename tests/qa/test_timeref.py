@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
-from qa.timeref import resolve
+from qa.timeref import bounds, resolve, weekday_named
 
 PATROL = ("On Tuesday, two patrol boats sent to Ukraine's navy by the United States arrived at the southern port of "
           "Odessa.")
@@ -44,3 +46,23 @@ def test_no_date_or_a_bad_date_resolves_nothing() -> None:
     assert resolve(PATROL, None) == []
     assert resolve(PATROL, "November 2021") == []
     assert resolve("Mondays are quiet.", "2021-11-24") == []  # a habit, not a day
+
+
+@pytest.mark.parametrize(
+    ("resolved", "first", "last"),
+    [
+        ("2021-11-23", "2021-11-23", "2021-11-23"),
+        ("2021-11-15/2021-11-21", "2021-11-15", "2021-11-21"),
+        ("2021-11", "2021-11-01", "2021-11-30"),
+        ("2021-12", "2021-12-01", "2021-12-31"),
+        ("2024-02", "2024-02-01", "2024-02-29"),
+        ("2022", "2022-01-01", "2022-12-31"),
+    ],
+)
+def test_bounds_of_each_kind_of_meaning(resolved: str, first: str, last: str) -> None:
+    assert bounds(resolved) == (date.fromisoformat(first), date.fromisoformat(last))
+
+
+def test_weekday_named_by_a_phrase() -> None:
+    refs = resolve("Last Tuesday, on Friday, yesterday and next week.", "2021-11-24")
+    assert [weekday_named(r) for r in refs] == [1, 4, None, None]
