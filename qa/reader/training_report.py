@@ -1,7 +1,7 @@
 """The committed training report of a reader run: hyper-parameters, data hash, wall time and the loss curve.
 
 Written by ``python -m qa.reader.export`` next to the shipped weights. A run started with ``--init`` from an earlier
-run is reported as the second stage after that run's own figures. Imported by nothing at run time.
+run is reported as the next stage after that run's own figures (a chain of any length). Imported by nothing at run time.
 """
 
 from __future__ import annotations
@@ -52,25 +52,38 @@ def _table(log: list[dict], offset: int = 0) -> list[str]:
     return lines + [f"| {r['step']} | {offset + r['pairs']:,} | {r['loss']:.3f} | {r['seconds']:.0f} |" for r in rows]
 
 
+def _chain(run: Path) -> list[tuple[dict, list[dict]]]:
+    """The stages that made ``run``'s weights, first first: each run started with ``--init`` follows the one it
+    started from."""
+    stages = [_stage(run)]
+    while stages[0][0].get("init"):
+        stages.insert(0, _stage(Path(stages[0][0]["init"])))
+    return stages
+
+
 def write_training_report(run: Path, out: Path, step: int, commit: str) -> None:
-    config, log = _stage(run)
+    stages = _chain(run)
+    config = stages[-1][0]
     lines = ["# Reader training report", "", f"Code at commit `{commit}`; exported with "
              f"`python -m qa.reader.export --run {config['out']}` (per-channel int8 by default).", "",
              f"- data: `{Path(config['data']).name}`, sha256 `{config['data_sha256']}`", ""]
-    curve = [(r["pairs"], r["loss"]) for r in log]
-    if config.get("init"):
-        first_config, first_log = _stage(Path(config["init"]))
-        first_pairs = first_log[-1]["pairs"] if first_log else 0
-        curve = [(r["pairs"], r["loss"]) for r in first_log] + [(first_pairs + p, v) for p, v in curve]
-        lines += ["## Stage 1", "", *_describe(first_config, first_log, first_config["total_steps"]),
-                  "", *_table(first_log), "", "## Stage 2: continued on new questions from the stage 1 weights", "",
-                  *_describe(config, log, step), "", "Pairs in the table count from the start of stage 1.", "",
-                  *_table(log, first_pairs)]
-    else:
-        lines += [*_describe(config, log, step), "", *_table(log)]
+    curve: list[tuple[int, float]] = []
+    offset = 0
+    for number, (stage_config, log) in enumerate(stages, 1):
+        last = number == len(stages)
+        title = f"## Stage {number}" if number == 1 else \
+            f"## Stage {number}: continued from the stage {number - 1} weights"
+        lines += [title, "", *_describe(stage_config, log, step if last else stage_config["total_steps"]), ""]
+        if offset:
+            lines += ["Pairs in the table count from the start of stage 1.", ""]
+        lines += [*_table(log, offset), ""]
+        curve += [(offset + r["pairs"], r["loss"]) for r in log]
+        offset += log[-1]["pairs"] if log else 0
+    if len(stages) == 1:  # one stage: no heading of its own
+        lines = lines[:6] + lines[8:]
     _plot(curve, out / "loss.png")
     lines[6:6] = ["![loss](loss.png)", ""]
-    (out / "TRAINING.md").write_text("\n".join(lines) + "\n")
+    (out / "TRAINING.md").write_text("\n".join(lines).rstrip("\n") + "\n")
 
 
 def _plot(curve: list[tuple[int, float]], path: Path) -> None:
