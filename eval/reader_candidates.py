@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> None:
         qvecs = service.encoder.encode(texts)
         hits = service.retriever.search_batch(snap, texts, 5, qvecs)
         orders = {
+            "configured (qa.answer.Candidate.prefilter)": lambda c: -c.prefilter,
             "cos+coverage": lambda c: -(c.cos + c.coverage),
             "cos": lambda c: -c.cos,
             "passage, then cos": lambda c: (-c.passage, -c.cos),

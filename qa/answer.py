@@ -16,6 +16,7 @@ from qa.reader.model import Reader
 from qa.timeref import resolve as resolve_dates
 
 ANSWER_PASSAGES = 5
+PASSAGE_PREFILTER = 1.5  # 1.0: 0.900, 1.5-3.0: 0.905, 0.5: 0.897 of answer sentences in the first 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,8 +30,10 @@ class Candidate:
 
     @property
     def prefilter(self) -> float:
-        """Order in which candidates are offered to the reader (retrieval signals, no answer model)."""
-        return self.cos + self.coverage
+        """Order in which candidates are offered to the reader (retrieval signals, no answer model). The passage's
+        fused score counts with PASSAGE_PREFILTER: on 1,500 SQuAD part A questions it puts the answer sentence among
+        the first 4 for 0.905 of them instead of 0.883 (`python -m eval.reader_candidates`)."""
+        return self.cos + self.coverage + PASSAGE_PREFILTER * self.passage
 
 
 @dataclass(frozen=True, slots=True)
