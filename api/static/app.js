@@ -76,11 +76,22 @@ class RequestError extends Error {
       answer.citations.forEach((citation, i) => quote.append(" ", chip(citation, i + 1)));
       item.append(quote);
       if (answer.citations.length) {
-        const first = answer.citations[0];
-        item.append(sentenceWithSpan(first));
-        if (first.dates && first.dates.length) {
-          const meant = first.dates.map((d) => `“${d.text}” = ${d.date}`).join(", ");
-          item.append(el("p", "answer__dates", `${meant} (article of ${first.published})`));
+        const [first, ...others] = answer.citations;
+        // An event answer ("What happened on Tuesday?") is its whole sentence: shown once, then the other sentences
+        // reporting something on the same day, each with its own date.
+        const whole = answer.answer === first.quote;
+        if (!whole) item.append(sentenceWithSpan(first));
+        if (first.dates && first.dates.length) item.append(datesLine(first));
+        if (whole && others.length) {
+          const more = el("ul", "answer__more");
+          more.setAttribute("aria-label", "Also on that day");
+          others.forEach((citation, i) => {
+            const line = el("li", "answer__also");
+            line.append(el("span", "answer__also-quote", citation.quote), " ", chip(citation, i + 2));
+            if (citation.dates && citation.dates.length) line.append(datesLine(citation));
+            more.append(line);
+          });
+          item.append(more);
         }
       }
     }
@@ -91,6 +102,11 @@ class RequestError extends Error {
       resolved.append(el("span", "resolved__label", "Answered as: "), el("q", "resolved__question", answer.question));
       item.append(resolved);
     }
+  }
+
+  function datesLine(citation) {
+    const meant = citation.dates.map((d) => `“${d.text}” = ${d.date}`).join(", ");
+    return el("p", "answer__dates", `${meant} (article of ${citation.published})`);
   }
 
   function chip(citation, n) {

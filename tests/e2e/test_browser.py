@@ -121,6 +121,26 @@ def test_not_found_state_is_distinct(page) -> None:  # type: ignore[no-untyped-d
     expect(answer.locator("button.chip")).to_have_count(0)
 
 
+GENERALS_SENTENCE = ("Top generals from Russia and the United States spoke over the phone on Tuesday, Russia's Defense "
+                     "Ministry said, amid Western fears that Moscow might be plotting to invade neighboring Ukraine.")
+
+
+def test_event_answer_shows_its_sentence_once_and_the_rest_of_the_day(page) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    answer = _ask(page, "What happened on Tuesday?", 1)
+    expect(answer.locator(".answer__span")).to_have_text(GENERALS_SENTENCE)
+    expect(answer.locator(".answer__sentence")).to_have_count(0)  # the answer is the sentence: not quoted twice
+    expect(answer.locator(".answer__dates").first).to_have_text("“on Tuesday” = 2021-11-23 (article of 2021-11-24)")
+    also = answer.locator(".answer__more .answer__also")
+    expect(also).to_have_count(3)  # the patrol boats, Peskov and Shoigu sentences of the same article and day
+    expect(also.first.locator(".answer__also-quote")).to_have_text(PATROL_SENTENCE)
+    expect(also.first.locator("button.chip")).to_have_text("2")
+    expect(also.first.locator(".answer__dates")).to_have_text("“On Tuesday” = 2021-11-23 (article of 2021-11-24)")
+    also.first.locator("button.chip").click()
+    expect(page.locator("#source-text mark")).to_have_text(PATROL_SENTENCE)
+
+
 def test_phone_width(browser, live_server: str) -> None:  # type: ignore[no-untyped-def]
     from playwright.sync_api import expect
 
