@@ -100,15 +100,16 @@ def _null(info: QuestionInfo, passages: list[Passage], confidence: float, reason
 
 
 def answer_batch(snap: IndexSnapshot, reader: Reader, infos: Sequence[QuestionInfo], qvecs: np.ndarray,
-                 hits: Sequence[list[Hit]], limit: int, reader_questions: Sequence[str] | None = None) -> list[Answer]:
-    """Answers for several questions; each question's candidate sentences are read in one reader call, with
-    ``reader_questions`` in place of the questions' own text when given."""
+                 hits: Sequence[list[Hit]], limit: int, reader_questions: Sequence[str] | None = None,
+                 early_exit: float = 1.01) -> list[Answer]:
+    """Answers for several questions, their candidates read with ``reader_questions`` in place of the questions' own
+    text when given. The reader reads each question's first candidate alone; when its calibrated probability reaches
+    ``early_exit`` that is the answer, else the other candidates are read (one more call) and the best of all wins."""
     blocked = [unknown_entities(snap, info) for info in infos]
     cands = [[] if missing else candidates(snap, info, qvec, h, limit)
              for info, qvec, h, missing in zip(infos, qvecs, hits, blocked, strict=True)]
     texts = reader_questions if reader_questions is not None else [info.text for info in infos]
-    readings = reader.read_batch([(text, [snap.sentences[c.sentence_id].text for c in cs])
-                                  for text, cs in zip(texts, cands, strict=True)])
+    readings = _read(snap, reader, infos, texts, cands, early_exit)
     answers = []
     for info, h, missing, cs, rs in zip(infos, hits, blocked, cands, readings, strict=True):
         passages = [passage_of(snap, hit) for hit in h]
@@ -118,8 +119,25 @@ def answer_batch(snap: IndexSnapshot, reader: Reader, infos: Sequence[QuestionIn
         if not cs:
             answers.append(_null(info, passages, 1.0, "no articles are indexed"))
             continue
-        answers.append(build_answer(snap, info, passages, score(snap, info, cs, rs)))
+        answers.append(build_answer(snap, info, passages, score(snap, info, cs[:len(rs)], rs)))
     return answers
+
+
+def _read(snap: IndexSnapshot, reader: Reader, infos: Sequence[QuestionInfo], texts: Sequence[str],
+          cands: Sequence[list[Candidate]], early_exit: float) -> list[list[Reading]]:
+    """Readings of each question's candidates: the first alone, the rest only when the first's calibrated probability
+    stays under ``early_exit`` (a prefix of the candidates may come back); above 1, all of them in one call."""
+    def sentences(cs: Sequence[Candidate]) -> list[str]:
+        return [snap.sentences[c.sentence_id].text for c in cs]
+
+    if early_exit > 1.0:
+        return reader.read_batch([(text, sentences(cs)) for text, cs in zip(texts, cands, strict=True)])
+    readings = reader.read_batch([(text, sentences(cs[:1])) for text, cs in zip(texts, cands, strict=True)])
+    more = [i for i, (info, cs, rs) in enumerate(zip(infos, cands, readings, strict=True))
+            if len(cs) > 1 and score(snap, info, cs[:1], rs)[0].probability < early_exit]
+    for i, rest in zip(more, reader.read_batch([(texts[i], sentences(cands[i][1:])) for i in more]), strict=True):
+        readings[i] = readings[i] + rest
+    return readings
 
 
 def build_answer(snap: IndexSnapshot, info: QuestionInfo, passages: list[Passage], scored: list[Scored]) -> Answer:

@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     dense_weight: float = Field(0.5, ge=0.0, le=1.0)
     reader_graph: Path | None = None  # another reader ONNX graph (e.g. the fp32 export); default: the shipped int8
     reader_candidates: int = Field(4, ge=1, le=50)  # sentences the reader reads per question (its cost is per sentence)
+    # the first candidate is read alone, and the others only when its calibrated probability is under this (above 1:
+    # always read them all); 0.7 kept SQuAD span EM and read one sentence for about 58 % of questions
+    reader_early_exit: float = Field(0.7, ge=0.0, le=1.01)
     max_question_chars: int = Field(2000, ge=10)
     max_upload_bytes: int = Field(10 * 1024 * 1024, ge=1024)
     # one article's text, after extraction: bounds the sentences one write embeds (about 2,000 at the default)

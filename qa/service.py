@@ -135,7 +135,7 @@ class QAService:
         if not questions:
             return []
         return answer_batch(snap, self.reader, [analyze(q) for q in questions], qvecs, hits,
-                            self.settings.reader_candidates, reader_questions)
+                            self.settings.reader_candidates, reader_questions, self.settings.reader_early_exit)
 
     def _allowed_passages(self, snap: IndexSnapshot, filters: Filters | None) -> int:
         """How many passages a question may be answered from: all live ones, or those of the allowed documents."""
