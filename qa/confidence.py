@@ -8,8 +8,8 @@ from dataclasses import asdict, dataclass, fields
 # Fitted by `python -m eval.calibrate --index-dir /tmp/squad-idx` for reader minilm-l6-reader-e81fff698961 (logistic
 # regression on 3,004 labelled answers: SQuAD dev part A on its index, SQuAD questions on the seed index, seed
 # unanswerable questions on the SQuAD index, the seed eval set), refit for the passage-aware candidate order
-# (qa.answer.PASSAGE_PREFILTER) and the reader's early exit (Settings.reader_early_exit 0.7: the first candidate is
-# read alone); held-out ECE 0.029 with a half fit.
+# (qa.answer.PASSAGE_PREFILTER) and the reader's early exit (fit with Settings.reader_early_exit at 0.7, kept at its
+# default 0.6: the first candidate is read alone); held-out ECE 0.029 with a half fit.
 WEIGHTS: dict[str, float] = {
     "bias": -8.26,
     "reader": 1.277,
