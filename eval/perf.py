@@ -350,7 +350,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-seconds", type=float, default=30.0, help="time bound per concurrency level")
     ap.add_argument("--threads", type=int, default=None, help="encoder threads for the in-process service")
     ap.add_argument("--no-peers", action="store_true")
-    ap.add_argument("--out", type=Path, default=REPORT_DIR)
+    ap.add_argument("--out", type=Path, default=None,
+                    help="write report.md and report.json here (the committed report: eval/reports/perf); without "
+                         "it nothing is written")
     args = ap.parse_args(argv)
     if args.index_worker:
         collection, index_dir, out = args.index_worker
@@ -365,7 +367,8 @@ def main(argv: list[str] | None = None) -> int:
             report["collections"][name] = bench_collection(name, args, Path(tmp))
     report["machine"]["load_avg_at_end"] = [round(x, 2) for x in os.getloadavg()]
     md = markdown(report)
-    save_report(args.out, report, md)
+    if args.out is not None:
+        save_report(args.out, report, md)
     print(md)
     return 0
 
