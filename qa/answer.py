@@ -94,8 +94,9 @@ def score(snap: IndexSnapshot, info: QuestionInfo, cands: Sequence[Candidate],
     return out
 
 
-def _null(info: QuestionInfo, passages: list[Passage], confidence: float, reason: str) -> Answer:
-    return Answer(question=info.text, answer=None, confidence=round(confidence, 4), citations=[],
+def null_answer(question: str, passages: list[Passage], confidence: float, reason: str) -> Answer:
+    """"Not found in the articles", with why, and ``confidence`` the probability that the articles lack the answer."""
+    return Answer(question=question, answer=None, confidence=round(confidence, 4), citations=[],
                   passages=passages, abstain_reason=reason)
 
 
@@ -109,35 +110,36 @@ def answer_batch(snap: IndexSnapshot, reader: Reader, infos: Sequence[QuestionIn
     cands = [[] if missing else candidates(snap, info, qvec, h, limit)
              for info, qvec, h, missing in zip(infos, qvecs, hits, blocked, strict=True)]
     texts = reader_questions if reader_questions is not None else [info.text for info in infos]
-    readings = _read(snap, reader, infos, texts, cands, early_exit)
+    scored = _read(snap, reader, infos, texts, cands, early_exit)
     answers = []
-    for info, h, missing, cs, rs in zip(infos, hits, blocked, cands, readings, strict=True):
+    for info, h, missing, cs, sc in zip(infos, hits, blocked, cands, scored, strict=True):
         passages = [passage_of(snap, hit) for hit in h]
         if missing:
-            answers.append(_null(info, passages, 0.95, f"the articles never mention: {', '.join(missing)}"))
+            answers.append(null_answer(info.text, passages, 0.95, f"the articles never mention: {', '.join(missing)}"))
             continue
         if not cs:
-            answers.append(_null(info, passages, 1.0, "no articles are indexed"))
+            answers.append(null_answer(info.text, passages, 1.0, "no articles are indexed"))
             continue
-        answers.append(build_answer(snap, info, passages, score(snap, info, cs[:len(rs)], rs)))
+        answers.append(build_answer(snap, info, passages, sc))
     return answers
 
 
 def _read(snap: IndexSnapshot, reader: Reader, infos: Sequence[QuestionInfo], texts: Sequence[str],
-          cands: Sequence[list[Candidate]], early_exit: float) -> list[list[Reading]]:
-    """Readings of each question's candidates: the first alone, the rest only when the first's calibrated probability
-    stays under ``early_exit`` (a prefix of the candidates may come back); above 1, all of them in one call."""
+          cands: Sequence[list[Candidate]], early_exit: float) -> list[list[Scored]]:
+    """Each question's read candidates, scored, best first: the first alone, the rest only when the first's calibrated
+    probability stays under ``early_exit`` (so only the first may come back); above 1, all of them in one call."""
     def sentences(cs: Sequence[Candidate]) -> list[str]:
         return [snap.sentences[c.sentence_id].text for c in cs]
 
-    if early_exit > 1.0:
-        return reader.read_batch([(text, sentences(cs)) for text, cs in zip(texts, cands, strict=True)])
-    readings = reader.read_batch([(text, sentences(cs[:1])) for text, cs in zip(texts, cands, strict=True)])
-    more = [i for i, (info, cs, rs) in enumerate(zip(infos, cands, readings, strict=True))
-            if len(cs) > 1 and score(snap, info, cs[:1], rs)[0].probability < early_exit]
+    first = cands if early_exit > 1.0 else [cs[:1] for cs in cands]
+    readings = reader.read_batch([(text, sentences(cs)) for text, cs in zip(texts, first, strict=True)])
+    scored = [score(snap, info, cs, rs) for info, cs, rs in zip(infos, first, readings, strict=True)]
+    more = [i for i, (cs, sc) in enumerate(zip(cands, scored, strict=True))
+            if len(cs) > len(sc) and sc[0].probability < early_exit]
     for i, rest in zip(more, reader.read_batch([(texts[i], sentences(cands[i][1:])) for i in more]), strict=True):
-        readings[i] = readings[i] + rest
-    return readings
+        # stable: of equals, the earlier candidate stays first, as when all are scored together
+        scored[i] = sorted(scored[i] + score(snap, infos[i], cands[i][1:], rest), key=lambda s: -s.probability)
+    return scored
 
 
 def build_answer(snap: IndexSnapshot, info: QuestionInfo, passages: list[Passage], scored: list[Scored]) -> Answer:
@@ -145,7 +147,7 @@ def build_answer(snap: IndexSnapshot, info: QuestionInfo, passages: list[Passage
     passages = rerank(snap, passages, scored)
     best = scored[0]
     if best.probability < ABSTAIN_BELOW or best.reading.start >= best.reading.end:
-        return _null(info, passages, 1 - best.probability, "no sentence in the articles supports an answer")
+        return null_answer(info.text, passages, 1 - best.probability, "no sentence in the articles supports an answer")
     citation = cite(snap, best.candidate.sentence_id, best.reading.start, best.reading.end, best.probability)
     assert citation.highlight is not None
     return Answer(question=info.text, answer=citation.highlight.text, confidence=round(best.probability, 4),

@@ -14,7 +14,7 @@ from functools import cache
 
 from index.snapshot import IndexSnapshot
 from index.text import QUESTION_WORDS, normalize, terms
-from qa.answer import cite, passage_of
+from qa.answer import cite, null_answer, passage_of
 from qa.models import Answer, Citation, Hit, Passage
 from qa.timeref import WEEKDAYS, bounds, resolve, weekday_named
 
@@ -107,11 +107,11 @@ def answer_event(snap: IndexSnapshot, event: EventQuestion, hits: list[Hit], all
     matches = find_matches(snap, event, hits)
     if not matches:
         scanned = len(hits) / allowed_passages if allowed_passages > len(hits) else 1.0
-        return _null(event, passages, scanned, f"no article reports anything {event.when}")
+        return null_answer(event.text, passages, scanned, f"no article reports anything {event.when}")
     dates = sorted({d for m in matches for d in m.dates}, key=_recency, reverse=True)
     if event.weekday is not None and len(dates) > 1:
-        return _null(event, passages, 1 - 1 / len(dates), f"'{event.when}' matches several dates in the articles: "
-                     f"{', '.join(dates)}; narrow it with since/until")
+        return null_answer(event.text, passages, 1 - 1 / len(dates), f"'{event.when}' matches several dates in the "
+                           f"articles: {', '.join(dates)}; narrow it with since/until")
     on_date = [m for m in matches if dates[0] in m.dates]
     confidence = round(len(on_date) / len(matches), 4)
     citations = [cite(snap, m.sentence_id, 0, len(snap.sentences[m.sentence_id].text), confidence)
@@ -132,8 +132,3 @@ def _cited_first(passages: list[Passage], citations: list[Citation]) -> list[Pas
         return any(c.doc_id == p.doc_id and p.start <= c.start and c.end <= p.end for c in citations)
 
     return sorted(passages, key=lambda p: not cited(p))
-
-
-def _null(event: EventQuestion, passages: list[Passage], confidence: float, reason: str) -> Answer:
-    return Answer(question=event.text, answer=None, confidence=round(confidence, 4), citations=[], passages=passages,
-                  abstain_reason=reason)

@@ -15,7 +15,7 @@ from index.errors import DocumentNotFoundError, InvalidInputError, TooLargeError
 from index.ingest import Skipped, load_files
 from index.snapshot import IndexSnapshot
 from index.store import IndexStore, UpdateReport, check_storable
-from qa.answer import answer_batch, passage_of
+from qa.answer import answer_batch, null_answer, passage_of
 from qa.config import Settings
 from qa.conversation import resolve_turn
 from qa.events import EVENT_PASSAGES, answer_event, event_question
@@ -236,8 +236,7 @@ class QAService:
 
 
 def _no_match(question: str, filters: Filters) -> Answer:
-    return Answer(question=question, answer=None, confidence=1.0, citations=[], passages=[],
-                  abstain_reason=f"no article matches the filters ({filters.describe()})")
+    return null_answer(question, [], 1.0, f"no article matches the filters ({filters.describe()})")
 
 
 def _info(entry) -> DocumentInfo:  # type: ignore[no-untyped-def]
