@@ -25,8 +25,9 @@ class Settings(BaseSettings):
     reader_graph: Path | None = None  # another reader ONNX graph (e.g. the fp32 export); default: the shipped int8
     reader_candidates: int = Field(4, ge=1, le=50)  # sentences the reader reads per question (its cost is per sentence)
     # the first candidate is read alone, and the others only when its calibrated probability is under this (above 1:
-    # always read them all, in one call). On SQuAD part A, 0.6 and 0.7 gave the same span EM (0.585), 0.6 a little more
-    # sentence containment (0.738 vs 0.735), and 0.6 reads one sentence for 67 % of questions, 0.7 for about 58 %
+    # always read them all, in one call). On SQuAD part A, 0.6 and 0.7 gave the same span EM (0.585; 1.01: 0.587), 0.6
+    # a little more sentence containment (0.738 vs 0.735), and 0.6 reads one sentence for 67 % of questions, 0.7 for
+    # about 58 % (README, "QA_READER_EARLY_EXIT", has the latency and the commands)
     reader_early_exit: float = Field(0.6, ge=0.0, le=1.01)
     max_question_chars: int = Field(2000, ge=10)
     max_upload_bytes: int = Field(10 * 1024 * 1024, ge=1024)
