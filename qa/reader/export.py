@@ -93,7 +93,9 @@ def main(argv: list[str] | None = None) -> None:
     step = torch.load(args.run / "checkpoint.pt", weights_only=False)["step"]
     (args.out / "version.json").write_text(json.dumps({
         "version": f"minilm-l6-reader-{digest[:12]}", "sha256": digest, "step": step,
-        "per_channel": args.per_channel}, indent=2) + "\n")
+        "per_channel": args.per_channel,
+        **({"context": True} if json.loads((args.run / "config.json").read_text()).get("context") else {})},
+        indent=2) + "\n")
     import subprocess
 
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()

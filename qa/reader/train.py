@@ -22,7 +22,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from qa.reader.inputs import encode_pairs, load_tokenizer
+from qa.reader.inputs import encode_pairs, load_tokenizer, with_context
 from qa.reader.training_data import Pair, build_pairs, file_sha256, load_squad
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "squad-train-v1.1.json.gz"
@@ -54,7 +54,8 @@ def build_model(model_dir: Path) -> ReaderNet:
 
 def batches(pairs: list[Pair], tokenizer, batch_size: int, seed: int) -> list[list[int]]:
     """Length-grouped batches: sort windows of 50 batches by length, then shuffle the batches (less padding)."""
-    lengths = [len(e.ids) for e in tokenizer.encode_batch([(p.question, p.sentence) for p in pairs])]
+    lengths = [len(e.ids) for e in tokenizer.encode_batch([(with_context(p.question, p.previous), p.sentence)
+                                                           for p in pairs])]
     rng = random.Random(seed)
     window = batch_size * 50
     out: list[list[int]] = []
@@ -67,7 +68,7 @@ def batches(pairs: list[Pair], tokenizer, batch_size: int, seed: int) -> list[li
 
 
 def tensors(pairs: list[Pair], tokenizer) -> dict[str, torch.Tensor]:
-    enc = encode_pairs(tokenizer, [p.question for p in pairs], [p.sentence for p in pairs])
+    enc = encode_pairs(tokenizer, [with_context(p.question, p.previous) for p in pairs], [p.sentence for p in pairs])
     starts, ends = np.zeros(len(pairs), dtype=np.int64), np.zeros(len(pairs), dtype=np.int64)
     answerable = np.zeros(len(pairs), dtype=np.float32)
     for i, p in enumerate(pairs):
@@ -108,17 +109,19 @@ def prepare(args: argparse.Namespace, tokenizer) -> tuple[list[Pair], list[list[
     if cache.exists():
         with cache.open("rb") as f:
             saved = pickle.load(f)
-        if (saved["hash"], saved["seed"], saved["questions"], saved.get("skip", 0)) == (
-                data_hash, args.seed, args.questions, args.skip):
+        if (saved["hash"], saved["seed"], saved["questions"], saved.get("skip", 0),
+                saved.get("same_article", False), saved.get("context", False)) == (
+                data_hash, args.seed, args.questions, args.skip, args.same_article_negatives, args.context):
             return saved["pairs"], saved["batches"], data_hash
     print("building training pairs (split, BM25 negatives)...", flush=True)
-    groups = build_pairs(load_squad(args.data), seed=args.seed, limit=args.questions, skip=args.skip)
+    groups = build_pairs(load_squad(args.data), seed=args.seed, limit=args.questions, skip=args.skip,
+                         same_article=args.same_article_negatives, context=args.context)
     pairs = [p for g in groups for p in g]
     order = batches(pairs, tokenizer, args.batch_size, args.seed)
     tmp = cache.with_suffix(".tmp")
     with tmp.open("wb") as f:
         pickle.dump({"hash": data_hash, "seed": args.seed, "questions": args.questions, "skip": args.skip,
-                     "pairs": pairs,
+                     "same_article": args.same_article_negatives, "context": args.context, "pairs": pairs,
                      "batches": order}, f)
     os.replace(tmp, cache)
     return pairs, order, data_hash
@@ -141,6 +144,10 @@ def main(argv: list[str] | None = None) -> None:
                         help="pass over the first N questions of the seeded order (those the --init run trained on)")
     parser.add_argument("--init", type=Path,
                         help="start from the final weights of an earlier run folder (a second stage on new questions)")
+    parser.add_argument("--same-article-negatives", action="store_true",
+                        help="add, per question, the best BM25 sentence of another paragraph of its own article")
+    parser.add_argument("--context", action="store_true",
+                        help="show the reader the sentence before each candidate (qa.reader.inputs.with_context)")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--head-lr", type=float, default=1e-3)

@@ -25,6 +25,8 @@ def _command(config: dict) -> str:
                  f" --lr {config['lr']:g} --head-lr {config['head_lr']:g} --warmup {config['warmup']}")
     elif config.get("questions") is not None:
         extra = f" --questions {config['questions']}"
+    if config.get("same_article_negatives"):
+        extra += " --same-article-negatives"
     threads = f" --threads {config['threads']}" if config.get("threads", 2) != 2 else ""
     return (f"python -m qa.reader.train --out {config['out']} --pairs {config['pairs']} --every {config['every']:g}"
             f"{extra}{threads}")
@@ -35,12 +37,14 @@ def _describe(config: dict, log: list[dict], step: int) -> list[str]:
     first = config.get("skip", 0)
     return [
         f"Exported at step {step} of {config['total_steps']} ({step * config['batch_size']:,} pairs), "
-        f"{seconds / 60:.0f} minutes of training wall time on 2 CPU cores (fp32; the machine was shared with other "
-        "work for part of the run).", "",
+        f"{seconds / 60:.0f} minutes of training wall time on 2 CPU cores (fp32; the model card says how loaded the "
+        "machine was).", "",
         f"Command: `{_command(config)}` (resumable with `--resume`).", "",
         f"- questions: {config['questions']:,} SQuAD train questions of the seeded order, from number {first:,}; "
         f"pairs available {config['n_pairs_available']:,} (per question: the answer sentence, the sentence of its "
-        "paragraph sharing most question terms, and the best BM25 sentence of another article)",
+        "paragraph sharing most question terms, and the best BM25 sentence of another article"
+        + (", and the best BM25 sentence of another paragraph of its own article holding no gold answer"
+           if config.get("same_article_negatives") else "") + ")",
         "- hyper-parameters: " + ", ".join(f"{k}={config[k]}" for k in
                                            ("batch_size", "lr", "head_lr", "warmup", "seed", "bf16", "threads")),
     ]
