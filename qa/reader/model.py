@@ -37,11 +37,16 @@ class Reader:
 
     def read(self, question: str, sentences: Sequence[str], previous: Sequence[str] | None = None) -> list[Reading]:
         """One model call over all of the question's candidate sentences; ``previous`` (the sentence before each, ""
-        for none) is shown to a reader trained with context and ignored by one trained without."""
+        for none) is shown to a reader trained with context and ignored by one trained without. The service never
+        passes it: a reader trained with context (``qa.reader.train --context``, tried and not shipped) is for
+        ``eval.reader_gold`` only, and refuses to read without it rather than read what it was not trained on."""
         if not sentences:
             return []
         firsts = [question] * len(sentences)
-        if self.context and previous is not None:
+        if self.context:
+            if previous is None:
+                raise ValueError(f"reader {self.version} was trained with the previous sentence as context; "
+                                 "only eval.reader_gold passes it (see the model card)")
             firsts = [with_context(question, p) for p in previous]
         enc = encode_pairs(self.tokenizer, firsts, list(sentences))
         start, end, answer = self.session.run(None, {"input_ids": enc.input_ids, "attention_mask": enc.attention_mask,

