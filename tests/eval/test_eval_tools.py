@@ -44,3 +44,18 @@ def test_seed_eval_set_loads_with_its_documented_counts() -> None:
     assert len(evalset.conversations) == 9
     assert evalset.answerable[0].gold is not None and evalset.answerable[0].gold.answers == ("Helsinki",)
     assert evalset.conversations[0].turns[0].id == "c01.1"
+
+
+def test_abstention_sweep_applies_each_threshold_to_the_recorded_probabilities() -> None:
+    from eval.abstention_sweep import answered, answered_right, table
+
+    # (probability, right); None: answered null before the confidence model ran
+    rs = [(0.9, True), (0.55, False), (0.42, True), (0.31, True), (None, False)]
+    assert answered(rs, 0.5) == pytest.approx(2 / 5)
+    assert answered_right(rs, 0.5) == pytest.approx(1 / 5)
+    assert answered_right(rs, 0.4) == pytest.approx(2 / 5)
+    assert answered_right(rs, 0.3) == pytest.approx(3 / 5)
+    unanswerable = [(0.6, False), (0.35, False), (None, False), (0.1, False)]
+    lines = table(rs, rs, unanswerable, [], [(0.45, False)], [0.5, 0.3]).splitlines()
+    assert lines[2] == "| 0.50 (shipped) | 0.200 | 0.200 | 0.750 | 0.000 | 0.000 |"
+    assert lines[3] == "| 0.30 | 0.600 | 0.600 | 0.500 | 0.000 | 1.000 |"

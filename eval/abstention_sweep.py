@@ -1,0 +1,100 @@
+"""What the abstention threshold trades: SQuAD sentence containment against abstaining when the answer is absent.
+
+    python -m eval.abstention_sweep [--index-dir DIR] [--thresholds 0.5,0.45,0.4,0.35,0.3]
+
+Every question is asked once with abstention off (the chosen span comes back with its calibrated probability); each
+threshold (``qa.confidence.ABSTAIN_BELOW``) is then applied to those probabilities:
+- SQuAD part A, all questions on its own index: sentence containment (answered, and the cited sentence holds a gold
+  answer string; as in ``eval.squad``);
+- seed eval set on the seed index: answerable questions answered with a span holding a gold answer, and unanswerable
+  questions abstained (abstention recall, as in ``eval.seed``);
+- the cross sets of ``eval.squad`` (SQuAD questions on the seed index, seed unanswerable questions on the SQuAD index):
+  the share answered, all of them false answers.
+A question answered null before the confidence model runs (it names something no article mentions) stays null at
+every threshold. Prints a table; writes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from unittest import mock
+
+import qa.answer
+from eval.dataset import ROOT, SEED_EVAL, load_eval_set
+from eval.metrics import contains_answer, mean
+from eval.squad import ask_all, open_squad_service, sample
+from eval.squad_data import load_articles, vendor
+from qa.confidence import ABSTAIN_BELOW
+from qa.config import Settings
+from qa.models import Answer
+from qa.service import QAService
+
+Row = tuple[float | None, bool]  # (calibrated probability, None when null anyway; whether the answer is right)
+
+
+def rows(answers: Sequence[Answer], right: Sequence[bool]) -> list[Row]:
+    return [(a.confidence if a.answer is not None else None, ok) for a, ok in zip(answers, right, strict=True)]
+
+
+def answered_right(rs: Sequence[Row], threshold: float) -> float:
+    """Share of rows answered at ``threshold`` and right."""
+    return mean([1.0 if p is not None and p >= threshold and ok else 0.0 for p, ok in rs])
+
+
+def answered(rs: Sequence[Row], threshold: float) -> float:
+    """Share of rows answered at ``threshold``."""
+    return mean([1.0 if p is not None and p >= threshold else 0.0 for p, _ in rs])
+
+
+def table(squad: Sequence[Row], seed_answerable: Sequence[Row], seed_unanswerable: Sequence[Row],
+          cross_seed: Sequence[Row], cross_squad: Sequence[Row], thresholds: Sequence[float]) -> str:
+    lines = ["| ABSTAIN_BELOW | SQuAD sentence containment | seed answerable right | seed unanswerable abstained "
+             "| SQuAD questions on seed index answered | seed unanswerable on SQuAD index answered |",
+             "|---|---|---|---|---|---|"]
+    for t in thresholds:
+        mark = " (shipped)" if t == ABSTAIN_BELOW else ""
+        lines.append(f"| {t:.2f}{mark} | {answered_right(squad, t):.3f} | {answered_right(seed_answerable, t):.3f} "
+                     f"| {1 - answered(seed_unanswerable, t):.3f} | {answered(cross_seed, t):.3f} "
+                     f"| {answered(cross_squad, t):.3f} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m eval.abstention_sweep", description=__doc__.split("\n")[0])
+    p.add_argument("--index-dir", type=Path, default=None, help="reuse this SQuAD index (default: a temporary one)")
+    p.add_argument("--thresholds", default="0.5,0.45,0.4,0.35,0.3",
+                   help="comma-separated ABSTAIN_BELOW values (default: %(default)s)")
+    p.add_argument("--cross", type=int, default=300, help="SQuAD questions to ask the seed-only index")
+    args = p.parse_args(argv)
+    thresholds = [float(x) for x in args.thresholds.split(",")]
+    data = vendor()
+    questions = [q for art in load_articles(data) for q in art.questions]
+    cross = sample(questions, args.cross, 1)
+    evalset = load_eval_set(SEED_EVAL)
+    with tempfile.TemporaryDirectory(prefix="qa-sweep-") as tmp, \
+            mock.patch.object(qa.answer, "ABSTAIN_BELOW", -1.0):
+        squad = open_squad_service(args.index_dir or Path(tmp) / "squad", data)
+        seed = QAService.from_settings(Settings(index_dir=Path(tmp) / "seed", seeds_dir=ROOT / "seeds"),
+                                       build_from_seeds=True)
+        on_squad = ask_all(squad, [q.question for q in questions])
+        squad_rows = rows(on_squad, [bool(a.citations and contains_answer(a.citations[0].quote, q.answers))
+                                     for q, a in zip(questions, on_squad, strict=True)])
+        answerable = [(q.question, q.gold.answers) for q in evalset.answerable if q.gold is not None]
+        on_seed = ask_all(seed, [q for q, _ in answerable])
+        seed_rows = rows(on_seed, [contains_answer(a.answer, golds)
+                                   for (_, golds), a in zip(answerable, on_seed, strict=True)])
+        unanswerable = [q.question for q in evalset.unanswerable]
+        unanswerable_rows = rows(ask_all(seed, unanswerable), [False] * len(unanswerable))
+        cross_seed = rows(ask_all(seed, [q.question for q in cross]), [False] * len(cross))
+        cross_squad = rows(ask_all(squad, unanswerable), [False] * len(unanswerable))
+    print(f"{len(questions)} SQuAD questions, {len(answerable)} answerable and {len(unanswerable)} unanswerable seed "
+          f"questions, {len(cross)} SQuAD questions on the seed index\n")
+    print(table(squad_rows, seed_rows, unanswerable_rows, cross_seed, cross_squad, thresholds))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
