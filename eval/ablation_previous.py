@@ -17,6 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from eval.args import positive
 from eval.dataset import ROOT
 from eval.metrics import contains_answer, mean, overlaps
 from eval.span_metrics import exact_match, f1_score
@@ -53,7 +54,7 @@ def run_previous(commit: str, questions: list[str]) -> list[dict]:
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m eval.ablation_previous", description=__doc__.split("\n")[0])
     p.add_argument("--commit", default="f2c3caa", help="the last commit before the reader")
-    p.add_argument("--limit", type=int, default=None)
+    p.add_argument("--limit", type=positive, default=None)
     p.add_argument("--out", type=Path, default=None, help="also write the JSON to this file")
     args = p.parse_args(argv)
     qs = sample([q for a in load_articles(vendor()) for q in a.questions], args.limit, 0)

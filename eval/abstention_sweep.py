@@ -23,6 +23,7 @@ from pathlib import Path
 from unittest import mock
 
 import qa.answer
+from eval.args import count
 from eval.dataset import ROOT, SEED_EVAL, load_eval_set
 from eval.metrics import contains_answer, mean
 from eval.squad import ask_all, open_squad_service, sample
@@ -67,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--index-dir", type=Path, default=None, help="reuse this SQuAD index (default: a temporary one)")
     p.add_argument("--thresholds", default="0.5,0.45,0.4,0.35,0.3",
                    help="comma-separated ABSTAIN_BELOW values (default: %(default)s)")
-    p.add_argument("--cross", type=int, default=300, help="SQuAD questions to ask the seed-only index")
+    p.add_argument("--cross", type=count, default=300, help="SQuAD questions to ask the seed-only index")
     args = p.parse_args(argv)
     thresholds = [float(x) for x in args.thresholds.split(",")]
     data = vendor()

@@ -22,6 +22,7 @@ from unittest import mock
 import numpy as np
 
 import qa.answer
+from eval.args import count, positive
 from eval.dataset import ROOT, SEED_EVAL, load_eval_set
 from eval.metrics import contains_answer, expected_calibration_error
 from eval.squad import ANSWER_CAP, open_squad_service, sample
@@ -148,8 +149,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m eval.calibrate", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--index-dir", type=Path, default=None, help="reuse this SQuAD index (default: a temporary one)")
-    p.add_argument("--limit", type=int, default=None, help="use a random subset of N SQuAD questions")
-    p.add_argument("--cross", type=int, default=300, help="SQuAD questions to ask the seed-only index")
+    p.add_argument("--limit", type=positive, default=None, help="use a random subset of N SQuAD questions")
+    p.add_argument("--cross", type=count, default=300, help="SQuAD questions to ask the seed-only index")
     args = p.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="qa-calibrate-") as tmp:
         squad = open_squad_service(args.index_dir or Path(tmp) / "squad", vendor())

@@ -20,6 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from eval.args import positive
 from eval.metrics import mean
 from eval.span_metrics import exact_match, f1_score
 from eval.squad import open_squad_service, sample
@@ -35,7 +36,7 @@ def _pct(ms: list[float], p: float) -> float:
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m eval.reader_budget", description=__doc__.split("\n")[0])
     p.add_argument("--index-dir", type=Path, default=None)
-    p.add_argument("--limit", type=int, default=400)
+    p.add_argument("--limit", type=positive, default=400)
     p.add_argument("--counts", default="2,3,4,6,8")
     p.add_argument("--early-exits", default="1.01")
     args = p.parse_args(argv)

@@ -15,6 +15,7 @@ import json
 import tempfile
 from pathlib import Path
 
+from eval.args import positive
 from eval.metrics import contains_answer, mean
 from eval.squad import open_squad_service, sample
 from eval.squad_data import load_articles, vendor
@@ -27,7 +28,7 @@ NS = (1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 24)
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m eval.reader_candidates", description=__doc__.split("\n")[0])
     p.add_argument("--index-dir", type=Path, default=None)
-    p.add_argument("--limit", type=int, default=600)
+    p.add_argument("--limit", type=positive, default=600)
     args = p.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="qa-cands-") as tmp:
         service = open_squad_service(args.index_dir or Path(tmp) / "squad", vendor())

@@ -14,6 +14,7 @@ import random
 import time
 from pathlib import Path
 
+from eval.args import positive
 from eval.span_metrics import exact_match, f1_score
 from eval.squad_data import SHARED_COPY
 from index.chunking import split_sentences
@@ -54,7 +55,7 @@ def evaluate(reader: Reader, items: list) -> tuple[dict[str, float], list[int]]:
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m eval.reader_gold", description=__doc__.split("\n")[0])
     p.add_argument("--graph", type=Path, nargs="+", default=[None])
-    p.add_argument("--limit", type=int, default=None)
+    p.add_argument("--limit", type=positive, default=None)
     args = p.parse_args(argv)
     items = gold_items(SHARED_COPY, args.limit)
     results, choices = {}, []

@@ -14,6 +14,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from eval.args import count, positive
 from eval.cli import git_commit
 from eval.dataset import ROOT, SEED_EVAL, load_eval_set
 from eval.metrics import contains_answer, hit_at_k, mean, mrr_at_k, overlaps
@@ -95,7 +96,8 @@ def cross_set(seed_service: QAService, squad_service: QAService, squad_qs: Seque
     false_seed = [(q.question, a.answer) for q, a in zip(squad_qs, on_seed, strict=True) if a.answer is not None]
     false_squad = [(q, a.answer) for q, a in zip(seed_unanswerable, on_squad, strict=True) if a.answer is not None]
     return {
-        "squad_on_seed_index": {"questions": len(squad_qs), "false_answer_rate": len(false_seed) / len(squad_qs),
+        "squad_on_seed_index": {"questions": len(squad_qs),
+                                "false_answer_rate": len(false_seed) / max(1, len(squad_qs)),  # --cross 0: none
                                 "examples": [{"question": q, "answer": a} for q, a in false_seed[:10]]},
         "seed_unanswerable_on_squad_index": {"questions": len(seed_unanswerable),
                                              "false_answer_rate": len(false_squad) / len(seed_unanswerable),
@@ -200,8 +202,8 @@ def sample(questions: Sequence[SquadQuestion], n: int | None, seed: int) -> list
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m eval.squad", description=__doc__)
     p.add_argument("--index-dir", type=Path, default=None, help="reuse this index (default: a temporary one)")
-    p.add_argument("--limit", type=int, default=None, help="ask a random subset of N questions")
-    p.add_argument("--cross", type=int, default=300, help="SQuAD questions to ask the seed-only index")
+    p.add_argument("--limit", type=positive, default=None, help="ask a random subset of N questions")
+    p.add_argument("--cross", type=count, default=300, help="SQuAD questions to ask the seed-only index")
     p.add_argument("--out", type=Path, default=None,
                    help="write report.md and report.json here (the committed ones: eval/reports/squad/)")
     p.add_argument("--json", action="store_true", help="print the JSON result instead of the Markdown report")

@@ -1,4 +1,5 @@
-"""`qa eval --json` on an existing index writes the report, JSON and plots and prints the same JSON."""
+"""`qa eval --json` on an existing index writes the report, JSON and plots and prints the same JSON; the eval
+commands refuse bad counts with a message."""
 
 from __future__ import annotations
 
@@ -23,3 +24,29 @@ def test_qa_eval_json_writes_report(index_copy: Path, tmp_path: Path, capsys: py
     assert printed["conversations"]["turns"] == 24
     assert (out / "report.md").read_text(encoding="utf-8").startswith("# Seed eval report\n")
     assert (out / "recall_at_k.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize(("module", "args", "message"), [
+    ("eval.squad", ["--limit", "0"], "must be 1 or more, got 0"),
+    ("eval.squad", ["--cross", "-1"], "must be 0 or more, got -1"),
+    ("eval.calibrate", ["--cross", "many"], "expected a whole number, got 'many'"),
+    ("eval.reader_gold", ["--limit", "-5"], "must be 0 or more, got -5"),
+    ("eval.abstention_sweep", ["--cross", "-3"], "must be 0 or more, got -3"),
+])
+def test_eval_commands_reject_bad_counts_with_a_message(module: str, args: list[str], message: str,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    import importlib
+
+    with pytest.raises(SystemExit) as exit_info:
+        importlib.import_module(module).main(args)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_cross_set_of_no_questions_reports_zero_questions(seed_service) -> None:
+    from eval.dataset import SEED_EVAL, load_eval_set
+    from eval.squad import cross_set
+
+    result = cross_set(seed_service, seed_service, [])
+    assert result["squad_on_seed_index"] == {"questions": 0, "false_answer_rate": 0.0, "examples": []}
+    assert result["seed_unanswerable_on_squad_index"]["questions"] == len(load_eval_set(SEED_EVAL).unanswerable)
