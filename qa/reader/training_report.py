@@ -27,6 +27,8 @@ def _command(config: dict) -> str:
         extra = f" --questions {config['questions']}"
     if config.get("same_article_negatives"):
         extra += " --same-article-negatives"
+    if config.get("context"):
+        extra += " --context"
     threads = f" --threads {config['threads']}" if config.get("threads", 2) != 2 else ""
     return (f"python -m qa.reader.train --out {config['out']} --pairs {config['pairs']} --every {config['every']:g}"
             f"{extra}{threads}")
@@ -44,7 +46,8 @@ def _describe(config: dict, log: list[dict], step: int) -> list[str]:
         f"pairs available {config['n_pairs_available']:,} (per question: the answer sentence, the sentence of its "
         "paragraph sharing most question terms, and the best BM25 sentence of another article"
         + (", and the best BM25 sentence of another paragraph of its own article holding no gold answer"
-           if config.get("same_article_negatives") else "") + ")",
+           if config.get("same_article_negatives") else "") + ")"
+        + ("; each shown with the sentence before it in its paragraph" if config.get("context") else ""),
         "- hyper-parameters: " + ", ".join(f"{k}={config[k]}" for k in
                                            ("batch_size", "lr", "head_lr", "warmup", "seed", "bf16", "threads")),
     ]

@@ -58,3 +58,6 @@ def test_a_reader_trained_with_context_refuses_to_read_without_it(tmp_path):
         reader.read("Where did they meet?", ["They met in Helsinki."])
     [reading] = reader.read("Where did they meet?", ["They met in Helsinki."], ["Milley flew to Finland."])
     assert "They met in Helsinki."[reading.start : reading.end] == "Helsinki"
+    # the previous sentence is really fed to the graph: the scores change with it
+    [without] = reader.read("Where did they meet?", ["They met in Helsinki."], [""])
+    assert without.logit != reading.logit

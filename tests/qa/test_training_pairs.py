@@ -70,3 +70,16 @@ def test_context_gives_each_pair_the_sentence_before_it():
     assert group[0].previous == "The harbour bridge was opened to cars and trains in 1932 by the premier."
     first = groups["When was the harbour bridge opened?"][0]
     assert first.previous == ""  # the first sentence of its paragraph
+
+
+def test_training_report_gives_the_command_that_made_a_stage():
+    from qa.reader.training_report import _command
+
+    config = {"out": ".reader-run5", "pairs": 57600, "questions": 87599, "skip": 0, "init": ".reader-run2",
+              "same_article_negatives": False, "context": True, "lr": 5e-05, "head_lr": 0.0005, "warmup": 100,
+              "every": 240.0, "threads": 2}
+    assert _command(config) == ("python -m qa.reader.train --out .reader-run5 --pairs 57600 --every 240 --init "
+                                ".reader-run2 --skip 0 --questions 87599 --lr 5e-05 --head-lr 0.0005 --warmup 100"
+                                " --context")
+    both = {**config, "same_article_negatives": True, "context": False, "threads": 1}
+    assert _command(both).endswith("--warmup 100 --same-article-negatives --threads 1")
