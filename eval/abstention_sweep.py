@@ -9,7 +9,9 @@ threshold (``qa.confidence.ABSTAIN_BELOW``) is then applied to those probabiliti
 - seed eval set on the seed index: answerable questions answered with a span holding a gold answer, and unanswerable
   questions abstained (abstention recall, as in ``eval.seed``);
 - the cross sets of ``eval.squad`` (SQuAD questions on the seed index, seed unanswerable questions on the SQuAD index):
-  the share answered, all of them false answers.
+  the share answered, all of them false answers;
+- ``eval.squad``'s in-domain unanswerable set (questions of the paragraphs withheld from a second SQuAD index, whose
+  answers occur nowhere in it): the share abstained.
 A question answered null before the confidence model runs (it names something no article mentions) stays null at
 every threshold. Prints a table; writes nothing.
 """
@@ -26,8 +28,8 @@ import qa.answer
 from eval.args import count
 from eval.dataset import ROOT, SEED_EVAL, load_eval_set
 from eval.metrics import contains_answer, mean
-from eval.squad import ask_all, open_squad_service, sample
-from eval.squad_data import load_articles, vendor
+from eval.squad import ask_all, open_service, open_squad_service, sample
+from eval.squad_data import load_articles, vendor, withhold
 from qa.confidence import ABSTAIN_BELOW
 from qa.config import Settings
 from qa.models import Answer
@@ -51,14 +53,17 @@ def answered(rs: Sequence[Row], threshold: float) -> float:
 
 
 def table(squad: Sequence[Row], seed_answerable: Sequence[Row], seed_unanswerable: Sequence[Row],
-          cross_seed: Sequence[Row], cross_squad: Sequence[Row], thresholds: Sequence[float]) -> str:
+          withheld: Sequence[Row], cross_seed: Sequence[Row], cross_squad: Sequence[Row],
+          thresholds: Sequence[float]) -> str:
     lines = ["| ABSTAIN_BELOW | SQuAD sentence containment | seed answerable right | seed unanswerable abstained "
-             "| SQuAD questions on seed index answered | seed unanswerable on SQuAD index answered |",
-             "|---|---|---|---|---|---|"]
+             "| SQuAD withheld-paragraph questions abstained | SQuAD questions on seed index answered "
+             "| seed unanswerable on SQuAD index answered |",
+             "|---|---|---|---|---|---|---|"]
     for t in thresholds:
         mark = " (shipped)" if t == ABSTAIN_BELOW else ""
         lines.append(f"| {t:.2f}{mark} | {answered_right(squad, t):.3f} | {answered_right(seed_answerable, t):.3f} "
-                     f"| {1 - answered(seed_unanswerable, t):.3f} | {answered(cross_seed, t):.3f} "
+                     f"| {1 - answered(seed_unanswerable, t):.3f} | {1 - answered(withheld, t):.3f} "
+                     f"| {answered(cross_seed, t):.3f} "
                      f"| {answered(cross_squad, t):.3f} |")
     return "\n".join(lines)
 
@@ -72,8 +77,10 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     thresholds = [float(x) for x in args.thresholds.split(",")]
     data = vendor()
-    questions = [q for art in load_articles(data) for q in art.questions]
+    articles = load_articles(data)
+    questions = [q for art in articles for q in art.questions]
     cross = sample(questions, args.cross, 1)
+    withheld_docs, withheld_qs = withhold(articles)
     evalset = load_eval_set(SEED_EVAL)
     with tempfile.TemporaryDirectory(prefix="qa-sweep-") as tmp, \
             mock.patch.object(qa.answer, "ABSTAIN_BELOW", -1.0):
@@ -89,11 +96,14 @@ def main(argv: list[str] | None = None) -> int:
                                    for (_, golds), a in zip(answerable, on_seed, strict=True)])
         unanswerable = [q.question for q in evalset.unanswerable]
         unanswerable_rows = rows(ask_all(seed, unanswerable), [False] * len(unanswerable))
+        withheld = open_service(Path(tmp) / "withheld", withheld_docs)
+        withheld_rows = rows(ask_all(withheld, [q.question for q in withheld_qs]), [False] * len(withheld_qs))
         cross_seed = rows(ask_all(seed, [q.question for q in cross]), [False] * len(cross))
         cross_squad = rows(ask_all(squad, unanswerable), [False] * len(unanswerable))
     print(f"{len(questions)} SQuAD questions, {len(answerable)} answerable and {len(unanswerable)} unanswerable seed "
-          f"questions, {len(cross)} SQuAD questions on the seed index\n")
-    print(table(squad_rows, seed_rows, unanswerable_rows, cross_seed, cross_squad, thresholds))
+          f"questions, {len(withheld_qs)} SQuAD questions of withheld paragraphs, {len(cross)} SQuAD questions on the "
+          "seed index\n")
+    print(table(squad_rows, seed_rows, unanswerable_rows, withheld_rows, cross_seed, cross_squad, thresholds))
     return 0
 
 

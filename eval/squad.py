@@ -22,8 +22,9 @@ from eval.report import table
 from eval.report_files import save_report
 from eval.retrieval import Target, judge_rankings, retriever_names
 from eval.span_metrics import exact_match, f1_score
-from eval.squad_data import SquadQuestion, load_articles, vendor
+from eval.squad_data import WITHHOLD_EVERY, SquadQuestion, load_articles, vendor, withhold
 from index.chunking import ChunkParams
+from index.documents import Document
 from index.store import IndexStore
 from qa.config import Settings
 from qa.models import Answer
@@ -37,10 +38,15 @@ TARGETS = {"span_em": 0.50, "span_f1": 0.60, "sentence_containment": 0.80, "pass
 
 def open_squad_service(index_dir: Path, docs_path: Path) -> QAService:
     """Open the index at ``index_dir`` and add the SQuAD articles (unchanged ones are not re-embedded)."""
+    return open_service(index_dir, [a.doc for a in load_articles(docs_path)])
+
+
+def open_service(index_dir: Path, docs: Sequence[Document]) -> QAService:
+    """Open the index at ``index_dir`` and add ``docs`` (unchanged ones are not re-embedded)."""
     settings = Settings(index_dir=index_dir)
     store = IndexStore.open(index_dir, settings.make_embedder(), ChunkParams(), create=True)
     service = QAService(store, settings)
-    service.add_documents([a.doc for a in load_articles(docs_path)])
+    service.add_documents(list(docs))
     return service
 
 
@@ -105,8 +111,17 @@ def cross_set(seed_service: QAService, squad_service: QAService, squad_qs: Seque
     }
 
 
+def withheld_set(service: QAService, qs: Sequence[SquadQuestion]) -> dict:
+    """Questions of the paragraphs ``eval.squad_data.withhold`` left out of ``service``'s index, asked of it: their
+    articles are there, their answers are not, and every one should come back null."""
+    answers = ask_all(service, [q.question for q in qs])
+    false = [(q.question, a.answer) for q, a in zip(qs, answers, strict=True) if a.answer is not None]
+    return {"questions": len(qs), "false_answer_rate": len(false) / max(1, len(qs)),
+            "examples": [{"question": q, "answer": a} for q, a in false[:10]]}
+
+
 def run(squad: QAService, seed: QAService, qs: Sequence[SquadQuestion], cross: Sequence[SquadQuestion],
-        fp32: QAService | None = None) -> dict:
+        withheld: tuple[QAService, Sequence[SquadQuestion]], fp32: QAService | None = None) -> dict:
     names = retriever_names(squad)
     texts = [q.question for q in qs]
     judged = judge_rankings(squad, texts, [Target(q.doc_id, q.start, q.end) for q in qs], max(HIT_KS), names)
@@ -127,7 +142,7 @@ def run(squad: QAService, seed: QAService, qs: Sequence[SquadQuestion], cross: S
         "retrieval": retrieval,
         "answers": answers,
         "hit1_misses": hit1_misses(qs, per_name[squad.settings.fusion]),
-        "cross_set": cross_set(seed, squad, cross),
+        "cross_set": {**cross_set(seed, squad, cross), "squad_withheld_paragraphs": withheld_set(*withheld)},
         "targets": TARGETS,
     }
 
@@ -167,9 +182,13 @@ def markdown(result: dict) -> str:
             ["SQuAD questions (random sample)", "seed articles", cross["squad_on_seed_index"]["questions"],
              cross["squad_on_seed_index"]["false_answer_rate"]],
             ["seed unanswerable questions", "SQuAD articles", cross["seed_unanswerable_on_squad_index"]["questions"],
-             cross["seed_unanswerable_on_squad_index"]["false_answer_rate"]]]), "",
+             cross["seed_unanswerable_on_squad_index"]["false_answer_rate"]],
+            ["SQuAD questions of withheld paragraphs (in-domain: their article is indexed, no gold answer string is)",
+             f"SQuAD articles without every {WITHHOLD_EVERY}th paragraph",
+             cross["squad_withheld_paragraphs"]["questions"],
+             cross["squad_withheld_paragraphs"]["false_answer_rate"]]]), "",
     ]
-    for key in ("squad_on_seed_index", "seed_unanswerable_on_squad_index"):
+    for key in ("squad_on_seed_index", "seed_unanswerable_on_squad_index", "squad_withheld_paragraphs"):
         for ex in cross[key]["examples"]:
             lines.append(f"- {key}: \"{ex['question']}\" -> \"{ex['answer']}\"")
     return "\n".join(lines) + "\n"
@@ -211,16 +230,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="also answer with this reader graph (the fp32 export) for the int8 vs fp32 ablation")
     args = p.parse_args(argv)
     data = vendor()
-    questions = [q for art in load_articles(data) for q in art.questions]
+    articles = load_articles(data)
+    questions = [q for art in articles for q in art.questions]
+    withheld_docs, withheld_qs = withhold(articles)
     with tempfile.TemporaryDirectory(prefix="qa-squad-") as tmp:
         squad = open_squad_service(args.index_dir or Path(tmp) / "squad", data)
+        withheld = open_service(Path(tmp) / "withheld", withheld_docs)
         seed = QAService.from_settings(Settings(index_dir=Path(tmp) / "seed", seeds_dir=ROOT / "seeds"),
                                        build_from_seeds=True)
         fp32 = None
         if args.fp32_graph is not None:
             fp32 = QAService(squad.store, squad.settings.model_copy(update={"reader_graph": args.fp32_graph}))
             fp32.encoder, fp32.retriever = squad.encoder, squad.retriever
-        result = run(squad, seed, sample(questions, args.limit, 0), sample(questions, args.cross, 1), fp32)
+        result = run(squad, seed, sample(questions, args.limit, 0), sample(questions, args.cross, 1),
+                     (withheld, withheld_qs), fp32)
     result["meta"]["limit"] = args.limit
     report = markdown(result)
     if args.out is not None:

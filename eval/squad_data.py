@@ -82,3 +82,24 @@ def load_articles(path: Path) -> list[SquadArticle]:
         assert all(doc.text[s:e] == p for (s, e), p in zip(spans, parts, strict=True))
         articles.append(SquadArticle(doc, tuple(spans), tuple(questions)))
     return articles
+
+
+# Every WITHHOLD_EVERY-th paragraph of each article (the 5th, 10th, ...) is left out of the withheld collection.
+WITHHOLD_EVERY = 5
+
+
+def withhold(articles: list[SquadArticle], every: int = WITHHOLD_EVERY) -> tuple[list[Document], list[SquadQuestion]]:
+    """In-domain unanswerable questions: the articles with every ``every``-th paragraph left out, and the questions of
+    the left-out paragraphs that the remaining collection cannot answer, because none of their gold answer strings
+    occurs (case-insensitive) anywhere in it. Their article, and so the names they ask about, stays in the collection;
+    only the fact is gone. A question whose answer also stands in a kept paragraph is not one of them."""
+    docs: list[Document] = []
+    left_out: list[SquadQuestion] = []
+    for art in articles:
+        out = {span for i, span in enumerate(art.paragraphs) if i % every == every - 1}
+        kept = [art.doc.text[s:e] for s, e in art.paragraphs if (s, e) not in out]
+        docs.append(Document(doc_id=art.doc.doc_id, title=art.doc.title, text="\n\n".join(kept),
+                             source=art.doc.source))
+        left_out.extend(q for q in art.questions if (q.start, q.end) in out)
+    collection = "\n\n".join(d.text for d in docs).casefold()
+    return docs, [q for q in left_out if not any(a.casefold() in collection for a in q.answers if a)]

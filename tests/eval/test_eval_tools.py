@@ -9,7 +9,7 @@ import pytest
 
 from eval.calibrate import fit_logistic
 from eval.dataset import SEED_EVAL, load_eval_set
-from eval.squad_data import VENDORED, load_articles
+from eval.squad_data import VENDORED, load_articles, withhold
 
 
 def test_squad_articles_keep_paragraph_offsets() -> None:
@@ -26,6 +26,25 @@ def test_squad_articles_keep_paragraph_offsets() -> None:
         for q in art.questions:
             assert (q.start, q.end) in art.paragraphs
             assert any(a in art.doc.text[q.start : q.end] for a in q.answers)
+
+
+def test_withheld_paragraphs_leave_their_articles_indexed_and_their_answers_out() -> None:
+    articles = load_articles(VENDORED)
+    docs, questions = withhold(articles, every=5)
+    assert [d.doc_id for d in docs] == [a.doc.doc_id for a in articles]
+    first = articles[0]
+    kept = [first.doc.text[s:e] for i, (s, e) in enumerate(first.paragraphs) if i % 5 != 4]
+    assert docs[0].text == "\n\n".join(kept)  # paragraphs 5, 10, ... left out, the others verbatim and in order
+    assert docs[0].title == first.doc.title
+    out = {span for art in articles for i, span in enumerate(art.paragraphs) if i % 5 == 4}
+    collection = " ".join(d.text for d in docs).casefold()
+    assert questions and all((q.start, q.end) in out for q in questions)
+    assert not any(a.casefold() in collection for q in questions for a in q.answers)
+    # a withheld question whose answer a kept paragraph also holds is not unanswerable, so it is not in the set
+    answered_elsewhere = [q for art in articles for q in art.questions if (q.start, q.end) in out
+                          and any(a.casefold() in collection for a in q.answers)]
+    assert answered_elsewhere and not set(answered_elsewhere) & set(questions)
+    assert len(questions) == 259
 
 
 def test_fit_logistic_recovers_the_maximum_likelihood_weights() -> None:
@@ -56,6 +75,7 @@ def test_abstention_sweep_applies_each_threshold_to_the_recorded_probabilities()
     assert answered_right(rs, 0.4) == pytest.approx(2 / 5)
     assert answered_right(rs, 0.3) == pytest.approx(3 / 5)
     unanswerable = [(0.6, False), (0.35, False), (None, False), (0.1, False)]
-    lines = table(rs, rs, unanswerable, [], [(0.45, False)], [0.5, 0.3]).splitlines()
-    assert lines[2] == "| 0.50 (shipped) | 0.200 | 0.200 | 0.750 | 0.000 | 0.000 |"
-    assert lines[3] == "| 0.30 | 0.600 | 0.600 | 0.500 | 0.000 | 1.000 |"
+    withheld = [(0.7, False), (0.2, False)]
+    lines = table(rs, rs, unanswerable, withheld, [], [(0.45, False)], [0.5, 0.3]).splitlines()
+    assert lines[2] == "| 0.50 (shipped) | 0.200 | 0.200 | 0.750 | 0.500 | 0.000 | 0.000 |"
+    assert lines[3] == "| 0.30 | 0.600 | 0.600 | 0.500 | 0.500 | 0.000 | 1.000 |"
