@@ -177,7 +177,7 @@ def markdown(result: dict) -> str:
         f"Of the {miss['misses']} questions whose top passage (configured fusion) misses the gold paragraph, "
         f"{miss['same_article']:.1%} rank another passage of the same article first and "
         f"{miss['top1_contains_gold_anyway']:.1%} of those top passages contain a gold answer string anyway.", "",
-        "## Cross-set abstention (every question should get a null answer)", "",
+        "## Abstention: questions the index cannot answer (every one should get a null answer)", "",
         table(["questions", "index", "count", "false-answer rate"], [
             ["SQuAD questions (random sample)", "seed articles", cross["squad_on_seed_index"]["questions"],
              cross["squad_on_seed_index"]["false_answer_rate"]],
