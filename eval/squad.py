@@ -94,30 +94,28 @@ def hit1_misses(qs: Sequence[SquadQuestion], answers: Sequence[Answer]) -> dict[
     }
 
 
+def false_answers(service: QAService, questions: Sequence[str], examples: int | None = 10) -> dict:
+    """Ask questions ``service``'s index cannot answer: every answer given is a false one. Their count, the share
+    answered and (up to ``examples``) what was answered."""
+    answers = ask_all(service, questions)
+    false = [(q, a.answer) for q, a in zip(questions, answers, strict=True) if a.answer is not None]
+    return {"questions": len(questions), "false_answer_rate": len(false) / max(1, len(questions)),  # --cross 0: none
+            "examples": [{"question": q, "answer": a} for q, a in false[:examples]]}
+
+
 def cross_set(seed_service: QAService, squad_service: QAService, squad_qs: Sequence[SquadQuestion]) -> dict:
     """Questions whose answers cannot be in the index: every one should come back null."""
-    on_seed = ask_all(seed_service, [q.question for q in squad_qs])
-    seed_unanswerable = [q.question for q in load_eval_set(SEED_EVAL).unanswerable]
-    on_squad = ask_all(squad_service, seed_unanswerable)
-    false_seed = [(q.question, a.answer) for q, a in zip(squad_qs, on_seed, strict=True) if a.answer is not None]
-    false_squad = [(q, a.answer) for q, a in zip(seed_unanswerable, on_squad, strict=True) if a.answer is not None]
     return {
-        "squad_on_seed_index": {"questions": len(squad_qs),
-                                "false_answer_rate": len(false_seed) / max(1, len(squad_qs)),  # --cross 0: none
-                                "examples": [{"question": q, "answer": a} for q, a in false_seed[:10]]},
-        "seed_unanswerable_on_squad_index": {"questions": len(seed_unanswerable),
-                                             "false_answer_rate": len(false_squad) / len(seed_unanswerable),
-                                             "examples": [{"question": q, "answer": a} for q, a in false_squad]},
+        "squad_on_seed_index": false_answers(seed_service, [q.question for q in squad_qs]),
+        "seed_unanswerable_on_squad_index": false_answers(
+            squad_service, [q.question for q in load_eval_set(SEED_EVAL).unanswerable], examples=None),
     }
 
 
 def withheld_set(service: QAService, qs: Sequence[SquadQuestion]) -> dict:
     """Questions of the paragraphs ``eval.squad_data.withhold`` left out of ``service``'s index, asked of it: their
     articles are there, their answers are not, and every one should come back null."""
-    answers = ask_all(service, [q.question for q in qs])
-    false = [(q.question, a.answer) for q, a in zip(qs, answers, strict=True) if a.answer is not None]
-    return {"questions": len(qs), "false_answer_rate": len(false) / max(1, len(qs)),
-            "examples": [{"question": q, "answer": a} for q, a in false[:10]]}
+    return false_answers(service, [q.question for q in qs])
 
 
 def run(squad: QAService, seed: QAService, qs: Sequence[SquadQuestion], cross: Sequence[SquadQuestion],
