@@ -5,7 +5,9 @@ the Features of the candidate build_answer chose are recorded by wrapping ``qa.a
 (with the abstention threshold lowered so the chosen span always comes back and can be labelled). Questions
 answered null before the model runs (names no article mentions) do not use it and are left out.
 Labels: SQuAD on the SQuAD index -> the answer span contains a gold answer; seed eval on the seed index -> correct as in
-eval/seed.py; SQuAD questions on the seed index and seed unanswerable questions on the SQuAD index -> 0.
+eval/seed.py; SQuAD questions on the seed index, seed unanswerable questions on the SQuAD index and the questions of
+paragraphs withheld from a second SQuAD index (``eval.squad_data.withhold`` with CALIBRATION_WITHHELD, other paragraphs
+than the ones eval.squad and eval.abstention_sweep withhold) -> 0.
 Nothing is written to qa/; paste the printed dict into qa/confidence.py.
 """
 
@@ -25,8 +27,8 @@ import qa.answer
 from eval.args import count, positive
 from eval.dataset import ROOT, SEED_EVAL, load_eval_set
 from eval.metrics import contains_answer, expected_calibration_error
-from eval.squad import ANSWER_CAP, open_squad_service, sample
-from eval.squad_data import load_articles, vendor
+from eval.squad import ANSWER_CAP, open_service, open_squad_service, sample
+from eval.squad_data import CALIBRATION_WITHHELD, SquadQuestion, load_articles, vendor, withhold
 from qa.confidence import WEIGHTS, Features, probability
 from qa.config import Settings
 from qa.models import Answer
@@ -90,7 +92,8 @@ def weights_dict(w: np.ndarray, names: Sequence[str]) -> dict[str, float]:
     return {"bias": round(float(w[0]), 3), **{n: round(float(v), 3) for n, v in zip(names, w[1:], strict=True)}}
 
 
-def gather(squad: QAService, seed: QAService, limit: int | None, cross: int) -> list[Row]:
+def gather(squad: QAService, seed: QAService, withheld: tuple[QAService, Sequence[SquadQuestion]], limit: int | None,
+           cross: int) -> list[Row]:
     articles = load_articles(vendor())
     squad_qs = sample([q for a in articles for q in a.questions], limit, 0)
     cross_qs = sample([q for a in articles for q in a.questions], cross, 1)
@@ -108,6 +111,7 @@ def gather(squad: QAService, seed: QAService, limit: int | None, cross: int) -> 
         + collect(seed, [q.question for q in cross_qs], lambda i, a: False, "squad-on-seed")
         + collect(squad, [q.question for q in evalset.unanswerable], lambda i, a: False, "seed-unanswerable-on-squad")
         + collect(seed, [q.question for q in singles], seed_label, "seed-eval")
+        + collect(withheld[0], [q.question for q in withheld[1]], lambda i, a: False, "squad-withheld")
     )
 
 
@@ -156,7 +160,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         squad = open_squad_service(args.index_dir or Path(tmp) / "squad", vendor())
         seed = QAService.from_settings(Settings(index_dir=Path(tmp) / "seed", seeds_dir=ROOT / "seeds"),
                                        build_from_seeds=True)
-        rows = gather(squad, seed, args.limit, args.cross)
+        withheld_docs, withheld_qs = withhold(load_articles(vendor()), which=CALIBRATION_WITHHELD)
+        withheld = open_service(Path(tmp) / "withheld", withheld_docs)
+        rows = gather(squad, seed, (withheld, withheld_qs), args.limit, args.cross)
     names = [n for n in WEIGHTS if n != "bias"]
     print(report(rows, names))
     return 0

@@ -84,19 +84,25 @@ def load_articles(path: Path) -> list[SquadArticle]:
     return articles
 
 
-# Every WITHHOLD_EVERY-th paragraph of each article (the 5th, 10th, ...) is left out of the withheld collection.
+# Every WITHHOLD_EVERY-th paragraph of each article (the 5th, 10th, ...) is left out of the withheld collection that
+# evaluation asks (eval.squad, eval.abstention_sweep). Calibration (eval.calibrate) leaves out another residue,
+# CALIBRATION_WITHHELD (the 3rd, 8th, ...), so the confidence model is never fitted on the questions it is judged on.
 WITHHOLD_EVERY = 5
+CALIBRATION_WITHHELD = 2
 
 
-def withhold(articles: list[SquadArticle], every: int = WITHHOLD_EVERY) -> tuple[list[Document], list[SquadQuestion]]:
-    """In-domain unanswerable questions: the articles with every ``every``-th paragraph left out, and the questions of
-    the left-out paragraphs that the remaining collection cannot answer, because none of their gold answer strings
-    occurs (case-insensitive) anywhere in it. Their article, and so the names they ask about, stays in the collection;
-    only the fact is gone. A question whose answer also stands in a kept paragraph is not one of them."""
+def withhold(articles: list[SquadArticle], every: int = WITHHOLD_EVERY,
+             which: int | None = None) -> tuple[list[Document], list[SquadQuestion]]:
+    """In-domain unanswerable questions: the articles with their paragraphs ``i`` where ``i % every == which`` left out
+    (by default ``which = every - 1``: every ``every``-th paragraph), and the questions of the left-out paragraphs
+    that the remaining collection cannot answer, because none of their gold answer strings occurs (case-insensitive)
+    anywhere in it. Their article, and so the names they ask about, stays in the collection; only the fact is gone.
+    A question whose answer also stands in a kept paragraph is not one of them."""
+    which = every - 1 if which is None else which
     docs: list[Document] = []
     left_out: list[SquadQuestion] = []
     for art in articles:
-        out = {span for i, span in enumerate(art.paragraphs) if i % every == every - 1}
+        out = {span for i, span in enumerate(art.paragraphs) if i % every == which}
         kept = [art.doc.text[s:e] for s, e in art.paragraphs if (s, e) not in out]
         docs.append(Document(doc_id=art.doc.doc_id, title=art.doc.title, text="\n\n".join(kept),
                              source=art.doc.source))

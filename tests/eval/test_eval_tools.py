@@ -9,7 +9,7 @@ import pytest
 
 from eval.calibrate import fit_logistic
 from eval.dataset import SEED_EVAL, load_eval_set
-from eval.squad_data import VENDORED, load_articles, withhold
+from eval.squad_data import CALIBRATION_WITHHELD, VENDORED, load_articles, withhold
 
 
 def test_squad_articles_keep_paragraph_offsets() -> None:
@@ -47,6 +47,15 @@ def test_withheld_paragraphs_leave_their_articles_indexed_and_their_answers_out(
     assert len(questions) == 259
 
 
+def test_calibration_withholds_other_paragraphs_than_evaluation() -> None:
+    articles = load_articles(VENDORED)
+    docs, questions = withhold(articles, which=CALIBRATION_WITHHELD)
+    first = articles[0]
+    kept = [first.doc.text[s:e] for i, (s, e) in enumerate(first.paragraphs) if i % 5 != CALIBRATION_WITHHELD]
+    assert docs[0].text == "\n\n".join(kept)
+    assert questions and not set(withhold(articles)[1]) & set(questions)
+
+
 def test_fit_logistic_recovers_the_maximum_likelihood_weights() -> None:
     # x = 0: 1 of 4 positive; x = 1: 3 of 4 positive -> bias = log(1/3), weight = log(3) - log(1/3)
     x = np.array([[1.0, 0.0]] * 4 + [[1.0, 1.0]] * 4)
@@ -65,8 +74,11 @@ def test_seed_eval_set_loads_with_its_documented_counts() -> None:
     assert evalset.conversations[0].turns[0].id == "c01.1"
 
 
-def test_abstention_sweep_applies_each_threshold_to_the_recorded_probabilities() -> None:
+def test_abstention_sweep_applies_each_threshold_to_the_recorded_probabilities(monkeypatch: pytest.MonkeyPatch) -> None:
+    import eval.abstention_sweep
     from eval.abstention_sweep import answered, answered_right, table
+
+    monkeypatch.setattr(eval.abstention_sweep, "ABSTAIN_BELOW", 0.5)  # the row marked "(shipped)"
 
     # (probability, right); None: answered null before the confidence model ran
     rs = [(0.9, True), (0.55, False), (0.42, True), (0.31, True), (None, False)]
