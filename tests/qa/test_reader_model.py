@@ -37,12 +37,10 @@ AFGHAN = ("The meeting of the two military leaders comes after the chaotic US mi
         ("Which port did the patrol boats reach?",
          "On Tuesday, two patrol boats sent to Ukraine's navy by the United States arrived at the southern port of "
          "Odessa.", "southern port of Odessa"),
-        pytest.param("Who sent the patrol boats?",
-                     "On Tuesday, two patrol boats sent to Ukraine's navy by the United States arrived at the southern "
-                     "port of Odessa.", "the United States",
-                     marks=pytest.mark.xfail(strict=True, reason="reader e81fff698961 answers \"Ukraine's navy\", the "
-                                             "recipient, not the agent of the passive 'sent ... by'; c578ce8a7403 was "
-                                             "right here, though worse over SQuAD (EM 0.688 vs 0.712)")),
+        # the agent of the passive "sent ... by", not the recipient (reader e81fff698961 answered "Ukraine's navy")
+        ("Who sent the patrol boats?",
+         "On Tuesday, two patrol boats sent to Ukraine's navy by the United States arrived at the southern port of "
+         "Odessa.", "United States"),
     ],
 )
 def test_exact_span_at_exact_offsets(reader: Reader, question: str, sentence: str, span: str) -> None:
