@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from eval import perf_http
+from eval.cli import git_commit
 from eval.perf_report import markdown
 from eval.report_files import save_report
 
@@ -359,7 +360,7 @@ def main(argv: list[str] | None = None) -> int:
         index_worker(collection, Path(index_dir), Path(out))
         return 0
     args.clients = [int(c) for c in args.clients.split(",") if c]
-    report: dict = {"generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    report: dict = {"generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "commit": git_commit(),
               "command": "python -m eval.perf " + " ".join(argv if argv is not None else sys.argv[1:]),
               "machine": machine(), "collections": {}}
     with tempfile.TemporaryDirectory(prefix="qa-perf-") as tmp:

@@ -153,7 +153,7 @@ def markdown(report: dict) -> str:
     m = report["machine"]
     lines = [
         "# Performance report", "",
-        f"Generated {report['generated']} by `{report['command']}`.",
+        f"Generated {report['generated']} at commit `{report['commit']}` by `{report['command']}`.",
         f"Machine: {m['platform']}, {m['cpus']} CPUs, {m['ram_gb']} GB RAM; onnxruntime {m['onnxruntime']}, "
         f"torch {m['torch']} ({m['torch_threads']} threads), faiss {m['faiss']}; "
         f"load average {m['load_avg_at_start']} at start, "
