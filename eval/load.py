@@ -22,6 +22,7 @@ from pathlib import Path
 import httpx
 import psutil
 
+from eval.cli import git_commit
 from eval.perf import stats_ms
 from eval.perf_http import start_server, stop_server
 from eval.report_files import save_report
@@ -122,7 +123,7 @@ async def run_load(url: str, pid: int, seconds: float, clients: int, seed: int =
 
 
 def machine() -> dict:
-    return {"cpus": os.cpu_count(), "python": sys.version.split()[0]}
+    return {"cpus": os.cpu_count(), "python": sys.version.split()[0], "commit": git_commit()}
 
 
 def markdown(r: dict) -> str:
@@ -133,7 +134,8 @@ def markdown(r: dict) -> str:
         f"`python -m eval.load --seconds {r['seconds']:g} --clients {r['clients']}`: `qa serve` on 127.0.0.1 over a "
         "fresh index of the seed articles; mixed workload (~40% ask, ~30% chat, ~25% search, ~5% add followed by "
         "delete of the same document). Machine: "
-        f"{r['machine']['cpus']} CPUs (shared with other jobs), Python {r['machine']['python']}.", "",
+        f"{r['machine']['cpus']} CPUs (shared with other jobs), Python {r['machine']['python']}; commit "
+        f"`{r['machine']['commit']}`.", "",
         f"- requests: {r['requests']:,} in {r['wall_s']} s, throughput {r['throughput_rps']} req/s",
         f"- errors: {r['errors']}",
         f"- server RSS (MB): after one question {m['before_warmup']}; after a {r['warmup_s']:g} s untimed "
