@@ -28,8 +28,8 @@ import qa.answer
 from eval.args import count
 from eval.dataset import ROOT, SEED_EVAL, load_eval_set
 from eval.metrics import contains_answer, mean
-from eval.squad import ask_all, open_service, open_squad_service, sample
-from eval.squad_data import load_articles, vendor, withhold
+from eval.squad import ask_all, open_squad_service, open_withheld, sample
+from eval.squad_data import load_articles, vendor
 from qa.confidence import ABSTAIN_BELOW
 from qa.config import Settings
 from qa.models import Answer
@@ -80,7 +80,6 @@ def main(argv: list[str] | None = None) -> int:
     articles = load_articles(data)
     questions = [q for art in articles for q in art.questions]
     cross = sample(questions, args.cross, 1)
-    withheld_docs, withheld_qs = withhold(articles)
     evalset = load_eval_set(SEED_EVAL)
     with tempfile.TemporaryDirectory(prefix="qa-sweep-") as tmp, \
             mock.patch.object(qa.answer, "ABSTAIN_BELOW", -1.0):
@@ -96,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
                                    for (_, golds), a in zip(answerable, on_seed, strict=True)])
         unanswerable = [q.question for q in evalset.unanswerable]
         unanswerable_rows = rows(ask_all(seed, unanswerable), [False] * len(unanswerable))
-        withheld = open_service(Path(tmp) / "withheld", withheld_docs)
+        withheld, withheld_qs = open_withheld(Path(tmp) / "withheld", articles)
         withheld_rows = rows(ask_all(withheld, [q.question for q in withheld_qs]), [False] * len(withheld_qs))
         cross_seed = rows(ask_all(seed, [q.question for q in cross]), [False] * len(cross))
         cross_squad = rows(ask_all(squad, unanswerable), [False] * len(unanswerable))

@@ -27,8 +27,8 @@ import qa.answer
 from eval.args import count, positive
 from eval.dataset import ROOT, SEED_EVAL, load_eval_set
 from eval.metrics import contains_answer, expected_calibration_error
-from eval.squad import ANSWER_CAP, open_service, open_squad_service, sample
-from eval.squad_data import CALIBRATION_WITHHELD, SquadQuestion, load_articles, vendor, withhold
+from eval.squad import ANSWER_CAP, open_squad_service, open_withheld, sample
+from eval.squad_data import CALIBRATION_WITHHELD, SquadQuestion, load_articles, vendor
 from qa.confidence import WEIGHTS, Features, probability
 from qa.config import Settings
 from qa.models import Answer
@@ -160,9 +160,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         squad = open_squad_service(args.index_dir or Path(tmp) / "squad", vendor())
         seed = QAService.from_settings(Settings(index_dir=Path(tmp) / "seed", seeds_dir=ROOT / "seeds"),
                                        build_from_seeds=True)
-        withheld_docs, withheld_qs = withhold(load_articles(vendor()), which=CALIBRATION_WITHHELD)
-        withheld = open_service(Path(tmp) / "withheld", withheld_docs)
-        rows = gather(squad, seed, (withheld, withheld_qs), args.limit, args.cross)
+        withheld = open_withheld(Path(tmp) / "withheld", load_articles(vendor()), which=CALIBRATION_WITHHELD)
+        rows = gather(squad, seed, withheld, args.limit, args.cross)
     names = [n for n in WEIGHTS if n != "bias"]
     print(report(rows, names))
     return 0

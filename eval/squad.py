@@ -22,7 +22,7 @@ from eval.report import table
 from eval.report_files import save_report
 from eval.retrieval import Target, judge_rankings, retriever_names
 from eval.span_metrics import exact_match, f1_score
-from eval.squad_data import WITHHOLD_EVERY, SquadQuestion, load_articles, vendor, withhold
+from eval.squad_data import WITHHOLD_EVERY, SquadArticle, SquadQuestion, load_articles, vendor, withhold
 from index.chunking import ChunkParams
 from index.documents import Document
 from index.store import IndexStore
@@ -48,6 +48,14 @@ def open_service(index_dir: Path, docs: Sequence[Document]) -> QAService:
     service = QAService(store, settings)
     service.add_documents(list(docs))
     return service
+
+
+def open_withheld(index_dir: Path, articles: list[SquadArticle],
+                  which: int | None = None) -> tuple[QAService, list[SquadQuestion]]:
+    """A service over ``articles`` with paragraphs withheld (``eval.squad_data.withhold``), and the questions of those
+    paragraphs it cannot answer."""
+    docs, questions = withhold(articles, which=which)
+    return open_service(index_dir, docs), questions
 
 
 def ask_all(service: QAService, questions: Sequence[str]) -> list[Answer]:
@@ -112,12 +120,6 @@ def cross_set(seed_service: QAService, squad_service: QAService, squad_qs: Seque
     }
 
 
-def withheld_set(service: QAService, qs: Sequence[SquadQuestion]) -> dict:
-    """Questions of the paragraphs ``eval.squad_data.withhold`` left out of ``service``'s index, asked of it: their
-    articles are there, their answers are not, and every one should come back null."""
-    return false_answers(service, [q.question for q in qs])
-
-
 def run(squad: QAService, seed: QAService, qs: Sequence[SquadQuestion], cross: Sequence[SquadQuestion],
         withheld: tuple[QAService, Sequence[SquadQuestion]], fp32: QAService | None = None) -> dict:
     names = retriever_names(squad)
@@ -140,7 +142,9 @@ def run(squad: QAService, seed: QAService, qs: Sequence[SquadQuestion], cross: S
         "retrieval": retrieval,
         "answers": answers,
         "hit1_misses": hit1_misses(qs, per_name[squad.settings.fusion]),
-        "cross_set": {**cross_set(seed, squad, cross), "squad_withheld_paragraphs": withheld_set(*withheld)},
+        # questions of the paragraphs withheld from ``withheld[0]``: their articles are there, their answers are not
+        "cross_set": {**cross_set(seed, squad, cross),
+                      "squad_withheld_paragraphs": false_answers(withheld[0], [q.question for q in withheld[1]])},
         "targets": TARGETS,
     }
 
@@ -230,10 +234,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     data = vendor()
     articles = load_articles(data)
     questions = [q for art in articles for q in art.questions]
-    withheld_docs, withheld_qs = withhold(articles)
     with tempfile.TemporaryDirectory(prefix="qa-squad-") as tmp:
         squad = open_squad_service(args.index_dir or Path(tmp) / "squad", data)
-        withheld = open_service(Path(tmp) / "withheld", withheld_docs)
+        withheld = open_withheld(Path(tmp) / "withheld", articles)
         seed = QAService.from_settings(Settings(index_dir=Path(tmp) / "seed", seeds_dir=ROOT / "seeds"),
                                        build_from_seeds=True)
         fp32 = None
@@ -241,7 +244,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             fp32 = QAService(squad.store, squad.settings.model_copy(update={"reader_graph": args.fp32_graph}))
             fp32.encoder, fp32.retriever = squad.encoder, squad.retriever
         result = run(squad, seed, sample(questions, args.limit, 0), sample(questions, args.cross, 1),
-                     (withheld, withheld_qs), fp32)
+                     withheld, fp32)
     result["meta"]["limit"] = args.limit
     report = markdown(result)
     if args.out is not None:

@@ -52,13 +52,12 @@ def test_cross_set_of_no_questions_reports_zero_questions(seed_service) -> None:
     assert result["seed_unanswerable_on_squad_index"]["questions"] == len(load_eval_set(SEED_EVAL).unanswerable)
 
 
-def test_withheld_set_counts_every_answer_given_as_false(seed_service) -> None:
-    from eval.squad import withheld_set
-    from eval.squad_data import SquadQuestion
+def test_false_answers_counts_every_answer_given_as_false(seed_service) -> None:
+    from eval.squad import false_answers
 
-    answered = SquadQuestion("a", "Where did Milley and Gerasimov meet?", ("x",), "d", 0, 1)
-    unknown = SquadQuestion("b", "What did Beyoncé sing at the Super Bowl 50 halftime show?", ("x",), "d", 0, 1)
-    result = withheld_set(seed_service, [answered, unknown])
+    answered = "Where did Milley and Gerasimov meet?"
+    unknown = "What did Beyoncé sing at the Super Bowl 50 halftime show?"
+    result = false_answers(seed_service, [answered, unknown])
     assert result["questions"] == 2
     assert result["false_answer_rate"] == 0.5  # the articles answer the first (so it is counted); never the second
     assert [e["question"] for e in result["examples"]] == ["Where did Milley and Gerasimov meet?"]
