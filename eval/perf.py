@@ -4,8 +4,10 @@ On the seed articles and the SQuAD slice (12 articles, one Document each) it mea
 single-question encode time (the ONNX encoder the service uses, and sentence-transformers on torch); `service.ask`
 in-process (distinct questions, then the same ones cached); POST /ask over
 HTTP against a `qa serve` subprocess, sequential and with 4/16/64 concurrent clients; indexing speed, memory and size
-against bare batch-encoding of the same texts; cold start; and txtai hybrid search when the `peers` extra is installed.
-Writes eval/reports/perf/report.json and report.md.
+against bare batch-encoding of the same texts; cold start; and, when the `peers` extra is installed, txtai and Haystack
+hybrid search and Haystack's ExtractiveReader, each timed beside our HTTP /ask on the same questions
+(eval.perf_peers). With `--out DIR` writes report.json and report.md there (the committed report:
+eval/reports/perf).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import argparse
 import json
 import os
 import platform
+import random
 import resource
 import statistics
 import subprocess
@@ -32,6 +35,7 @@ from eval.report_files import save_report
 ROOT = Path(__file__).resolve().parent.parent
 REPORT_DIR = Path(__file__).parent / "reports" / "perf"
 SQUAD_FILE = "squad-dev-v1.1-part-a.json"
+SHUFFLE_SEED = 0
 SQUAD_PATHS = (ROOT / "eval" / "data" / "squad" / SQUAD_FILE, ROOT.parent / "shared" / "data" / SQUAD_FILE)
 
 
@@ -61,6 +65,9 @@ def load_collection(name: str) -> tuple[list, list[dict], list[str]]:
         docs.append(Document(f"squad-{i:02d}", article["title"].replace("_", " "), "\n\n".join(paras)))
         questions += [{"question": qa["question"], "answers": sorted({a["text"] for a in qa["answers"]})}
                       for p in article["paragraphs"] for qa in p["qas"]]
+    # in a seeded order spread over all articles: every slice the benchmark times is a sample of the whole collection
+    # (in file order the first 300 are mostly one article's, whose questions the reader takes longer over)
+    random.Random(SHUFFLE_SEED).shuffle(questions)
     return docs, questions, paragraphs
 
 
@@ -308,16 +315,18 @@ def bench_collection(name: str, args: argparse.Namespace, workdir: Path) -> dict
     seq["over_floor_p50"] = seq["latency_ms"]["p50"] / result["in_process"]["encode_floor_ms"]["p50"]
     seq["over_torch_p50"] = seq["latency_ms"]["p50"] / result["in_process"]["torch_encode_ms"]["p50"]
     if name == "squad" and not args.no_peers:
-        result["peers"] = run_peers(paragraphs, questions[:n], args.reader_hf)
+        result["peers"] = run_peers(paragraphs, questions[:n], args.reader_hf, index_dir)
     return result
 
 
-def run_peers(paragraphs: list[str], questions: list[dict], reader_hf: Path | None) -> dict:
-    print("[squad] peers (txtai, Haystack) ...", flush=True)
+def run_peers(paragraphs: list[str], questions: list[dict], reader_hf: Path | None, index_dir: Path) -> dict:
+    """The peers (eval.perf_peers), each timed beside our HTTP /ask over ``index_dir`` on the same questions."""
+    print("[squad] peers (txtai, Haystack), each beside our /ask ...", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         src, dst = Path(tmp) / "in.json", Path(tmp) / "out.json"
         src.write_text(json.dumps({"paragraphs": paragraphs, "questions": [q for q in questions if q["answers"]],
-                                   "reader_hf": str(reader_hf.resolve()) if reader_hf else None}))
+                                   "reader_hf": str(reader_hf.resolve()) if reader_hf else None,
+                                   "ours_index": str(index_dir)}))
         proc = subprocess.run([sys.executable, "-m", "eval.perf_peers", str(src), str(dst)], cwd=ROOT,
                               capture_output=True, text=True)
         if proc.returncode != 0:

@@ -3,6 +3,11 @@ the same model, and Haystack's ExtractiveReader running our reader's weights.
 
 Runs in its own process (`python -m eval.perf_peers IN.json OUT.json`) so its imports and thread settings do not
 touch ours. Install with `pip install -e '.[peers]'`; when a peer is missing the report says so.
+
+Given our index (``ours_index`` in IN.json), each peer is timed beside our own HTTP `/ask`: a fresh `qa serve` over
+that index answers the same questions, one call of each per question, in alternating order, so both see the same
+machine at the same moments (the machine's speed drifts over a run by tens of percent) and our question cache never
+holds a question a peer was timed on.
 """
 
 from __future__ import annotations
@@ -12,10 +17,67 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+PAUSE_S = 0.02  # before every timed call: torch's OpenMP workers spin a little after a call and would slow the next
+WARMUP = 10
 
 
-def txtai_hybrid(paragraphs: list[str], questions: list[dict], k: int = 5) -> dict:
+def timed(questions: list[dict], call: Callable[[str], Any], ours_index: str | None) -> dict:
+    """``call(question)`` for each question: its results and latencies, and with ``ours_index`` our HTTP /ask's
+    latencies on the same questions, timed beside it (the order of the two alternates question by question)."""
+    texts = [q["question"] for q in questions]
+    for q in texts[:WARMUP]:  # warm-up, not timed; the timed questions are not in our cache afterwards
+        call(q + "?")
+    if ours_index is None:
+        results, times = [], []
+        for q in texts:
+            time.sleep(PAUSE_S)
+            t = time.perf_counter()
+            results.append(call(q))
+            times.append(time.perf_counter() - t)
+        return {"results": results, "times": times}
+    import httpx
+
+    from eval import perf_http
+
+    proc, url = perf_http.start_server(Path(ours_index))
+    results, times, ours, errors = [], [], [], 0
+    try:
+        with httpx.Client(base_url=url, timeout=30) as client:
+            def ask(q: str) -> bool:
+                try:
+                    return client.post("/ask", json={"question": q}).status_code == 200
+                except httpx.HTTPError:
+                    return False
+
+            for q in texts[:WARMUP]:
+                ask(q + "?")
+            for i, q in enumerate(texts):
+                for side in ((0, 1) if i % 2 == 0 else (1, 0)):
+                    time.sleep(PAUSE_S)
+                    t = time.perf_counter()
+                    if side == 0:
+                        results.append(call(q))
+                        times.append(time.perf_counter() - t)
+                    else:
+                        errors += not ask(q)
+                        ours.append(time.perf_counter() - t)
+    finally:
+        perf_http.stop_server(proc)
+    return {"results": results, "times": times, "ours": ours, "ours_errors": errors}
+
+
+def beside(run: dict) -> dict:
+    """Our latencies timed beside a peer, for its report entry (nothing without them)."""
+    if "ours" not in run:
+        return {}
+    return {"ours_ms": _stats(run["ours"]), "ours_errors": run["ours_errors"]}
+
+
+def txtai_hybrid(paragraphs: list[str], questions: list[dict], ours_index: str | None = None, k: int = 5) -> dict:
     """Index time, single-query search latency and hit@k (a top-k paragraph contains a gold answer)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -30,23 +92,18 @@ def txtai_hybrid(paragraphs: list[str], questions: list[dict], k: int = 5) -> di
     t = time.perf_counter()
     emb.index([(i, text, None) for i, text in enumerate(paragraphs)])
     index_s = time.perf_counter() - t
-    for q in questions[:10]:
-        emb.search(q["question"], k)
-    times, hits = [], 0
-    for q in questions:
-        t = time.perf_counter()
-        results = emb.search(q["question"], k)
-        times.append(time.perf_counter() - t)
-        hits += any(a in r["text"] for r in results for a in q["answers"])
+    run = timed(questions, lambda q: emb.search(q, k), ours_index)
+    hits = sum(any(a in r["text"] for r in results for a in q["answers"])
+               for q, results in zip(questions, run["results"], strict=True))
     return {
         "measured": True, "version": version("txtai"), "config": "Embeddings(path=<same MiniLM>, hybrid=True, "
         "content=True): BM25 + dense, faiss IDMap,Flat", "paragraphs": len(paragraphs), "index_seconds": index_s,
-        "search_ms": _stats(times),
+        "search_ms": _stats(run["times"]), **beside(run),
         "hit_at_5": hits / len(questions),
     }
 
 
-def haystack_hybrid(paragraphs: list[str], questions: list[dict], k: int = 5) -> dict:
+def haystack_hybrid(paragraphs: list[str], questions: list[dict], ours_index: str | None = None, k: int = 5) -> dict:
     """Haystack's documented hybrid pipeline: BM25 + embedding retrievers on an in-memory store, joined by RRF."""
     os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")  # no calls home from a closed network
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -86,22 +143,17 @@ def haystack_hybrid(paragraphs: list[str], questions: list[dict], k: int = 5) ->
         out = pipe.run({"embedder": {"text": question}, "bm25": {"query": question}})
         return [d.content or "" for d in out["join"]["documents"]]
 
-    for q in questions[:10]:
-        search(q["question"])
-    times, hits = [], 0
-    for q in questions:
-        t = time.perf_counter()
-        texts = search(q["question"])
-        times.append(time.perf_counter() - t)
-        hits += any(a in text for text in texts for a in q["answers"])
+    run = timed(questions, search, ours_index)
+    hits = sum(any(a in text for text in texts for a in q["answers"])
+               for q, texts in zip(questions, run["results"], strict=True))
     return {"measured": True, "version": version("haystack-ai"), "config": "Pipeline: SentenceTransformersTextEmbedder"
             "(<same MiniLM>) -> InMemoryEmbeddingRetriever + InMemoryBM25Retriever -> DocumentJoiner(RRF), top_k=5",
-            "paragraphs": len(paragraphs), "index_seconds": index_s, "search_ms": _stats(times),
-            "hit_at_5": hits / len(questions)}
+            "paragraphs": len(paragraphs), "index_seconds": index_s, "search_ms": _stats(run["times"]),
+            **beside(run), "hit_at_5": hits / len(questions)}
 
 
-def haystack_reader(paragraphs: list[str], questions: list[dict], hf_dir: str | None, k: int = 5,
-                    n: int = 60) -> dict:
+def haystack_reader(paragraphs: list[str], questions: list[dict], hf_dir: str | None,
+                    ours_index: str | None = None, k: int = 5, n: int = 60) -> dict:
     """Haystack's extractive QA: the same hybrid retrieval, then ``ExtractiveReader`` over the top ``k`` paragraphs
     with our reader's weights in the Hugging Face layout (`python -m qa.reader.export --hf DIR`), on torch."""
     os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
@@ -147,17 +199,13 @@ def haystack_reader(paragraphs: list[str], questions: list[dict], hf_dir: str | 
         answers = reader.run(query=question, documents=docs)["answers"]
         return (answers[0].data or "") if answers else ""
 
-    for q in questions[:5]:
-        ask(q["question"])
-    times, exact = [], 0
-    for q in questions[:n]:
-        t = time.perf_counter()
-        answer = ask(q["question"])
-        times.append(time.perf_counter() - t)
-        exact += answer.strip().lower() in {a.strip().lower() for a in q["answers"]}
+    asked = questions[:n]
+    run = timed(asked, ask, ours_index)
+    exact = sum(answer.strip().lower() in {a.strip().lower() for a in q["answers"]}
+                for q, answer in zip(asked, run["results"], strict=True))
     return {"measured": True, "version": version("haystack-ai"), "config": "hybrid retrieval as above (top_k=5) -> "
             "TransformersExtractiveReader(<our reader, HF layout>, top_k=1, cpu; transformers-haystack)",
-            "ask_ms": _stats(times), "exact_match": exact / len(times)}
+            "ask_ms": _stats(run["times"]), **beside(run), "exact_match": exact / len(asked)}
 
 
 def _stats(seconds: list[float]) -> dict:
@@ -169,9 +217,10 @@ def _stats(seconds: list[float]) -> dict:
 def main(argv: list[str] | None = None) -> int:
     src, dst = (argv if argv is not None else sys.argv[1:])[:2]
     job = json.loads(Path(src).read_text(encoding="utf-8"))
-    out = {"txtai": txtai_hybrid(job["paragraphs"], job["questions"]),
-           "haystack": haystack_hybrid(job["paragraphs"], job["questions"]),
-           "haystack_reader": haystack_reader(job["paragraphs"], job["questions"], job.get("reader_hf"))}
+    ours = job.get("ours_index")
+    out = {"txtai": txtai_hybrid(job["paragraphs"], job["questions"], ours),
+           "haystack": haystack_hybrid(job["paragraphs"], job["questions"], ours),
+           "haystack_reader": haystack_reader(job["paragraphs"], job["questions"], job.get("reader_hf"), ours)}
     Path(dst).write_text(json.dumps(out, indent=2), encoding="utf-8")
     return 0
 
