@@ -161,7 +161,9 @@ def markdown(report: dict) -> str:
         f"torch {m['torch']} ({m['torch_threads']} threads), faiss {m['faiss']}; "
         f"load average {m['load_avg_at_start']} at start, "
         f"{m.get('load_avg_at_end')} at end. The machine is shared with other work, so absolute times are noisy; "
-        "ratios are measured in the same run. The HTTP load generator runs on the same two cores as the server.",
+        "ratios are measured in the same run. The HTTP load generator runs on the same two cores as the server. "
+        "Each peer is timed beside our HTTP /ask: the same questions (a seeded sample over all articles), one call of "
+        "each per question in alternating order, against a fresh server.",
         "",
     ]
     for name, c in report["collections"].items():
