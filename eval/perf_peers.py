@@ -4,7 +4,7 @@ the same model, and Haystack's ExtractiveReader running our reader's weights.
 Runs in its own process (`python -m eval.perf_peers IN.json OUT.json`) so its imports and thread settings do not
 touch ours. Install with `pip install -e '.[peers]'`; when a peer is missing the report says so.
 
-Given our index (``ours_index`` in IN.json), each peer is timed beside our own HTTP `/ask`: a fresh `qa serve` over
+Each peer is timed beside our own HTTP `/ask` over ``ours_index`` (in IN.json): a fresh `qa serve` over
 that index answers the same questions, one call of each per question, in alternating order, so both see the same
 machine at the same moments (the machine's speed drifts over a run by tens of percent) and our question cache never
 holds a question a peer was timed on.
@@ -21,28 +21,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
+
+from eval import perf_http
+
 PAUSE_S = 0.02  # before every timed call: torch's OpenMP workers spin a little after a call and would slow the next
 WARMUP = 10
 
 
-def timed(questions: list[dict], call: Callable[[str], Any], ours_index: str | None) -> dict:
-    """``call(question)`` for each question: its results and latencies, and with ``ours_index`` our HTTP /ask's
-    latencies on the same questions, timed beside it (the order of the two alternates question by question)."""
+def timed(questions: list[dict], call: Callable[[str], Any], ours_index: str) -> dict:
+    """``call(question)`` for each question, and our HTTP /ask over ``ours_index`` on the same question beside it (the
+    order of the two alternates question by question): the call's results, both latencies, and our error count."""
     texts = [q["question"] for q in questions]
-    for q in texts[:WARMUP]:  # warm-up, not timed; the timed questions are not in our cache afterwards
-        call(q + "?")
-    if ours_index is None:
-        results, times = [], []
-        for q in texts:
-            time.sleep(PAUSE_S)
-            t = time.perf_counter()
-            results.append(call(q))
-            times.append(time.perf_counter() - t)
-        return {"results": results, "times": times}
-    import httpx
-
-    from eval import perf_http
-
     proc, url = perf_http.start_server(Path(ours_index))
     results, times, ours, errors = [], [], [], 0
     try:
@@ -53,7 +43,8 @@ def timed(questions: list[dict], call: Callable[[str], Any], ours_index: str | N
                 except httpx.HTTPError:
                     return False
 
-            for q in texts[:WARMUP]:
+            for q in texts[:WARMUP]:  # warm-up, not timed; the timed questions are not in our cache afterwards
+                call(q + "?")
                 ask(q + "?")
             for i, q in enumerate(texts):
                 for side in ((0, 1) if i % 2 == 0 else (1, 0)):
@@ -67,17 +58,10 @@ def timed(questions: list[dict], call: Callable[[str], Any], ours_index: str | N
                         ours.append(time.perf_counter() - t)
     finally:
         perf_http.stop_server(proc)
-    return {"results": results, "times": times, "ours": ours, "ours_errors": errors}
+    return {"results": results, "times": _stats(times), "ours_ms": _stats(ours), "ours_errors": errors}
 
 
-def beside(run: dict) -> dict:
-    """Our latencies timed beside a peer, for its report entry (nothing without them)."""
-    if "ours" not in run:
-        return {}
-    return {"ours_ms": _stats(run["ours"]), "ours_errors": run["ours_errors"]}
-
-
-def txtai_hybrid(paragraphs: list[str], questions: list[dict], ours_index: str | None = None, k: int = 5) -> dict:
+def txtai_hybrid(paragraphs: list[str], questions: list[dict], ours_index: str, k: int = 5) -> dict:
     """Index time, single-query search latency and hit@k (a top-k paragraph contains a gold answer)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -98,12 +82,12 @@ def txtai_hybrid(paragraphs: list[str], questions: list[dict], ours_index: str |
     return {
         "measured": True, "version": version("txtai"), "config": "Embeddings(path=<same MiniLM>, hybrid=True, "
         "content=True): BM25 + dense, faiss IDMap,Flat", "paragraphs": len(paragraphs), "index_seconds": index_s,
-        "search_ms": _stats(run["times"]), **beside(run),
+        "search_ms": run["times"], "ours_ms": run["ours_ms"], "ours_errors": run["ours_errors"],
         "hit_at_5": hits / len(questions),
     }
 
 
-def haystack_hybrid(paragraphs: list[str], questions: list[dict], ours_index: str | None = None, k: int = 5) -> dict:
+def haystack_hybrid(paragraphs: list[str], questions: list[dict], ours_index: str, k: int = 5) -> dict:
     """Haystack's documented hybrid pipeline: BM25 + embedding retrievers on an in-memory store, joined by RRF."""
     os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")  # no calls home from a closed network
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -148,12 +132,12 @@ def haystack_hybrid(paragraphs: list[str], questions: list[dict], ours_index: st
                for q, texts in zip(questions, run["results"], strict=True))
     return {"measured": True, "version": version("haystack-ai"), "config": "Pipeline: SentenceTransformersTextEmbedder"
             "(<same MiniLM>) -> InMemoryEmbeddingRetriever + InMemoryBM25Retriever -> DocumentJoiner(RRF), top_k=5",
-            "paragraphs": len(paragraphs), "index_seconds": index_s, "search_ms": _stats(run["times"]),
-            **beside(run), "hit_at_5": hits / len(questions)}
+            "paragraphs": len(paragraphs), "index_seconds": index_s, "search_ms": run["times"],
+            "ours_ms": run["ours_ms"], "ours_errors": run["ours_errors"], "hit_at_5": hits / len(questions)}
 
 
-def haystack_reader(paragraphs: list[str], questions: list[dict], hf_dir: str | None,
-                    ours_index: str | None = None, k: int = 5, n: int = 60) -> dict:
+def haystack_reader(paragraphs: list[str], questions: list[dict], hf_dir: str | None, ours_index: str,
+                    k: int = 5, n: int = 60) -> dict:
     """Haystack's extractive QA: the same hybrid retrieval, then ``ExtractiveReader`` over the top ``k`` paragraphs
     with our reader's weights in the Hugging Face layout (`python -m qa.reader.export --hf DIR`), on torch."""
     os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
@@ -205,7 +189,8 @@ def haystack_reader(paragraphs: list[str], questions: list[dict], hf_dir: str | 
                 for q, answer in zip(asked, run["results"], strict=True))
     return {"measured": True, "version": version("haystack-ai"), "config": "hybrid retrieval as above (top_k=5) -> "
             "TransformersExtractiveReader(<our reader, HF layout>, top_k=1, cpu; transformers-haystack)",
-            "ask_ms": _stats(run["times"]), **beside(run), "exact_match": exact / len(asked)}
+            "ask_ms": run["times"], "ours_ms": run["ours_ms"], "ours_errors": run["ours_errors"],
+            "exact_match": exact / len(asked)}
 
 
 def _stats(seconds: list[float]) -> dict:
@@ -217,7 +202,7 @@ def _stats(seconds: list[float]) -> dict:
 def main(argv: list[str] | None = None) -> int:
     src, dst = (argv if argv is not None else sys.argv[1:])[:2]
     job = json.loads(Path(src).read_text(encoding="utf-8"))
-    ours = job.get("ours_index")
+    ours = job["ours_index"]
     out = {"txtai": txtai_hybrid(job["paragraphs"], job["questions"], ours),
            "haystack": haystack_hybrid(job["paragraphs"], job["questions"], ours),
            "haystack_reader": haystack_reader(job["paragraphs"], job["questions"], job.get("reader_hf"), ours)}
