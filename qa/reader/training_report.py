@@ -29,6 +29,8 @@ def _command(config: dict) -> str:
         extra += " --same-article-negatives"
     if config.get("context"):
         extra += " --context"
+    if config.get("epochs", 1) != 1:
+        extra += f" --epochs {config['epochs']}"
     threads = f" --threads {config['threads']}" if config.get("threads", 2) != 2 else ""
     return (f"python -m qa.reader.train --out {config['out']} --pairs {config['pairs']} --every {config['every']:g}"
             f"{extra}{threads}")
@@ -47,7 +49,8 @@ def _describe(config: dict, log: list[dict], step: int) -> list[str]:
         "paragraph sharing most question terms, and the best BM25 sentence of another article"
         + (", and the best BM25 sentence of another paragraph of its own article holding no gold answer"
            if config.get("same_article_negatives") else "") + ")"
-        + ("; each shown with the sentence before it in its paragraph" if config.get("context") else ""),
+        + ("; each shown with the sentence before it in its paragraph" if config.get("context") else "")
+        + (f"; {config['epochs']} passes over them in one schedule" if config.get("epochs", 1) != 1 else ""),
         "- hyper-parameters: " + ", ".join(f"{k}={config[k]}" for k in
                                            ("batch_size", "lr", "head_lr", "warmup", "seed", "bf16", "threads")),
     ]

@@ -83,3 +83,7 @@ def test_training_report_gives_the_command_that_made_a_stage():
                                 " --context")
     both = {**config, "same_article_negatives": True, "context": False, "threads": 1}
     assert _command(both).endswith("--warmup 100 --same-article-negatives --threads 1")
+    two_passes = {"out": ".reader-run8", "pairs": 510896, "questions": 87599, "skip": 0, "init": None, "epochs": 2,
+                  "every": 240.0, "threads": 2}
+    assert _command(two_passes) == ("python -m qa.reader.train --out .reader-run8 --pairs 510896 --every 240 "
+                                    "--questions 87599 --epochs 2")
