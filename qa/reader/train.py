@@ -138,7 +138,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--out", type=Path, default=Path(".reader-run"))
     parser.add_argument("--resume", action="store_true")
-    parser.add_argument("--pairs", type=int, default=150_000, help="pairs to train on (the schedule decays to 0 there)")
+    parser.add_argument("--pairs", type=int, default=150_000,
+                        help="pairs to train on, counted over all --epochs passes (the schedule decays to 0 there, or "
+                             "at the end of the last pass if that comes first)")
     parser.add_argument("--questions", type=int, default=37_667, help="SQuAD train questions to draw pairs from")
     parser.add_argument("--skip", type=int, default=0,
                         help="pass over the first N questions of the seeded order (those the --init run trained on)")
