@@ -179,15 +179,25 @@ def format_answer(answer: Answer) -> str:
         lines.append(f"{answer.answer} {marks}".rstrip())
         lines.append(f"  confidence {answer.confidence:.2f}")
     for i, c in enumerate(answer.citations, 1):
+        lines.extend(_citation_lines(f"[{i}]", c))
+    if answer.closest:
         lines.append("")
-        lines.append(f"[{i}] {c.title} ({c.doc_id}, characters {c.start}-{c.end})")
-        if c.url:
-            lines.append(f"    {c.url}")
-        lines.append(f"    “{_bold_span(c)}”")
-        if c.dates:
-            meant = ", ".join(f"{d.text} = {d.date}" for d in c.dates)
-            lines.append(f"    ({meant}; article of {c.published})")
+        lines.append("Not in the articles — closest passages:")
+        for c in answer.closest:
+            lines.extend(_citation_lines(f"- score {c.score:.2f}:", c))
     return "\n".join(lines)
+
+
+def _citation_lines(mark: str, c: Citation) -> list[str]:
+    """A citation (or a closest passage of a null answer): where it is, its URL, the quote with its span marked."""
+    lines = ["", f"{mark} {c.title} ({c.doc_id}, characters {c.start}-{c.end})"]
+    if c.url:
+        lines.append(f"    {c.url}")
+    lines.append(f"    “{_bold_span(c)}”")
+    if c.dates:
+        meant = ", ".join(f"{d.text} = {d.date}" for d in c.dates)
+        lines.append(f"    ({meant}; article of {c.published})")
+    return lines
 
 
 def cmd_ask(args: argparse.Namespace) -> int:

@@ -16,6 +16,7 @@ from qa.reader.model import Reader
 from qa.timeref import resolve as resolve_dates
 
 ANSWER_PASSAGES = 5
+CLOSEST = 3  # sentences shown as evidence with a null answer
 PASSAGE_PREFILTER = 1.5  # 1.0: 0.900, 1.5-3.0: 0.905, 0.5: 0.897 of answer sentences in the first 4
 
 
@@ -94,10 +95,29 @@ def score(snap: IndexSnapshot, info: QuestionInfo, cands: Sequence[Candidate],
     return out
 
 
-def null_answer(question: str, passages: list[Passage], confidence: float, reason: str) -> Answer:
-    """"Not found in the articles", with why, and ``confidence`` the probability that the articles lack the answer."""
+def null_answer(question: str, passages: list[Passage], confidence: float, reason: str,
+                closest: Sequence[Citation] = ()) -> Answer:
+    """"Not found in the articles", with why, ``confidence`` the probability that the articles lack the answer, and
+    the ``closest`` sentences read as evidence."""
     return Answer(question=question, answer=None, confidence=round(confidence, 4), citations=[],
-                  passages=passages, abstain_reason=reason)
+                  passages=passages, abstain_reason=reason, closest=list(closest))
+
+
+def closest(snap: IndexSnapshot, scored: Sequence[Scored]) -> list[Citation]:
+    """The best ``CLOSEST`` read sentences of a null answer, with the probabilities it was decided on and the spans
+    the reader read (no highlight where it found none); a sentence quoted word for word by another article shows
+    once."""
+    out: list[Citation] = []
+    quotes: set[str] = set()
+    for s in scored:
+        quote = snap.sentences[s.candidate.sentence_id].text
+        if quote in quotes:
+            continue
+        quotes.add(quote)
+        out.append(cite(snap, s.candidate.sentence_id, s.reading.start, s.reading.end, s.probability))
+        if len(out) == CLOSEST:
+            break
+    return out
 
 
 def answer_batch(snap: IndexSnapshot, reader: Reader, infos: Sequence[QuestionInfo], qvecs: np.ndarray,
@@ -107,15 +127,16 @@ def answer_batch(snap: IndexSnapshot, reader: Reader, infos: Sequence[QuestionIn
     text when given. The reader reads each question's first candidate alone; when its calibrated probability reaches
     ``early_exit`` that is the answer, else the other candidates are read (one more call) and the best of all wins."""
     blocked = [unknown_entities(snap, info) for info in infos]
-    cands = [[] if missing else candidates(snap, info, qvec, h, limit)
-             for info, qvec, h, missing in zip(infos, qvecs, hits, blocked, strict=True)]
+    # a question naming something no article mentions is still read: its null answer shows the closest sentences
+    cands = [candidates(snap, info, qvec, h, limit) for info, qvec, h in zip(infos, qvecs, hits, strict=True)]
     texts = reader_questions if reader_questions is not None else [info.text for info in infos]
     scored = _read(snap, reader, infos, texts, cands, early_exit)
     answers = []
     for info, h, missing, cs, sc in zip(infos, hits, blocked, cands, scored, strict=True):
         passages = [passage_of(snap, hit) for hit in h]
         if missing:
-            answers.append(null_answer(info.text, passages, 0.95, f"the articles never mention: {', '.join(missing)}"))
+            answers.append(null_answer(info.text, passages, 0.95,
+                                       f"the articles never mention: {', '.join(missing)}", closest(snap, sc)))
             continue
         if not cs:
             answers.append(null_answer(info.text, passages, 1.0, "no articles are indexed"))
@@ -147,7 +168,8 @@ def build_answer(snap: IndexSnapshot, info: QuestionInfo, passages: list[Passage
     passages = rerank(snap, passages, scored)
     best = scored[0]
     if best.probability < ABSTAIN_BELOW or best.reading.start >= best.reading.end:
-        return null_answer(info.text, passages, 1 - best.probability, "no sentence in the articles supports an answer")
+        return null_answer(info.text, passages, 1 - best.probability, "no sentence in the articles supports an answer",
+                           closest(snap, scored))
     citation = cite(snap, best.candidate.sentence_id, best.reading.start, best.reading.end, best.probability)
     assert citation.highlight is not None
     return Answer(question=info.text, answer=citation.highlight.text, confidence=round(best.probability, 4),
@@ -155,16 +177,16 @@ def build_answer(snap: IndexSnapshot, info: QuestionInfo, passages: list[Passage
 
 
 def cite(snap: IndexSnapshot, sentence_id: int, start: int, end: int, score: float) -> Citation:
-    """The citation of a sentence with the span at ``start:end`` of it highlighted (document offsets) and its relative
-    dates resolved against the article's publication date."""
+    """The citation of a sentence with the span at ``start:end`` of it highlighted (document offsets; none for an
+    empty span) and its relative dates resolved against the article's publication date."""
     span = snap.sentences[sentence_id]
     doc = snap.entries[span.doc_id].doc
     start, end = span.start + start, span.start + end
     dates = [ResolvedDate(start=span.start + r.start, end=span.start + r.end, text=r.text, date=r.resolved)
              for r in resolve_dates(span.text, doc.published)]
+    highlight = Highlight(start=start, end=end, text=doc.text[start:end]) if start < end else None
     return Citation(doc_id=doc.doc_id, title=doc.title, url=doc.url, start=span.start, end=span.end, quote=span.text,
-                    score=round(score, 4), highlight=Highlight(start=start, end=end, text=doc.text[start:end]),
-                    published=doc.published, dates=dates)
+                    score=round(score, 4), highlight=highlight, published=doc.published, dates=dates)
 
 
 def rerank(snap: IndexSnapshot, passages: list[Passage], scored: list[Scored]) -> list[Passage]:

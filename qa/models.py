@@ -82,3 +82,11 @@ class Answer(_Frozen):
     citations: list[Citation]
     passages: list[Passage]
     abstain_reason: str | None = Field(default=None, description="why the answer is null, when it is")
+    closest: list[Citation] = Field(
+        default_factory=list,
+        description="only with a null answer: up to 3 sentences the reader read, best first, each with the "
+        "calibrated probability the abstention was decided on (`score`, all under the answer threshold unless the "
+        "question named something no article mentions) and the span the reader read in it (`highlight`); evidence, "
+        "not an answer. Empty when an answer is given, and when nothing was read (no article indexed or allowed by "
+        "the filters, or a question naming only a time)",
+    )

@@ -195,3 +195,26 @@ def test_index_of_a_missing_path_fails(index_copy: Path, tmp_path: Path) -> None
     out = _qa(index_copy, "index", str(tmp_path / "nope"))
     assert out.returncode == 2
     assert out.stderr == f"error: no such file or folder: {tmp_path / 'nope'}\n"
+
+
+def test_ask_prints_the_closest_passages_of_an_abstention(seed_index_dir: Path, seed_service: QAService) -> None:
+    question = "How long did the meeting last?"
+    out = _qa(seed_index_dir, "ask", question)
+    assert (out.returncode, out.stderr) == (0, "")
+    assert out.stdout == format_answer(seed_service.ask(question)) + "\n"
+    title = "Top US military general holds talks with Russian counterpart"
+    lines = out.stdout.splitlines()
+    assert lines[:5] == [
+        "Not found in the articles.",
+        "  (no sentence in the articles supports an answer; confidence 0.97)",
+        "",
+        "Not in the articles — closest passages:",
+        "",
+    ]
+    assert lines[5] == f"- score 0.03: {title} (000_674862a2fea0ee51, characters 796-939)"
+    assert lines[6].startswith("    ““It was a **productive** meeting.")
+    assert [line for line in lines if line.startswith("- score")] == [
+        f"- score 0.03: {title} (000_674862a2fea0ee51, characters 796-939)",
+        f"- score 0.02: {title} (000_674862a2fea0ee51, characters 941-1072)",
+        f"- score 0.01: {title} (000_674862a2fea0ee51, characters 1734-1816)",
+    ]

@@ -162,3 +162,50 @@ def test_app_without_a_service_builds_one_at_startup(index_copy) -> None:  # typ
     with TestClient(app) as client:
         assert client.get("/health").json()["documents"] == 2
         assert client.post("/ask", json={"question": PATROL_Q}).json()["answer"] == PATROL_ANSWER
+
+
+MEETING_Q = "How long did the meeting last?"
+# (start, end, score, highlight) of the three sentences the reader rated best for MEETING_Q, all in MILLEY_DOC
+MEETING_CLOSEST = [
+    (796, 939, 0.0347, (806, 816, "productive")),
+    (941, 1072, 0.0181, (1027, 1054, "previous meetings and calls")),
+    (1734, 1816, 0.0089, (1772, 1800, "The meeting was constructive")),
+]
+
+
+def _closest(body: dict, text: str) -> list[tuple[int, int, float, tuple[int, int, str]]]:
+    out = []
+    for c in body["closest"]:
+        assert c["doc_id"] == MILLEY_DOC
+        assert c["quote"] == text[c["start"]:c["end"]]
+        h = c["highlight"]
+        assert text[h["start"]:h["end"]] == h["text"]
+        out.append((c["start"], c["end"], c["score"], (h["start"], h["end"], h["text"])))
+    return out
+
+
+def test_abstention_shows_the_closest_sentences_with_the_scores_it_was_decided_on(client: TestClient) -> None:
+    body = client.post("/ask", json={"question": MEETING_Q}).json()
+    assert (body["answer"], body["citations"]) == (None, [])
+    assert body["abstain_reason"] == "no sentence in the articles supports an answer"
+    assert _closest(body, _text(client, MILLEY_DOC)) == MEETING_CLOSEST
+    # the abstention's confidence is 1 minus the best sentence's probability: the same scores decided it
+    assert body["confidence"] == round(1 - MEETING_CLOSEST[0][2], 4)
+    chat = client.post("/chat", json={"messages": [{"role": "user", "content": MEETING_Q}]}).json()
+    assert chat["closest"] == body["closest"]
+
+
+def test_a_term_check_abstention_still_shows_what_was_read(client: TestClient) -> None:
+    body = client.post("/ask", json={"question": "What is the capital of Peru?"}).json()
+    assert body["abstain_reason"] == "the articles never mention: peru"
+    assert [(c["doc_id"], c["start"], c["end"], c["score"], c["highlight"]["text"]) for c in body["closest"]] == [
+        (MILLEY_DOC, 2407, 2486, 0.0082, "Pakistan"),
+        (MILLEY_DOC, 2035, 2230, 0.004, "Afghanistan"),
+        (MILLEY_DOC, 2232, 2406, 0.0029, "Uzbekistan, Kyrgyzstan or Tajikistan"),
+    ]
+
+
+def test_an_answer_has_no_closest_and_an_empty_filter_result_none(client: TestClient) -> None:
+    assert client.post("/ask", json={"question": PATROL_Q}).json()["closest"] == []
+    body = client.post("/ask", json={"question": MEETING_Q, "source": "nowhere.example"}).json()
+    assert (body["answer"], body["closest"]) == (None, [])
