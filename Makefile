@@ -38,10 +38,10 @@ fuzz: $(STAMP)
 	QA_FUZZ_EXAMPLES=$${QA_FUZZ_EXAMPLES:-200} $(BIN)/pytest tests/reliability/test_schemathesis.py -q -k every_schemathesis_check
 
 squad: $(STAMP)
-	$(BIN)/python -m eval.squad --out eval/reports/squad
+	$(BIN)/python -m eval.quality.squad --out eval/reports/squad
 
 bench: $(STAMP)
-	$(BIN)/python -m eval.perf
+	$(BIN)/python -m eval.bench.perf
 
 clean:
 	rm -rf .qa-index .pytest_cache

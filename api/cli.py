@@ -237,6 +237,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    # The one door from the product into eval/ (which nothing else imports at run time): `qa eval` is the seed eval.
     from eval.cli import main as eval_main
 
     rest = args.eval_args

@@ -5,25 +5,13 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from eval.dataset import ROOT, SEED_EVAL, load_eval_set
-
-
-def git_commit() -> str:
-    """Short commit hash of the working tree, with "+dirty" when it has uncommitted changes."""
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                                check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
-                               capture_output=True, text=True, check=True).stdout.strip()
-        return commit + ("+dirty" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
+from eval.quality.dataset import SEED_EVAL, load_eval_set
+from eval.report_files import ROOT, git_commit
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def evaluate(eval_file: Path, index_dir: Path, seeds: Path) -> dict:
     """Open (or build) the index, run the eval and attach the run's metadata."""
-    from eval.seed import run_eval
+    from eval.quality.seed import run_eval
     from qa.config import Settings
     from qa.service import QAService
 
@@ -65,7 +53,7 @@ def evaluate(eval_file: Path, index_dir: Path, seeds: Path) -> dict:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from eval.report import summary, write_report
+    from eval.quality.report import summary, write_report
 
     if args.index_dir is None:
         with tempfile.TemporaryDirectory(prefix="qa-eval-index-") as tmp:

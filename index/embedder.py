@@ -3,7 +3,8 @@
 Two backends give the same vectors: ``onnx`` (default; ONNX Runtime over a graph exported once from the installed
 weights, about 3x less overhead per call) and ``torch`` (sentence-transformers itself). By default the onnx
 backend encodes questions (never passages) with an int8-quantized copy of the graph: 2x faster per question, for
-0.3 point of SQuAD hit@5 and 0.7 of answer containment (`python -m eval.quantize_trial`, under the 1-point budget).
+0.3 point of SQuAD hit@5 and 0.7 of answer containment (`python -m eval.tuning.quantize_trial`, under the 1-point
+budget).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 import faiss
 import numpy as np
 
-EXACT_SEARCH_LIMIT = 200_000  # below this many vectors search is exact (Flat); above, IVF (see eval/scale.py)
+EXACT_SEARCH_LIMIT = 200_000  # below this many vectors search is exact (Flat); above, IVF (see eval/bench/scale.py)
 IVF_NPROBE = 32  # lists searched per query: recall@10 >= 0.95 at 1M vectors in eval/reports/scale
 
 
@@ -22,7 +22,7 @@ def faiss_spec(n_vectors: int) -> str:
     if n_vectors < EXACT_SEARCH_LIMIT:
         return "IDMap2,Flat"
     nlist = 1 << max(8, min(14, round(math.log2(math.sqrt(n_vectors)))))
-    return f"IVF{nlist},SQ8"  # 8-bit codes: a quarter of the memory, recall@10 still >= 0.95 (eval/scale.py)
+    return f"IVF{nlist},SQ8"  # 8-bit codes: a quarter of the memory, recall@10 still >= 0.95 (eval/bench/scale.py)
 
 
 def build_faiss(vectors: np.ndarray, spec: str, train: np.ndarray | None = None,
@@ -123,7 +123,7 @@ def forget(index: faiss.Index, ids: np.ndarray) -> None:
 def one_thread() -> Iterator[None]:
     """Run FAISS calls of this thread on one OpenMP thread: a search or a one-document add gains nothing from more,
     and on a busy machine waking the team costs tens of milliseconds at p95 (eval/reports/perf) and hundreds for
-    an IVF add (eval/write_cost.py). The setting is per thread."""
+    an IVF add (eval/bench/write_cost.py). The setting is per thread."""
     threads = faiss.omp_get_max_threads()
     faiss.omp_set_num_threads(1)
     try:

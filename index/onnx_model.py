@@ -2,7 +2,7 @@
 
 The exported graph includes mean pooling and L2 normalization, so it returns the same unit vectors as
 sentence-transformers (cosine >= 0.99999 on the eval sets); only the per-call overhead differs (2.6 ms vs 8.9 ms for
-one question on two cores, `python -m eval.perf`).
+one question on two cores, `python -m eval.bench.perf`).
 """
 
 from __future__ import annotations

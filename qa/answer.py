@@ -33,7 +33,7 @@ class Candidate:
     def prefilter(self) -> float:
         """Order in which candidates are offered to the reader (retrieval signals, no answer model). The passage's
         fused score counts with PASSAGE_PREFILTER: on 1,500 SQuAD part A questions it puts the answer sentence among
-        the first 4 for 0.905 of them instead of 0.883 (`python -m eval.reader_candidates`)."""
+        the first 4 for 0.905 of them instead of 0.883 (`python -m eval.tuning.reader_candidates`)."""
         return self.cos + self.coverage + PASSAGE_PREFILTER * self.passage
 
 

@@ -1,12 +1,12 @@
-"""Calibrated confidence: logistic model over reader scores and retrieval signals (`python -m eval.calibrate`)."""
+"""Calibrated confidence: logistic model over reader scores and retrieval signals (eval.tuning.calibrate fits it)."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, fields
 
-# Fitted by `python -m eval.calibrate --index-dir /tmp/squad-idx` for reader minilm-l6-reader-38bbe6cae3f8 (logistic
-# regression on 3,242 labelled answers: SQuAD dev part A on its index, SQuAD questions on the seed index, seed
+# Fitted by `python -m eval.tuning.calibrate --index-dir /tmp/squad-idx` for reader minilm-l6-reader-38bbe6cae3f8
+# (logistic regression on 3,242 labelled answers: SQuAD dev part A on its index, SQuAD questions on the seed index, seed
 # unanswerable questions on the SQuAD index, the seed eval set, and 238 in-domain unanswerable questions of SQuAD
 # paragraphs withheld from their articles' index), with the passage-aware candidate order (qa.answer.PASSAGE_PREFILTER)
 # and the reader's early exit at its default (Settings.reader_early_exit). The fit ran with the previous weights in

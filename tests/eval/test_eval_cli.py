@@ -27,11 +27,11 @@ def test_qa_eval_json_writes_report(index_copy: Path, tmp_path: Path, capsys: py
 
 
 @pytest.mark.parametrize(("module", "args", "message"), [
-    ("eval.squad", ["--limit", "0"], "must be 1 or more, got 0"),
-    ("eval.squad", ["--cross", "-1"], "must be 0 or more, got -1"),
-    ("eval.calibrate", ["--cross", "many"], "expected a whole number, got 'many'"),
-    ("eval.reader_gold", ["--limit", "-5"], "must be 0 or more, got -5"),
-    ("eval.abstention_sweep", ["--cross", "-3"], "must be 0 or more, got -3"),
+    ("eval.quality.squad", ["--limit", "0"], "must be 1 or more, got 0"),
+    ("eval.quality.squad", ["--cross", "-1"], "must be 0 or more, got -1"),
+    ("eval.tuning.calibrate", ["--cross", "many"], "expected a whole number, got 'many'"),
+    ("eval.quality.reader_gold", ["--limit", "-5"], "must be 0 or more, got -5"),
+    ("eval.tuning.abstention_sweep", ["--cross", "-3"], "must be 0 or more, got -3"),
 ])
 def test_eval_commands_reject_bad_counts_with_a_message(module: str, args: list[str], message: str,
                                                         capsys: pytest.CaptureFixture[str]) -> None:
@@ -44,8 +44,8 @@ def test_eval_commands_reject_bad_counts_with_a_message(module: str, args: list[
 
 
 def test_cross_set_of_no_questions_reports_zero_questions(seed_service) -> None:
-    from eval.dataset import SEED_EVAL, load_eval_set
-    from eval.squad import cross_set
+    from eval.quality.dataset import SEED_EVAL, load_eval_set
+    from eval.quality.squad import cross_set
 
     result = cross_set(seed_service, seed_service, [])
     assert result["squad_on_seed_index"] == {"questions": 0, "false_answer_rate": 0.0, "examples": []}
@@ -53,7 +53,7 @@ def test_cross_set_of_no_questions_reports_zero_questions(seed_service) -> None:
 
 
 def test_false_answers_counts_every_answer_given_as_false(seed_service) -> None:
-    from eval.squad import false_answers
+    from eval.quality.squad import false_answers
 
     answered = "Where did Milley and Gerasimov meet?"
     unknown = "What did Beyoncé sing at the Super Bowl 50 halftime show?"

@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from eval.calibrate import fit_logistic
-from eval.dataset import SEED_EVAL, load_eval_set
-from eval.squad_data import CALIBRATION_WITHHELD, VENDORED, load_articles, withhold
+from eval.quality.dataset import SEED_EVAL, load_eval_set
+from eval.quality.squad_data import CALIBRATION_WITHHELD, VENDORED, load_articles, withhold
+from eval.tuning.calibrate import fit_logistic
 
 
 def test_squad_articles_keep_paragraph_offsets() -> None:
@@ -75,10 +75,10 @@ def test_seed_eval_set_loads_with_its_documented_counts() -> None:
 
 
 def test_abstention_sweep_applies_each_threshold_to_the_recorded_probabilities(monkeypatch: pytest.MonkeyPatch) -> None:
-    import eval.abstention_sweep
-    from eval.abstention_sweep import answered, answered_right, table
+    import eval.tuning.abstention_sweep
+    from eval.tuning.abstention_sweep import answered, answered_right, table
 
-    monkeypatch.setattr(eval.abstention_sweep, "ABSTAIN_BELOW", 0.5)  # the row marked "(shipped)"
+    monkeypatch.setattr(eval.tuning.abstention_sweep, "ABSTAIN_BELOW", 0.5)  # the row marked "(shipped)"
 
     # (probability, right); None: answered null before the confidence model ran
     rs = [(0.9, True), (0.55, False), (0.42, True), (0.31, True), (None, False)]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from eval.html_extract import PAGES, Score, extractor, load_pages, main, paragraphs, score_extraction
+from eval.quality.html_extract import PAGES, Score, extractor, load_pages, main, paragraphs, score_extraction
 from index.errors import InvalidInputError
 
 SENTENCES = ("The ferry Vega docked at Brest on Monday.", "It carried 300 passengers.", "The crossing took nine hours.")

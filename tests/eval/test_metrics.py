@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from eval.metrics import (
+from eval.quality.metrics import (
     contains_answer,
     expected_calibration_error,
     first_relevant_rank,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from eval.dataset import SEED_EVAL, load_eval_set
-from eval.seed import run_eval
+from eval.quality.dataset import SEED_EVAL, load_eval_set
+from eval.quality.seed import run_eval
 from qa.service import QAService
 
 # Re-set on 2026-12-02 for reader minilm-l6-reader-38bbe6cae3f8 (its confidence weights refit, ABSTAIN_BELOW 0.45,

@@ -1,17 +1,17 @@
 """What the abstention threshold trades: SQuAD sentence containment against abstaining when the answer is absent.
 
-    python -m eval.abstention_sweep [--index-dir DIR] [--thresholds 0.5,0.45,0.4,0.35,0.3]
+    python -m eval.tuning.abstention_sweep [--index-dir DIR] [--thresholds 0.5,0.45,0.4,0.35,0.3]
 
 Every question is asked once with abstention off (the chosen span comes back with its calibrated probability); each
 threshold (``qa.confidence.ABSTAIN_BELOW``) is then applied to those probabilities:
 - SQuAD part A, all questions on its own index: sentence containment (answered, and the cited sentence holds a gold
-  answer string; as in ``eval.squad``);
+  answer string; as in ``eval.quality.squad``);
 - seed eval set on the seed index: answerable questions answered with a span holding a gold answer, and unanswerable
-  questions abstained (abstention recall, as in ``eval.seed``);
-- the cross sets of ``eval.squad`` (SQuAD questions on the seed index, seed unanswerable questions on the SQuAD index):
-  the share answered, all of them false answers;
-- ``eval.squad``'s in-domain unanswerable set (questions of the paragraphs withheld from a second SQuAD index, whose
-  answers occur nowhere in it): the share abstained.
+  questions abstained (abstention recall, as in ``eval.quality.seed``);
+- the cross sets of ``eval.quality.squad`` (SQuAD questions on the seed index, seed unanswerable questions on the
+  SQuAD index): the share answered, all of them false answers;
+- ``eval.quality.squad``'s in-domain unanswerable set (questions of the paragraphs withheld from a second SQuAD index,
+  whose answers occur nowhere in it): the share abstained.
 A question answered null before the confidence model runs (it names something no article mentions) stays null at
 every threshold. Prints a table; writes nothing.
 """
@@ -26,10 +26,10 @@ from unittest import mock
 
 import qa.answer
 from eval.args import count
-from eval.dataset import ROOT, SEED_EVAL, load_eval_set
-from eval.metrics import contains_answer, mean
-from eval.squad import ask_all, open_squad_service, open_withheld, sample
-from eval.squad_data import load_articles, vendor
+from eval.quality.dataset import ROOT, SEED_EVAL, load_eval_set
+from eval.quality.metrics import contains_answer, mean
+from eval.quality.squad import ask_all, open_squad_service, open_withheld, sample
+from eval.quality.squad_data import load_articles, vendor
 from qa.confidence import ABSTAIN_BELOW
 from qa.config import Settings
 from qa.models import Answer
@@ -69,7 +69,7 @@ def table(squad: Sequence[Row], seed_answerable: Sequence[Row], seed_unanswerabl
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m eval.abstention_sweep", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m eval.tuning.abstention_sweep", description=__doc__.split("\n")[0])
     p.add_argument("--index-dir", type=Path, default=None, help="reuse this SQuAD index (default: a temporary one)")
     p.add_argument("--thresholds", default="0.5,0.45,0.4,0.35,0.3",
                    help="comma-separated ABSTAIN_BELOW values (default: %(default)s)")

@@ -1,6 +1,6 @@
 """Public benchmark: SQuAD v1.1 dev articles as one collection; retrieval and answers per retriever.
 
-`python -m eval.squad` (or `make squad`) writes eval/reports/squad/report.md and report.json.
+`python -m eval.quality.squad` (or `make squad`) writes eval/reports/squad/report.md and report.json.
 """
 
 from __future__ import annotations
@@ -15,14 +15,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from eval.args import count, positive
-from eval.cli import git_commit
-from eval.dataset import ROOT, SEED_EVAL, load_eval_set
-from eval.metrics import contains_answer, hit_at_k, mean, mrr_at_k, overlaps
-from eval.report import table
-from eval.report_files import save_report
-from eval.retrieval import Target, judge_rankings, retriever_names
-from eval.span_metrics import exact_match, f1_score
-from eval.squad_data import WITHHOLD_EVERY, SquadArticle, SquadQuestion, load_articles, vendor, withhold
+from eval.quality.dataset import ROOT, SEED_EVAL, load_eval_set
+from eval.quality.metrics import contains_answer, hit_at_k, mean, mrr_at_k, overlaps
+from eval.quality.report import table
+from eval.quality.retrieval import Target, judge_rankings, retriever_names
+from eval.quality.span_metrics import exact_match, f1_score
+from eval.quality.squad_data import WITHHOLD_EVERY, SquadArticle, SquadQuestion, load_articles, vendor, withhold
+from eval.report_files import git_commit, save_report
 from index.chunking import ChunkParams
 from index.documents import Document
 from index.store import IndexStore
@@ -52,8 +51,8 @@ def open_service(index_dir: Path, docs: Sequence[Document]) -> QAService:
 
 def open_withheld(index_dir: Path, articles: list[SquadArticle],
                   which: int | None = None) -> tuple[QAService, list[SquadQuestion]]:
-    """A service over ``articles`` with paragraphs withheld (``eval.squad_data.withhold``), and the questions of those
-    paragraphs it cannot answer."""
+    """A service over ``articles`` with paragraphs withheld (``eval.quality.squad_data.withhold``), and the
+    questions of those paragraphs it cannot answer."""
     docs, questions = withhold(articles, which=which)
     return open_service(index_dir, docs), questions
 
@@ -161,7 +160,8 @@ def markdown(result: dict) -> str:
         f"{meta['documents']} Wikipedia articles as documents ({meta['passages']} passages, {meta['sentences']} "
         f"sentences), {meta['questions']} questions asked against the whole collection. Configured fusion "
         f"`{fusion}` (dense weight {meta['dense_weight']}); commit `{meta['commit']}`, {meta['date']}. "
-        "Regenerate with `python -m eval.squad` (data: eval/data/squad/, CC BY-SA 4.0, see ATTRIBUTION.md).", "",
+        "Regenerate with `python -m eval.quality.squad` (data: eval/data/squad/, CC BY-SA 4.0, see "
+        "ATTRIBUTION.md).", "",
         "A retrieved passage is a hit when it overlaps the gold paragraph's span. Span EM / F1: the answer (the "
         "reader's exact span) against the gold answers with the official SQuAD normalisation; a null answer scores 0. "
         "Sentence containment: a gold answer string occurs (case-insensitive) in the cited sentence. Containment: in "
@@ -197,8 +197,8 @@ def markdown(result: dict) -> str:
 
 
 def ablation(result: dict) -> list[str]:
-    """Previous heuristics (eval/reports/squad/ablation_previous.json, `python -m eval.ablation_previous`) beside
-    the reader, on the metrics both report."""
+    """Previous heuristics (eval/reports/squad/ablation_previous.json, `python -m eval.quality.ablation_previous`)
+    beside the reader, on the metrics both report."""
     path = ROOT / "eval" / "reports" / "squad" / "ablation_previous.json"
     if not path.exists():
         return []
@@ -221,7 +221,7 @@ def sample(questions: Sequence[SquadQuestion], n: int | None, seed: int) -> list
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m eval.squad", description=__doc__)
+    p = argparse.ArgumentParser(prog="python -m eval.quality.squad", description=__doc__)
     p.add_argument("--index-dir", type=Path, default=None, help="reuse this index (default: a temporary one)")
     p.add_argument("--limit", type=positive, default=None, help="ask a random subset of N questions")
     p.add_argument("--cross", type=count, default=300, help="SQuAD questions to ask the seed-only index")

@@ -7,7 +7,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from eval.dataset import ROOT
+from eval.quality.dataset import ROOT
 from index.documents import Document
 from index.ingest import make_doc_id
 
@@ -85,8 +85,9 @@ def load_articles(path: Path) -> list[SquadArticle]:
 
 
 # Every WITHHOLD_EVERY-th paragraph of each article (the 5th, 10th, ...) is left out of the withheld collection that
-# evaluation asks (eval.squad, eval.abstention_sweep). Calibration (eval.calibrate) leaves out another residue,
-# CALIBRATION_WITHHELD (the 3rd, 8th, ...), so the confidence model is never fitted on the questions it is judged on.
+# evaluation asks (eval.quality.squad, eval.tuning.abstention_sweep). Calibration (eval.tuning.calibrate) leaves out
+# another residue, CALIBRATION_WITHHELD (the 3rd, 8th, ...), so the confidence model is never fitted on the questions
+# it is judged on.
 WITHHOLD_EVERY = 5
 CALIBRATION_WITHHELD = 2
 

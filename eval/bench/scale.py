@@ -1,4 +1,5 @@
-"""Scale benchmark: the large-collection FAISS index on 1 million synthetic 384-d vectors (`python -m eval.scale`).
+"""Scale benchmark: the large-collection FAISS index on 1 million synthetic 384-d vectors
+(`python -m eval.bench.scale`).
 
 Vectors are unit-length points scattered around a few thousand topic centres (clustered like sentence embeddings of
 news), generated chunk by chunk from fixed seeds so the exact ground truth can be recomputed without holding a second
@@ -20,13 +21,13 @@ import faiss
 import numpy as np
 import psutil
 
-from eval.report_files import save_report
+from eval.report_files import REPORTS, save_report
 from index.snapshot import IVF_NPROBE, build_faiss, faiss_spec, set_search_params, spec_of
 
 DIM = 384
 CHUNK = 50_000
 TARGETS = {"p50_ms": 20.0, "recall_at_10": 0.95, "memory_gb": 2.0}
-REPORT_DIR = Path(__file__).parent / "reports" / "scale"
+REPORT_DIR = REPORTS / "scale"
 
 
 def centres(n_topics: int, per_topic: int = 10, seed: int = 7) -> np.ndarray:
@@ -173,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     r = run(args.vectors, args.queries, args.clusters, [int(x) for x in args.nprobe.split(",")])
     r["generated"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    r["command"] = "python -m eval.scale " + " ".join(argv if argv is not None else [])
+    r["command"] = "python -m eval.bench.scale " + " ".join(argv if argv is not None else [])
     r["machine"] = f"{platform.machine()}, {psutil.cpu_count()} CPUs, faiss {faiss.__version__}"
     md = markdown(r)
     save_report(args.out, r, md)

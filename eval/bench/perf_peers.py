@@ -1,7 +1,7 @@
 """Optional peers for the performance benchmark: txtai and Haystack hybrid retrieval over the same paragraphs with
 the same model, and Haystack's ExtractiveReader running our reader's weights.
 
-Runs in its own process (`python -m eval.perf_peers IN.json OUT.json`) so its imports and thread settings do not
+Runs in its own process (`python -m eval.bench.perf_peers IN.json OUT.json`) so its imports and thread settings do not
 touch ours. Install with `pip install -e '.[peers]'`; when a peer is missing the report says so.
 
 Each peer is timed beside our own HTTP `/ask` over ``ours_index`` (in IN.json): a fresh `qa serve` over
@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 
-from eval import perf_http
+from eval.bench import perf_http
 
 PAUSE_S = 0.02  # before every timed call: torch's OpenMP workers spin a little after a call and would slow the next
 WARMUP = 10

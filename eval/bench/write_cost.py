@@ -1,6 +1,6 @@
 """Bench: what one small add or delete costs as the collection grows.
 
-`python -m eval.write_cost [--sizes 1000,10000,100000] [--out DIR]`
+`python -m eval.bench.write_cost [--sizes 1000,10000,100000] [--out DIR]`
 
 For each size N, an index of N small synthetic articles is built and saved, then reopened from disk, and 30 adds of
 one small article and 30 deletes go through the real ``IndexStore.add`` / ``IndexStore.remove`` (real embedding
@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from eval.cli import git_commit
+from eval.report_files import git_commit
 from index.chunking import chunk_document
 from index.compaction import prepare, publish
 from index.documents import Document, content_hash
@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     embedder = Embedder()
     header = (f"{'documents':>10} {'sentences':>10} {'add p50':>8} {'add p95':>8} {'-model50':>8} {'-model95':>8} "
               f"{'del p50':>8} {'del p95':>8} {'B/add':>7} {'B/del':>6} {'build s':>8} {'open s':>7}")
-    lines = [f"python -m eval.write_cost --sizes {args.sizes}   (commit {git_commit()}, load average "
+    lines = [f"python -m eval.bench.write_cost --sizes {args.sizes}   (commit {git_commit()}, load average "
              f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} at start)", "",
              "times in ms; -model = an add without the embedding model's time (log append + fsync + memory); "
              "B = bytes written per write", "", header]

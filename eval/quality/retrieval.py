@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from eval.metrics import overlaps
+from eval.quality.metrics import overlaps
 from index.documents import Chunk
 from index.snapshot import IndexSnapshot
 from qa.retrieve import Retriever

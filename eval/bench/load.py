@@ -1,4 +1,4 @@
-"""Bounded load run: ``python -m eval.load [--seconds 60] [--clients 32]``.
+"""Bounded load run: ``python -m eval.bench.load [--seconds 60] [--clients 32]``.
 
 Starts ``qa serve`` on 127.0.0.1 over a fresh index of the seed articles in a temp dir, runs ``--clients``
 httpx AsyncClient workers for ``--seconds`` with a mixed workload (ask / chat / search, and about 5% adds each
@@ -22,13 +22,11 @@ from pathlib import Path
 import httpx
 import psutil
 
-from eval.cli import git_commit
-from eval.perf import stats_ms
-from eval.perf_http import start_server, stop_server
-from eval.report_files import save_report
+from eval.bench.perf import stats_ms
+from eval.bench.perf_http import start_server, stop_server
+from eval.report_files import REPORTS, ROOT, git_commit, save_report
 
-ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "eval" / "reports" / "load"
+OUT = REPORTS / "load"
 KINDS = ("ask", "chat", "search", "add", "delete")
 FLAT_PCT = 2.0  # second-half RSS growth within this share of the mid-run RSS counts as flat
 
@@ -131,9 +129,9 @@ def markdown(r: dict) -> str:
     flat = abs(m["second_half_growth_pct"]) <= FLAT_PCT
     lines = [
         "# Load run", "",
-        f"`python -m eval.load --seconds {r['seconds']:g} --clients {r['clients']}`: `qa serve` on 127.0.0.1 over a "
-        "fresh index of the seed articles; mixed workload (~40% ask, ~30% chat, ~25% search, ~5% add followed by "
-        "delete of the same document). Machine: "
+        f"`python -m eval.bench.load --seconds {r['seconds']:g} --clients {r['clients']}`: `qa serve` on 127.0.0.1 "
+        "over a fresh index of the seed articles; mixed workload (~40% ask, ~30% chat, ~25% search, ~5% add followed "
+        "by delete of the same document). Machine: "
         f"{r['machine']['cpus']} CPUs (shared with other jobs), Python {r['machine']['python']}; commit "
         f"`{r['machine']['commit']}`.", "",
         f"- requests: {r['requests']:,} in {r['wall_s']} s, throughput {r['throughput_rps']} req/s",
@@ -156,7 +154,7 @@ def markdown(r: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m eval.load", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="python -m eval.bench.load", description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--clients", type=int, default=32)
     ap.add_argument("--warmup", type=float, default=10.0, help="untimed warm-up seconds before the run")

@@ -1,4 +1,4 @@
-"""Performance benchmark against the floor (one bare question encode) and peers: `python -m eval.perf`.
+"""Performance benchmark against the floor (one bare question encode) and peers: `python -m eval.bench.perf`.
 
 On the seed articles and the SQuAD slice (12 articles, one Document each) it measures, in one run: the bare model's
 single-question encode time (the ONNX encoder the service uses, and sentence-transformers on torch); `service.ask`
@@ -6,7 +6,7 @@ in-process (distinct questions, then the same ones cached); POST /ask over
 HTTP against a `qa serve` subprocess, sequential and with 4/16/64 concurrent clients; indexing speed, memory and size
 against bare batch-encoding of the same texts; cold start; and, when the `peers` extra is installed, txtai and Haystack
 hybrid search and Haystack's ExtractiveReader, each timed beside our HTTP /ask on the same questions
-(eval.perf_peers). With `--out DIR` writes report.json and report.md there (the committed report:
+(eval.bench.perf_peers). With `--out DIR` writes report.json and report.md there (the committed report:
 eval/reports/perf).
 """
 
@@ -27,13 +27,11 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
-from eval import perf_http
-from eval.cli import git_commit
-from eval.perf_report import markdown
-from eval.report_files import save_report
+from eval.bench import perf_http
+from eval.bench.perf_report import markdown
+from eval.report_files import REPORTS, ROOT, git_commit, save_report
 
-ROOT = Path(__file__).resolve().parent.parent
-REPORT_DIR = Path(__file__).parent / "reports" / "perf"
+REPORT_DIR = REPORTS / "perf"
 SQUAD_FILE = "squad-dev-v1.1-part-a.json"
 SHUFFLE_SEED = 0
 SQUAD_PATHS = (ROOT / "eval" / "data" / "squad" / SQUAD_FILE, ROOT.parent / "shared" / "data" / SQUAD_FILE)
@@ -148,7 +146,7 @@ def torch_encode_seconds(texts: list[str]) -> float:
 def run_index(collection: str, index_dir: Path) -> dict:
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as fh:
         out = Path(fh.name)
-    subprocess.run([sys.executable, "-m", "eval.perf", "--index-worker", collection, str(index_dir), str(out)],
+    subprocess.run([sys.executable, "-m", "eval.bench.perf", "--index-worker", collection, str(index_dir), str(out)],
                    check=True, cwd=ROOT)
     result = json.loads(out.read_text(encoding="utf-8"))
     out.unlink()
@@ -321,14 +319,14 @@ def bench_collection(name: str, args: argparse.Namespace, workdir: Path) -> dict
 
 
 def run_peers(paragraphs: list[str], questions: list[dict], reader_hf: Path | None, index_dir: Path) -> dict:
-    """The peers (eval.perf_peers), each timed beside our HTTP /ask over ``index_dir`` on the same questions."""
+    """The peers (eval.bench.perf_peers), each timed beside our HTTP /ask over ``index_dir`` on the same questions."""
     print("[squad] peers (txtai, Haystack), each beside our /ask ...", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         src, dst = Path(tmp) / "in.json", Path(tmp) / "out.json"
         src.write_text(json.dumps({"paragraphs": paragraphs, "questions": [q for q in questions if q["answers"]],
                                    "reader_hf": str(reader_hf.resolve()) if reader_hf else None,
                                    "ours_index": str(index_dir)}))
-        proc = subprocess.run([sys.executable, "-m", "eval.perf_peers", str(src), str(dst)], cwd=ROOT,
+        proc = subprocess.run([sys.executable, "-m", "eval.bench.perf_peers", str(src), str(dst)], cwd=ROOT,
                               capture_output=True, text=True)
         if proc.returncode != 0:
             return {"txtai": {"measured": False, "why": f"peer run failed: {proc.stderr[-300:]}"},
@@ -371,7 +369,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     args.clients = [int(c) for c in args.clients.split(",") if c]
     report: dict = {"generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "commit": git_commit(),
-              "command": "python -m eval.perf " + " ".join(argv if argv is not None else sys.argv[1:]),
+              "command": "python -m eval.bench.perf " + " ".join(argv if argv is not None else sys.argv[1:]),
               "machine": machine(), "collections": {}}
     with tempfile.TemporaryDirectory(prefix="qa-perf-") as tmp:
         for name in args.collections.split(","):

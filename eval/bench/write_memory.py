@@ -1,4 +1,4 @@
-"""Does memory stop growing under endless writes? `python -m eval.write_memory [--windows 6] [--cycles 2500]`.
+"""Does memory stop growing under endless writes? `python -m eval.bench.write_memory [--windows 6] [--cycles 2500]`.
 
 In one process, over a fresh index of the seeds: add a small article with never-seen words (a new number each time)
 and delete it again, window after window, and print per window the growth of the Python heap (tracemalloc) and of the
@@ -16,8 +16,9 @@ from pathlib import Path
 
 import psutil
 
-ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "eval" / "reports" / "load" / "write_memory.txt"
+from eval.report_files import REPORTS, ROOT
+
+OUT = REPORTS / "load" / "write_memory.txt"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings(index_dir=Path(tmp) / "index", seeds_dir=ROOT / "seeds")
         service = QAService.from_settings(settings, build_from_seeds=True)
         tracemalloc.start(1)
-        lines = [f"python -m eval.write_memory --windows {args.windows} --cycles {args.cycles}"]
+        lines = [f"python -m eval.bench.write_memory --windows {args.windows} --cycles {args.cycles}"]
         n = 0
         for _ in range(args.windows):
             gc.collect()

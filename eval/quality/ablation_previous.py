@@ -1,6 +1,6 @@
 """The answer layer before the reader (hand-made sentence features + regex highlight), scored like the reader.
 
-    python -m eval.ablation_previous [--commit f2c3caa] [--limit N]
+    python -m eval.quality.ablation_previous [--commit f2c3caa] [--limit N]
 
 Checks the given commit out into a temporary git worktree and runs its own service over SQuAD dev part A as an open
 collection, then scores its answers with this checkout's metrics: span EM / F1 of the highlight (or of the whole
@@ -18,17 +18,17 @@ import tempfile
 from pathlib import Path
 
 from eval.args import positive
-from eval.dataset import ROOT
-from eval.metrics import contains_answer, mean, overlaps
-from eval.span_metrics import exact_match, f1_score
-from eval.squad import sample
-from eval.squad_data import load_articles, vendor
+from eval.quality.dataset import ROOT
+from eval.quality.metrics import contains_answer, mean, overlaps
+from eval.quality.span_metrics import exact_match, f1_score
+from eval.quality.squad import sample
+from eval.quality.squad_data import load_articles, vendor
 
 # Runs inside the old checkout: index the SQuAD articles, ask each question, print the answers as JSON lines.
 _RUNNER = """
 import json, sys
 from pathlib import Path
-from eval.squad import open_squad_service
+from eval.squad import open_squad_service  # the old commit's module path (before eval/ had rooms)
 qs = json.loads(sys.stdin.read())
 service = open_squad_service(Path(sys.argv[1]), Path(sys.argv[2]))
 for lo in range(0, len(qs), 64):
@@ -52,7 +52,7 @@ def run_previous(commit: str, questions: list[str]) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(prog="python -m eval.ablation_previous", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m eval.quality.ablation_previous", description=__doc__.split("\n")[0])
     p.add_argument("--commit", default="f2c3caa", help="the last commit before the reader")
     p.add_argument("--limit", type=positive, default=None)
     p.add_argument("--out", type=Path, default=None, help="also write the JSON to this file")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from eval.quality.seed import DEPTH, KS
 from eval.report_files import save_report
-from eval.seed import DEPTH, KS
 
 DEFINITIONS = """\
 - A retrieved passage is **relevant** when it is from the gold document and overlaps the gold evidence span.

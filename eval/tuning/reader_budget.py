@@ -1,6 +1,6 @@
 """How many candidate sentences should the reader read? Span EM / F1 and ask latency for each candidate count.
 
-    python -m eval.reader_budget [--index-dir DIR] [--limit N] [--counts 2,3,4,6,8] [--early-exits 1.01,0.7,0.6]
+    python -m eval.tuning.reader_budget [--index-dir DIR] [--limit N] [--counts 2,3,4,6,8] [--early-exits 1.01,0.7,0.6]
 
 SQuAD dev part A as an open collection (all articles indexed). For each count N (``QA_READER_CANDIDATES``), the same
 questions are asked one at a time through ``QAService.ask`` (question encode, retrieval, the reader over N sentences,
@@ -21,10 +21,10 @@ import time
 from pathlib import Path
 
 from eval.args import positive
-from eval.metrics import mean
-from eval.span_metrics import exact_match, f1_score
-from eval.squad import open_squad_service, sample
-from eval.squad_data import load_articles, vendor
+from eval.quality.metrics import mean
+from eval.quality.span_metrics import exact_match, f1_score
+from eval.quality.squad import open_squad_service, sample
+from eval.quality.squad_data import load_articles, vendor
 from qa.service import QAService
 
 
@@ -34,7 +34,7 @@ def _pct(ms: list[float], p: float) -> float:
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(prog="python -m eval.reader_budget", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m eval.tuning.reader_budget", description=__doc__.split("\n")[0])
     p.add_argument("--index-dir", type=Path, default=None)
     p.add_argument("--limit", type=positive, default=400)
     p.add_argument("--counts", default="2,3,4,6,8")

@@ -6,7 +6,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from eval.report_files import ROOT
+
 SEED_EVAL = ROOT / "eval" / "data" / "seed_eval.jsonl"
 
 

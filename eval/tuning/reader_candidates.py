@@ -1,6 +1,6 @@
 """How many candidate sentences must the reader read? Recall of the answer sentence among the first N candidates.
 
-    python -m eval.reader_candidates [--index-dir DIR] [--limit N]
+    python -m eval.tuning.reader_candidates [--index-dir DIR] [--limit N]
 
 SQuAD dev part A as an open collection: for each question, the sentences of the top retrieved passages in the order
 ``qa.answer.candidates`` offers them, and the share of questions whose gold-answer sentence (in the gold paragraph,
@@ -16,9 +16,9 @@ import tempfile
 from pathlib import Path
 
 from eval.args import positive
-from eval.metrics import contains_answer, mean
-from eval.squad import open_squad_service, sample
-from eval.squad_data import load_articles, vendor
+from eval.quality.metrics import contains_answer, mean
+from eval.quality.squad import open_squad_service, sample
+from eval.quality.squad_data import load_articles, vendor
 from qa.answer import candidates
 from qa.features import analyze
 
@@ -26,7 +26,7 @@ NS = (1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 24)
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(prog="python -m eval.reader_candidates", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m eval.tuning.reader_candidates", description=__doc__.split("\n")[0])
     p.add_argument("--index-dir", type=Path, default=None)
     p.add_argument("--limit", type=positive, default=600)
     args = p.parse_args(argv)

@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
-from eval.dataset import EvalSet, Gold, Question
-from eval.metrics import (
+from eval.quality.dataset import EvalSet, Gold, Question
+from eval.quality.metrics import (
     contains_answer,
     expected_calibration_error,
     first_relevant_rank,
@@ -25,8 +25,8 @@ from eval.metrics import (
     recall_at_k,
     reliability_table,
 )
-from eval.retrieval import Target, judge_rankings, n_relevant, retriever_names
-from eval.span_metrics import exact_match, f1_score
+from eval.quality.retrieval import Target, judge_rankings, n_relevant, retriever_names
+from eval.quality.span_metrics import exact_match, f1_score
 from qa.models import Answer
 from qa.service import QAService
 

@@ -1,4 +1,4 @@
-"""Trial of int8 encoders on ONNX Runtime against the fp32 ONNX encoder (`python -m eval.quantize_trial [N]`).
+"""Trial of int8 encoders on ONNX Runtime against the fp32 ONNX encoder (`python -m eval.tuning.quantize_trial [N]`).
 
 The int8 graphs are the cached fp32 export passed through `index.onnx_model.ensure_quantized` (ONNX Runtime's
 dynamic quantization: weights int8, activations quantized on the fly), offline. Variants: int8 for questions only
@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from eval.perf import REPORT_DIR, ROOT, load_collection
+from eval.bench.perf import REPORT_DIR, ROOT, load_collection
 
 VARIANTS = {  # name: (quantize questions, per-channel scales, index built with the int8 graph too)
     "fp32": (False, False, False),
@@ -74,8 +74,8 @@ def squad_quality(service, questions: list[dict]) -> dict:  # type: ignore[no-un
 
 def seed_quality(tmp: Path) -> dict:
     """The seed eval per variant, on a seed index built with that variant's index encoder."""
-    from eval.dataset import load_eval_set
-    from eval.seed import run_eval
+    from eval.quality.dataset import load_eval_set
+    from eval.quality.seed import run_eval
     from index.ingest import load_files
 
     evalset = load_eval_set(ROOT / "eval" / "data" / "seed_eval.jsonl")
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     docs, questions, _ = load_collection("squad")
     answerable = [q for q in questions if q["answers"]]
     qs = answerable[:: max(1, len(answerable) // n)][:n]  # spread over all articles
-    result: dict = {"command": "python -m eval.quantize_trial " + str(n), "variants": {}}
+    result: dict = {"command": "python -m eval.tuning.quantize_trial " + str(n), "variants": {}}
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         (tmp / "seeds").mkdir()

@@ -1,6 +1,6 @@
 """Which extractor keeps the article of a saved news page and drops its boilerplate: trafilatura or readability-lxml?
 
-    python -m eval.html_extract [--pages DIR] [--extractors trafilatura,readability] [--out DIR]
+    python -m eval.quality.html_extract [--pages DIR] [--extractors trafilatura,readability] [--out DIR]
 
 A quality eval (not a benchmark). Each page ``NAME.html`` under ``--pages`` (default ``eval/data/html/``) comes with
 ``NAME.txt``, its article text as a reader sees it (paragraphs, no headline, byline or captions), and
@@ -22,13 +22,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from eval.cli import git_commit
-from eval.metrics import mean
-from eval.report_files import save_report
+from eval.quality.metrics import mean
+from eval.report_files import ROOT, git_commit, save_report
 from index.chunking import split_sentences
 from index.errors import InvalidInputError
 
-PAGES = Path(__file__).resolve().parent / "data" / "html"
+PAGES = ROOT / "eval" / "data" / "html"
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 _BLOCK_MARK, _BR_MARK = "\ue000", "\ue001"  # private-use characters, in no page's text
 # readability's summary keeps the article's HTML: these elements are paragraphs of their own
@@ -195,8 +194,8 @@ def render(pages: Sequence[Page], scores: dict[str, dict[str, Score]], commit: s
     totals = summary(scores)
     winner = better(totals)
     lines = ["# HTML extraction: article kept, boilerplate dropped", "",
-             f"`python -m eval.html_extract --out eval/reports/html_extract` at commit `{commit}`, on the pages of "
-             "`eval/data/html/`. "
+             f"`python -m eval.quality.html_extract --out eval/reports/html_extract` at commit `{commit}`, "
+             "on the pages of `eval/data/html/`. "
              "**kept**: share of the article's sentences found verbatim in the extracted text (higher is better); "
              "**intact**: share found inside one paragraph, not cut in two by a paragraph break the page does not "
              "have (`index/` would split such a sentence); **leaked**: share of the page's boilerplate lines found "
@@ -221,7 +220,7 @@ def render(pages: Sequence[Page], scores: dict[str, dict[str, Score]], commit: s
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m eval.html_extract", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m eval.quality.html_extract", description=__doc__.split("\n")[0])
     p.add_argument("--pages", type=Path, default=PAGES, help="folder of NAME.html + NAME.txt + NAME.boilerplate.txt")
     p.add_argument("--extractors", default="trafilatura,readability", help="comma-separated, from "
                                                                           + ", ".join(EXTRACTORS))

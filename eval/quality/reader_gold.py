@@ -1,9 +1,9 @@
 """The reader alone on SQuAD dev part A with each question's gold paragraph: top sentence, span EM / F1.
 
-    python -m eval.reader_gold [--graph qa/reader/weights/reader.fp32.onnx] [--limit N]
+    python -m eval.quality.reader_gold [--graph qa/reader/weights/reader.fp32.onnx] [--limit N]
 
 Checks a checkpoint or a quantized graph without retrieval in the way (the open-collection numbers are in
-`python -m eval.squad`). Prints JSON; writes nothing.
+`python -m eval.quality.squad`). Prints JSON; writes nothing.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 
 from eval.args import positive
-from eval.span_metrics import exact_match, f1_score
-from eval.squad_data import SHARED_COPY
+from eval.quality.span_metrics import exact_match, f1_score
+from eval.quality.squad_data import SHARED_COPY
 from index.chunking import split_sentences
 from qa.reader.model import Reader
 
@@ -53,7 +53,7 @@ def evaluate(reader: Reader, items: list) -> tuple[dict[str, float], list[int]]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(prog="python -m eval.reader_gold", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m eval.quality.reader_gold", description=__doc__.split("\n")[0])
     p.add_argument("--graph", type=Path, nargs="+", default=[None])
     p.add_argument("--limit", type=positive, default=None)
     args = p.parse_args(argv)

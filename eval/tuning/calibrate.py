@@ -1,13 +1,13 @@
 """Fit qa/confidence.py's logistic WEIGHTS on SQuAD, cross-set and seed-eval questions; print them and the ECE.
 
-`python -m eval.calibrate [--index-dir DIR] [--limit N]`. For every question that reaches the confidence model,
+`python -m eval.tuning.calibrate [--index-dir DIR] [--limit N]`. For every question that reaches the confidence model,
 the Features of the candidate build_answer chose are recorded by wrapping ``qa.answer.build_answer`` in this process
 (with the abstention threshold lowered so the chosen span always comes back and can be labelled). Questions
 answered null before the model runs (names no article mentions) do not use it and are left out.
 Labels: SQuAD on the SQuAD index -> the answer span contains a gold answer; seed eval on the seed index -> correct as in
-eval/seed.py; SQuAD questions on the seed index, seed unanswerable questions on the SQuAD index and the questions of
-paragraphs withheld from a second SQuAD index (``eval.squad_data.withhold`` with CALIBRATION_WITHHELD, other paragraphs
-than the ones eval.squad and eval.abstention_sweep withhold) -> 0.
+eval/quality/seed.py; SQuAD questions on the seed index, seed unanswerable questions on the SQuAD index and the
+questions of paragraphs withheld from a second SQuAD index (``eval.quality.squad_data.withhold`` with
+CALIBRATION_WITHHELD, other paragraphs than the ones eval.quality.squad and eval.tuning.abstention_sweep withhold) -> 0.
 Nothing is written to qa/; paste the printed dict into qa/confidence.py.
 """
 
@@ -25,10 +25,10 @@ import numpy as np
 
 import qa.answer
 from eval.args import count, positive
-from eval.dataset import ROOT, SEED_EVAL, load_eval_set
-from eval.metrics import contains_answer, expected_calibration_error
-from eval.squad import ANSWER_CAP, open_squad_service, open_withheld, sample
-from eval.squad_data import CALIBRATION_WITHHELD, SquadQuestion, load_articles, vendor
+from eval.quality.dataset import ROOT, SEED_EVAL, load_eval_set
+from eval.quality.metrics import contains_answer, expected_calibration_error
+from eval.quality.squad import ANSWER_CAP, open_squad_service, open_withheld, sample
+from eval.quality.squad_data import CALIBRATION_WITHHELD, SquadQuestion, load_articles, vendor
 from qa.confidence import WEIGHTS, Features, probability
 from qa.config import Settings
 from qa.models import Answer
@@ -150,7 +150,7 @@ def report(rows: list[Row], names: list[str], seed: int = 0) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m eval.calibrate", description=__doc__,
+    p = argparse.ArgumentParser(prog="python -m eval.tuning.calibrate", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--index-dir", type=Path, default=None, help="reuse this SQuAD index (default: a temporary one)")
     p.add_argument("--limit", type=positive, default=None, help="use a random subset of N SQuAD questions")

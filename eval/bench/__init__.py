@@ -1,0 +1,1 @@
+"""Benchmarks: speed, load, write cost, scale and peers. See eval/README.md."""
