@@ -77,6 +77,12 @@ def extract_html(html: str) -> Extracted:
                      _meta_str(result, "sitename"))
 
 
+# A DOCTYPE with an internal subset (``<!DOCTYPE html [<!ENTITY x "...">]>``): HTML has no such thing, and HTML
+# parsers end the DOCTYPE at its first ``>``, so the declarations after it would become article text.
+_DOCTYPE_SUBSET = re.compile(r"""<!DOCTYPE\b(?:[^\[>"']|"[^"]*"|'[^']*')*\[(?:[^\]"']|"[^"]*"|'[^']*')*\]\s*>""",
+                             re.IGNORECASE)
+
+
 def _parse_html(html: str) -> Any:
     """An lxml tree of the page without scripts and styles; a page nested deeper than libxml2 keeps, or with too
     many elements, is refused rather than truncated or left to run for minutes."""
@@ -85,7 +91,8 @@ def _parse_html(html: str) -> Any:
 
     parser = HTMLParser(encoding="utf-8", collect_ids=False, remove_comments=True, remove_pis=True)
     try:
-        tree = document_fromstring(html.encode("utf-8", "replace"), parser=parser)
+        tree = document_fromstring(_DOCTYPE_SUBSET.sub("<!DOCTYPE html>", html).encode("utf-8", "replace"),
+                                   parser=parser)
     except (etree.ParserError, ValueError):  # nothing but comments or processing instructions
         raise InvalidInputError("HTML page has no visible text") from None
     for error in parser.error_log:
@@ -167,7 +174,7 @@ def extract_pdf(data: bytes) -> Extracted:
     except InvalidInputError:
         raise
     except Exception as exc:  # pypdf raises many kinds of errors on damaged files: each is the file's fault
-        raise InvalidInputError(f"PDF file could not be read ({_brief(exc)}); save or export it again") from None
+        raise InvalidInputError(f"PDF file could not be read ({brief(exc)}); save or export it again") from None
     text = "\n\n".join(p for p in pages if p)
     if not text:
         raise InvalidInputError("PDF file has no extractable text (a scan?); run OCR on it or save the article as text")
@@ -197,7 +204,7 @@ def extract_docx(data: bytes, max_bytes: int) -> Extracted:
         paragraphs = [p for p in (_clean(p.text) for p in document.paragraphs) if p]
         title, author = (_meta_str(document.core_properties, name) for name in ("title", "author"))
     except Exception as exc:  # python-docx and lxml raise many kinds of errors on damaged packages
-        raise InvalidInputError(f"DOCX file could not be read ({_brief(exc)}); save it again as .docx") from None
+        raise InvalidInputError(f"DOCX file could not be read ({brief(exc)}); save it again as .docx") from None
     if not paragraphs:
         raise InvalidInputError("DOCX file has no text")
     return Extracted("\n\n".join(paragraphs), title or paragraphs[0],
@@ -217,7 +224,7 @@ def _check_docx_package(data: bytes, max_bytes: int) -> None:
         raise TooLargeError(f"DOCX file unpacks to {unpacked:,} bytes, over the {limit:,}-byte limit")
 
 
-def _brief(exc: Exception) -> str:
+def brief(exc: BaseException) -> str:
     """An exception's message on one line and short (a skipped file's reason is one line)."""
     text = " ".join(str(exc).split()) or type(exc).__name__
     return text if len(text) <= 160 else text[:157] + "..."

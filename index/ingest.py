@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -12,8 +13,8 @@ from pathlib import Path
 from index.dates import normalise_date
 from index.decoding import DecodedText, decode_text
 from index.documents import Document
-from index.errors import InvalidInputError, TooLargeError
-from index.formats import Extracted, extract_docx, extract_html, extract_pdf
+from index.errors import InvalidInputError, QAError, TooLargeError
+from index.formats import Extracted, brief, extract_docx, extract_html, extract_pdf
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx", ".json", ".jsonl")
 BINARY_SUFFIXES = (".pdf", ".docx")  # parsed from their bytes, never decoded as text
@@ -197,6 +198,12 @@ def _json_loads(text: str, first_line: int) -> object:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise InvalidInputError(f"invalid JSON at line {first_line + exc.lineno - 1}: {exc.msg}") from None
+    except RecursionError:  # Python's parser gives up at about a thousand levels; an article record has two or three
+        raise InvalidInputError(f"invalid JSON at line {first_line}: nested too deeply; an article record is an "
+                                "object of strings") from None
+    except ValueError:  # Python refuses to convert an integer of more digits than sys.get_int_max_str_digits()
+        raise InvalidInputError(f"invalid JSON at line {first_line}: a number has more than "
+                                f"{sys.get_int_max_str_digits():,} digits") from None
 
 
 def parse_records(data: bytes, filename: str, doc_id: str,
@@ -207,10 +214,16 @@ def parse_records(data: bytes, filename: str, doc_id: str,
     if suffix not in SUPPORTED_SUFFIXES:
         allowed = ", ".join(SUPPORTED_SUFFIXES)
         raise InvalidInputError(f"unsupported file type {suffix or '(none)'!r}; use one of {allowed}")
-    if suffix in BINARY_SUFFIXES:
-        return [parse_binary(doc_id, data, suffix, filename, max_bytes)]
-    decoded = decode(data, max_bytes)
-    parsed = _parse_decoded(decoded.text, suffix, filename, doc_id)
+    try:
+        if suffix in BINARY_SUFFIXES:
+            return [parse_binary(doc_id, data, suffix, filename, max_bytes)]
+        decoded = decode(data, max_bytes)
+        parsed = _parse_decoded(decoded.text, suffix, filename, doc_id)
+    except (QAError, MemoryError):
+        raise
+    except Exception as exc:  # whatever else a parser raises on a hostile file is the file's fault, never a crash
+        raise InvalidInputError(f"{suffix} file could not be parsed ({brief(exc)}); check that it is a valid "
+                                f"{suffix} file") from None
     if decoded.encoding is None:
         return parsed
     return [replace(p, encoding=decoded.encoding) if isinstance(p, Document) else p for p in parsed]

@@ -161,6 +161,38 @@ def test_parse_bytes_limits() -> None:
     assert doc.text == "BOM title\n\nBody." and doc.title == "BOM title"
 
 
+# JSON that Python's parser refuses with other errors than JSONDecodeError: nesting past its recursion limit, and an
+# integer of more digits than sys.get_int_max_str_digits() (4,300)
+DEEP_JSON = b"[" * 200_000 + b"]" * 200_000
+HUGE_INT_RECORD = b'{"title": "T", "text": "Body.", "n": ' + b"7" * 5_000 + b"}"
+DEEP_REASON = "invalid JSON at line 1: nested too deeply; an article record is an object of strings"
+HUGE_INT_REASON = "invalid JSON at line 1: a number has more than 4,300 digits"
+
+
+@pytest.mark.parametrize(("name", "data", "message"), [
+    ("deep.json", DEEP_JSON, DEEP_REASON),
+    ("deep.jsonl", DEEP_JSON, DEEP_REASON),  # a one-record file: the file itself is bad
+    ("big.json", HUGE_INT_RECORD, HUGE_INT_REASON),
+    ("big.jsonl", HUGE_INT_RECORD + b'\n{"title": "U", "text": "Fine."}',
+     f"line 1: {HUGE_INT_REASON}; nothing from this file was added"),
+])
+def test_hostile_json_upload_is_a_clear_error(name: str, data: bytes, message: str) -> None:
+    with pytest.raises(InvalidInputError) as err:
+        parse_bytes(data, name, "x")
+    assert str(err.value) == message
+
+
+def test_hostile_json_files_are_skipped_and_the_good_ones_indexed(tmp_path: Path) -> None:
+    (tmp_path / "a_good.txt").write_text("Good one\n\nA fine article.\n")
+    (tmp_path / "b_deep.json").write_bytes(DEEP_JSON)
+    (tmp_path / "c_big.jsonl").write_bytes(HUGE_INT_RECORD + b'\n{"title": "U", "text": "Fine."}\n')
+    items = list(load_files([tmp_path]))
+    assert [(i.doc_id, i.text) for i in items if isinstance(i, Document)] == [
+        ("a_good", "Good one\n\nA fine article.\n"), ("c_big-1", "Fine.")]
+    assert [(Path(i.source).name, i.reason) for i in items if isinstance(i, Skipped)] == [
+        ("b_deep.json", DEEP_REASON), ("c_big.jsonl, line 1", HUGE_INT_REASON)]
+
+
 def test_same_name_in_two_folders_is_two_documents(tmp_path: Path) -> None:
     (tmp_path / "a").mkdir()
     (tmp_path / "b" / "2021").mkdir(parents=True)

@@ -59,6 +59,20 @@ def test_html_blocks_become_paragraphs_and_br_a_line_break() -> None:
                         "The works start in March, the port said.")
 
 
+@pytest.mark.parametrize("doctype", [
+    b'<!DOCTYPE html [<!ENTITY brand "Harbour Times">]>',
+    # a ">" and a "]" inside a quoted entity value, a parameter entity, a public identifier, an XML declaration
+    b'<?xml version="1.0"?>\n<!doctype html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" "xhtml1-strict.dtd" [\n'
+    b'  <!ENTITY brand "Harbour ]> Times">\n  <!ENTITY % style "plain">\n]>',
+])
+def test_html_entity_declarations_never_reach_the_text(doctype: bytes) -> None:
+    page = doctype + b"<html><body><p>The &brand; reported a record harvest on Monday.</p></body></html>"
+    [doc] = parse_bytes(page, "page.html", "page")
+    # HTML has no internal subset: the declarations go, a reference to one stays as written (as a browser shows it)
+    assert (doc.title, doc.text) == ("The &brand; reported a record harvest on Monday.",
+                                     "The &brand; reported a record harvest on Monday.")
+
+
 def test_html_nesting_is_bounded_with_a_clear_message() -> None:
     def nested(depth: int) -> bytes:
         return b"<html><body>" + b"<div>" * depth + b"Deep text." + b"</div>" * depth + b"</body></html>"
