@@ -223,9 +223,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     lock = WriterLock(settings.index_dir)  # held for the server's lifetime; freed by the OS when it exits
+    print(f"loading the model and the index in {settings.index_dir} (a first run indexes {settings.seeds_dir} "
+          "first)…", file=sys.stderr)
     service = QAService.from_settings(settings, build_from_seeds=True)
-    print(f"serving {len(service.store.snapshot.entries)} documents from {settings.index_dir} "
-          f"on http://{args.host}:{args.port}", file=sys.stderr)
+    print(f"serving {len(service.store.snapshot.entries)} documents: open http://{args.host}:{args.port} "
+          f"(API docs at /docs); Ctrl+C stops", file=sys.stderr)
     try:
         # Bounded connections: over max_connections new requests get 503 at once instead of piling up; idle
         # keep-alive connections are closed after keep_alive_seconds so idle sockets cannot be hoarded.
@@ -273,7 +275,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--index-dir", help="index folder (default: $QA_INDEX_DIR or .qa-index)")
-    p.add_argument("--log-level", default="info")
+    p.add_argument("--log-level", default="warning",
+                   help="uvicorn's log level; `info` also logs every request (default: warnings and errors only)")
     p.set_defaults(func=cmd_serve)
 
     from api.cli_docs import add_parsers
