@@ -3,7 +3,8 @@
     python -m eval.quality.reader_gold [--graph qa/reader/weights/reader.fp32.onnx] [--limit N]
 
 Checks a checkpoint or a quantized graph without retrieval in the way (the open-collection numbers are in
-`python -m eval.quality.squad`). Prints JSON; writes nothing.
+`python -m eval.quality.squad`). Prints JSON; ``--out DIR`` also writes it as DIR/report.json (the committed one:
+eval/reports/reader_gold/, which the model card's figures are generated from).
 """
 
 from __future__ import annotations
@@ -11,12 +12,14 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import sys
 import time
 from pathlib import Path
 
 from eval.args import positive
 from eval.quality.span_metrics import exact_match, f1_score
 from eval.quality.squad_data import SHARED_COPY
+from eval.report_files import ROOT, git_commit, save_report
 from index.chunking import split_sentences
 from qa.reader.model import Reader
 
@@ -56,6 +59,7 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m eval.quality.reader_gold", description=__doc__.split("\n")[0])
     p.add_argument("--graph", type=Path, nargs="+", default=[None])
     p.add_argument("--limit", type=positive, default=None)
+    p.add_argument("--out", type=Path, default=None, help="also write report.json and report.md here")
     args = p.parse_args(argv)
     items = gold_items(SHARED_COPY, args.limit)
     results, choices = {}, []
@@ -67,6 +71,27 @@ def main(argv: list[str] | None = None) -> None:
         a, b = choices
         print(f"top sentence differs in {sum(x != y for x, y in zip(a, b, strict=True))} of {len(a)} questions")
     print(json.dumps(results, indent=2))
+    if args.out is not None:
+        save_report(args.out, report(results, argv), markdown(results))
+
+
+def _relative(path: str) -> str:
+    return str(Path(path).relative_to(ROOT)) if Path(path).is_relative_to(ROOT) else path
+
+
+def report(results: dict[str, dict[str, float]], argv: list[str] | None) -> dict:
+    """The figures per graph (paths relative to the checkout) with the command and commit that produced them."""
+    args = argv if argv is not None else sys.argv[1:]
+    return {"command": "python -m eval.quality.reader_gold " + " ".join(args), "commit": git_commit(),
+            "graphs": {_relative(graph): figures for graph, figures in results.items()}}
+
+
+def markdown(results: dict[str, dict[str, float]]) -> str:
+    lines = ["# The reader on the gold paragraphs (SQuAD v1.1 dev part A)", "",
+             "| graph | questions | top sentence right | span EM | span F1 |", "|---|---|---|---|---|"]
+    lines += [f"| `{_relative(g)}` | {r['questions']:,} | {r['top_sentence']:.3f} | {r['em']:.3f} | {r['f1']:.3f} |"
+              for g, r in results.items()]
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":
