@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup serve test test-all browser-deps lint bench squad fuzz clean
+.PHONY: setup serve test test-all browser-deps lint bench squad fuzz docs clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ fuzz: $(STAMP)
 
 squad: $(STAMP)
 	$(BIN)/python -m eval.quality.squad --out eval/reports/squad
+
+# The figures in README.md and the model card, rewritten from the committed reports in eval/reports/ (the tests fail
+# when they are stale: tests/test_docs_figures.py).
+docs: $(STAMP)
+	$(BIN)/cog -r -I . README.md qa/reader/weights/MODEL_CARD.md
 
 bench: $(STAMP)
 	$(BIN)/python -m eval.bench.perf

@@ -27,7 +27,7 @@ class Settings(BaseSettings):
     # the first candidate is read alone, and the others only when its calibrated probability is under this (above 1:
     # always read them all, in one call). On SQuAD part A, 0.6 and 0.7 gave the same span EM (0.585; 1.01: 0.587), 0.6
     # a little more sentence containment (0.738 vs 0.735), and 0.6 reads one sentence for 67 % of questions, 0.7 for
-    # about 58 % (README, "QA_READER_EARLY_EXIT", has the latency and the commands)
+    # about 58 % (docs/tuning.md has the latency and the commands)
     reader_early_exit: float = Field(0.6, ge=0.0, le=1.01)
     max_question_chars: int = Field(2000, ge=10)
     max_upload_bytes: int = Field(10 * 1024 * 1024, ge=1024)
