@@ -353,8 +353,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--collections", default="seeds,squad")
     ap.add_argument("--questions", type=int, default=300, help="distinct questions per in-process / sequential run")
     ap.add_argument("--clients", default="4,16,64")
-    ap.add_argument("--reader-hf", type=Path, help="our reader in the Hugging Face layout (`python -m qa.reader.export "
-                                                   "--hf DIR`) for the Haystack ExtractiveReader peer")
+    ap.add_argument("--reader-hf", type=Path,
+                    help="our reader in the Hugging Face layout (`python -m training.reader.export --master "
+                         "qa/reader/weights/reader.safetensors --out /tmp/r --hf DIR`) for the Haystack "
+                         "ExtractiveReader peer")
     ap.add_argument("--per-level", type=int, default=400, help="requests per concurrency level at most")
     ap.add_argument("--max-seconds", type=float, default=30.0, help="time bound per concurrency level")
     ap.add_argument("--threads", type=int, default=None, help="encoder threads for the in-process service")

@@ -139,12 +139,13 @@ def haystack_hybrid(paragraphs: list[str], questions: list[dict], ours_index: st
 def haystack_reader(paragraphs: list[str], questions: list[dict], hf_dir: str | None, ours_index: str,
                     k: int = 5, n: int = 60) -> dict:
     """Haystack's extractive QA: the same hybrid retrieval, then ``ExtractiveReader`` over the top ``k`` paragraphs
-    with our reader's weights in the Hugging Face layout (`python -m qa.reader.export --hf DIR`), on torch."""
+    with our reader's weights in the Hugging Face layout (`python -m training.reader.export --master
+    qa/reader/weights/reader.safetensors --out /tmp/r --hf DIR`), on torch."""
     os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     if not hf_dir or not Path(hf_dir, "config.json").exists():
-        return {"measured": False, "why": "no Hugging Face export of the reader; run `python -m qa.reader.export "
-                "--run .reader-run --hf .reader-run/hf` (needs a training checkpoint) and pass --reader-hf"}
+        return {"measured": False, "why": "no Hugging Face export of the reader; run `python -m training.reader.export "
+                "--master qa/reader/weights/reader.safetensors --out /tmp/r --hf /tmp/r/hf` and pass --reader-hf"}
     try:
         from importlib.metadata import version
 

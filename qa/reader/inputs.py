@@ -1,9 +1,5 @@
 """How the reader sees a candidate: ``[CLS] question [SEP] sentence [SEP]`` word pieces with character offsets.
 
-A reader trained with context (``python -m qa.reader.train --context``) sees the sentence before the candidate too,
-after the question: ``[CLS] question [SEP] previous sentence [SEP] sentence [SEP]`` (the previous sentence cut to its
-last ``CONTEXT_CHARS`` characters); spans are still read only inside the candidate sentence.
-
 Shared by training and inference, so the model is always fed exactly what it was trained on.
 """
 
@@ -16,7 +12,6 @@ from pathlib import Path
 import numpy as np
 
 MAX_LENGTH = 128  # question + sentence: 49 word pieces on average in SQuAD train, 95th percentile 82
-CONTEXT_CHARS = 160  # of the previous sentence, for a reader trained with context: about 35 word pieces
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,16 +37,6 @@ def load_tokenizer(model_dir: Path):  # -> tokenizers.Tokenizer
     tokenizer.enable_truncation(MAX_LENGTH, strategy="longest_first")
     tokenizer.no_padding()
     return tokenizer
-
-
-def with_context(question: str, previous: str) -> str:
-    """The first segment for a reader trained with context: the question, then the end of the previous sentence."""
-    if not previous:
-        return question
-    tail = previous[-CONTEXT_CHARS:]
-    if len(previous) > CONTEXT_CHARS and " " in tail:
-        tail = tail.split(" ", 1)[1]  # start at a word
-    return f"{question} [SEP] {tail}"
 
 
 def encode_pairs(tokenizer, questions: Sequence[str], sentences: Sequence[str]) -> EncodedPairs:

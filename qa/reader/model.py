@@ -8,7 +8,7 @@ from pathlib import Path
 
 from index.onnx_model import cpu_session
 from qa.reader.decode import Reading, read_one
-from qa.reader.inputs import encode_pairs, load_tokenizer, with_context
+from qa.reader.inputs import encode_pairs, load_tokenizer
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 GRAPH = "reader.int8.onnx"
@@ -26,25 +26,14 @@ class Reader:
         self.path = graph or WEIGHTS_DIR / GRAPH
         info = json.loads((self.path.parent / "version.json").read_text())
         self.version = str(info["version"])  # named by the index manifest and /health
-        # trained to see the sentence before each candidate (qa.reader.inputs.with_context)
-        self.context = bool(info.get("context", False))
         self.session = cpu_session(self.path, threads)
         self.tokenizer = load_tokenizer(tokenizer_dir)
 
-    def read(self, question: str, sentences: Sequence[str], previous: Sequence[str] | None = None) -> list[Reading]:
-        """One model call over all of the question's candidate sentences; ``previous`` (the sentence before each, ""
-        for none) is shown to a reader trained with context and ignored by one trained without. The service never
-        passes it: a reader trained with context (``qa.reader.train --context``, tried and not shipped) is for
-        ``eval.reader_gold`` only, and refuses to read without it rather than read what it was not trained on."""
+    def read(self, question: str, sentences: Sequence[str]) -> list[Reading]:
+        """One model call over all of the question's candidate sentences."""
         if not sentences:
             return []
-        firsts = [question] * len(sentences)
-        if self.context:
-            if previous is None:
-                raise ValueError(f"reader {self.version} was trained with the previous sentence as context; "
-                                 "only eval.reader_gold passes it (see the model card)")
-            firsts = [with_context(question, p) for p in previous]
-        enc = encode_pairs(self.tokenizer, firsts, list(sentences))
+        enc = encode_pairs(self.tokenizer, [question] * len(sentences), list(sentences))
         start, end, answer = self.session.run(None, {"input_ids": enc.input_ids, "attention_mask": enc.attention_mask,
                                                      "token_type_ids": enc.token_type_ids})
         return [read_one(s, start[i], end[i], float(answer[i]), enc.offsets[i]) for i, s in enumerate(sentences)]

@@ -9,6 +9,7 @@ import gzip
 import hashlib
 import json
 import random
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +27,6 @@ class Pair:
     sentence: str
     start: int
     end: int
-    previous: str = ""  # the sentence before ``sentence`` in its paragraph, for a reader trained with context
 
     @property
     def answerable(self) -> bool:
@@ -48,19 +48,17 @@ def _overlap(question_words: set[str], sentence: str) -> int:
 
 
 def build_pairs(articles: list[dict], seed: int = 13, limit: int | None = None, skip: int = 0,
-                same_article: bool = False, context: bool = False) -> list[list[Pair]]:
+                same_article: bool = False) -> list[list[Pair]]:
     """Per question: [positive, hardest other sentence of its paragraph, best BM25 sentence of another article].
 
     Questions are shuffled (seeded); the first ``skip`` are passed over (those an earlier run trained on) and the next
     ``limit`` kept. A question whose answer crosses a sentence boundary
     is left out (the reader answers inside one sentence). ``same_article`` adds a fourth pair: the best BM25 sentence
     of *another paragraph of the same article* that holds none of the gold answers, the rival that open-collection
-    retrieval puts beside the right sentence most often. ``context`` gives every pair the sentence before its own in
-    its paragraph (``Pair.previous``; empty for a paragraph's first sentence).
+    retrieval puts beside the right sentence most often.
     """
     rng = random.Random(seed)
     sentences: list[tuple[int, int, str]] = []  # (article, paragraph, sentence) for retrieved negatives
-    before: dict[str, str] = {}  # sentence -> the sentence before it in its paragraph (the first one seen)
     questions: list[tuple[int, str, list[str], int, int, int]] = []
     places: list[tuple[int, list[str]]] = []  # (paragraph, gold answers) of each question, for same-article negatives
     paragraph = 0
@@ -70,8 +68,6 @@ def build_pairs(articles: list[dict], seed: int = 13, limit: int | None = None, 
             text = para["context"]
             spans = split_sentences("p", text)
             sentences.extend((a, paragraph, s.text) for s in spans)
-            for prev, s in zip([None, *spans[:-1]], spans, strict=True):
-                before.setdefault(s.text, prev.text if prev else "")
             for qa in para["qas"]:
                 ans = qa["answers"][0]
                 start, end = ans["answer_start"], ans["answer_start"] + len(ans["text"])
@@ -101,8 +97,6 @@ def build_pairs(articles: list[dict], seed: int = 13, limit: int | None = None, 
             group.append(Pair(question, other, -1, -1))
         if same_article and near is not None:
             group.append(Pair(question, near, -1, -1))
-        if context:
-            group = [Pair(p.question, p.sentence, p.start, p.end, before[p.sentence]) for p in group]
         groups.append(group)
     return groups
 
@@ -136,3 +130,62 @@ def _retrieve_negatives(sentences: list[tuple[int, int, str]], questions: list[t
             same.append(next((s for a, p, s in found if a == article and p != paragraph
                               and not any(x.lower() in s.lower() for x in answers)), None))
     return other, same
+
+
+ENTITY = re.compile(r"\b\d(?:[\d,.]*\d)?\b|\b[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*")
+
+
+LEADING = re.compile(r"^(?:(?:The|A|An|In|On|At|By|For|From|Of|To|As|After|Before|During|When|What|Who|Which|Where|"
+                     r"How|Why|This|That|These|Those|It|He|She|They|We|His|Her|Their|Its)\s+)+")
+
+
+def _entities(text: str) -> list[str]:
+    """Numbers and capitalised names, leaving out the text's first word (a question word or sentence start) and a
+    capitalised function word that opens a name ("The Forth Bridge" -> "Forth Bridge")."""
+    found = (LEADING.sub("", m.group(0)) for m in ENTITY.finditer(text) if m.start() > 0)
+    return [e for e in found if e and e != "I" and not LEADING.match(e + " ")]
+
+
+def _is_number(entity: str) -> bool:
+    return entity[0].isdigit()
+
+
+def swapped_negatives(articles: list[dict], seed: int = 13, limit: int | None = None) -> list[list[Pair]]:
+    """In-domain unanswerable pairs: a question whose name or number also stands in its answer sentence gets that
+    name or number swapped for another of the same kind from its own article, one that the sentence does not hold.
+    Paired with the answer sentence it is labelled unanswerable: the sentence still shares the topic and most words
+    with the question, but no longer states the fact asked for ("entity present, fact absent").
+
+    Questions are visited in a seeded order; ``limit`` pairs at most, one per question.
+    """
+    rng = random.Random(seed)
+    items: list[tuple[str, str, list[str]]] = []  # (question, answer sentence, the article's names and numbers)
+    for article in articles:
+        pool: list[str] = []
+        found: list[tuple[str, str]] = []
+        for para in article["paragraphs"]:
+            text = para["context"]
+            pool.extend(_entities(text))
+            spans = split_sentences("p", text)
+            for qa in para["qas"]:
+                start = qa["answers"][0]["answer_start"]
+                inside = [s.text for s in spans if s.start <= start < s.end]
+                if inside:
+                    found.append((qa["question"], inside[0]))
+        unique = sorted(set(pool))
+        items.extend((q, s, unique) for q, s in found)
+    rng.shuffle(items)
+    groups: list[list[Pair]] = []
+    for question, sentence, pool in items:
+        shared = [e for e in _entities(question) if e in sentence]
+        if not shared:
+            continue
+        entity = rng.choice(shared)
+        rivals = [e for e in pool if _is_number(e) == _is_number(entity) and e not in sentence and e not in question
+                  and e.lower() != entity.lower()]
+        if not rivals:
+            continue
+        groups.append([Pair(question.replace(entity, rng.choice(rivals), 1), sentence, -1, -1)])
+        if limit is not None and len(groups) >= limit:
+            break
+    return groups

@@ -1,7 +1,8 @@
 """The committed training report of a reader run: hyper-parameters, data hash, wall time and the loss curve.
 
-Written by ``python -m qa.reader.export`` next to the shipped weights. A run started with ``--init`` from an earlier
-run is reported as the next stage after that run's own figures (a chain of any length). Imported by nothing at run time.
+Written by ``python -m training.reader.export`` next to the shipped weights. A run started with ``--init`` from an
+earlier run folder is reported as the next stage after that run's own figures (a chain of any length). Imported by
+nothing at run time.
 """
 
 from __future__ import annotations
@@ -19,21 +20,26 @@ def _stage(run: Path) -> tuple[dict, list[dict]]:
 
 
 def _command(config: dict) -> str:
-    extra = ""
+    """The command that made a run, from its saved config (paths as they were given)."""
+    parts = [f"python -m training.reader.train --data {config['data']} --out {config['out']}",
+             f"--pairs {config['pairs']} --every {config['every']:g}"]
     if config.get("init"):
-        extra = (f" --init {config['init']} --skip {config['skip']} --questions {config['questions']}"
-                 f" --lr {config['lr']:g} --head-lr {config['head_lr']:g} --warmup {config['warmup']}")
-    elif config.get("questions") is not None:
-        extra = f" --questions {config['questions']}"
+        parts.append(f"--init {config['init']}")
+    if config.get("questions") is not None:
+        parts.append(f"--questions {config['questions']}")
+    if config.get("skip"):
+        parts.append(f"--skip {config['skip']}")
+    if config.get("swapped"):
+        parts.append(f"--swapped {config['swapped']}")
+    if config.get("qamr"):
+        parts.append(f"--qamr {config['qamr']}")
     if config.get("same_article_negatives"):
-        extra += " --same-article-negatives"
-    if config.get("context"):
-        extra += " --context"
-    if config.get("epochs", 1) != 1:
-        extra += f" --epochs {config['epochs']}"
-    threads = f" --threads {config['threads']}" if config.get("threads", 2) != 2 else ""
-    return (f"python -m qa.reader.train --out {config['out']} --pairs {config['pairs']} --every {config['every']:g}"
-            f"{extra}{threads}")
+        parts.append("--same-article-negatives")
+    for flag, default in (("lr", 1e-4), ("head_lr", 1e-3), ("warmup", 200), ("seed", 13), ("epochs", 1),
+                          ("threads", 2)):
+        if config.get(flag, default) != default:
+            parts.append(f"--{flag.replace('_', '-')} {config[flag]:g}")
+    return " ".join(parts)
 
 
 def _describe(config: dict, log: list[dict], step: int) -> list[str]:
@@ -49,7 +55,9 @@ def _describe(config: dict, log: list[dict], step: int) -> list[str]:
         "paragraph sharing most question terms, and the best BM25 sentence of another article"
         + (", and the best BM25 sentence of another paragraph of its own article holding no gold answer"
            if config.get("same_article_negatives") else "") + ")"
-        + ("; each shown with the sentence before it in its paragraph" if config.get("context") else "")
+        + (f"; {config['swapped']:,} swapped-entity unanswerable pairs" if config.get("swapped") else "")
+        + ("; QAMR's non-held-out articles (a positive per question, for half of them an unanswerable sentence of "
+           "the same article)" if config.get("qamr") else "")
         + (f"; {config['epochs']} passes over them in one schedule" if config.get("epochs", 1) != 1 else ""),
         "- hyper-parameters: " + ", ".join(f"{k}={config[k]}" for k in
                                            ("batch_size", "lr", "head_lr", "warmup", "seed", "bf16", "threads")),
@@ -63,10 +71,10 @@ def _table(log: list[dict], offset: int = 0) -> list[str]:
 
 
 def _chain(run: Path) -> list[tuple[dict, list[dict]]]:
-    """The stages that made ``run``'s weights, first first: each run started with ``--init`` follows the one it
-    started from."""
+    """The stages that made ``run``'s weights, first first: a run started with ``--init RUN_FOLDER`` follows the one
+    it started from; a run started from master weights (a file) is the first stage listed."""
     stages = [_stage(run)]
-    while stages[0][0].get("init"):
+    while stages[0][0].get("init") and Path(stages[0][0]["init"]).is_dir():
         stages.insert(0, _stage(Path(stages[0][0]["init"])))
     return stages
 
@@ -75,7 +83,7 @@ def write_training_report(run: Path, out: Path, step: int, commit: str) -> None:
     stages = _chain(run)
     config = stages[-1][0]
     lines = ["# Reader training report", "", f"Code at commit `{commit}`; exported with "
-             f"`python -m qa.reader.export --run {config['out']}` (per-channel int8 by default).", "",
+             f"`python -m training.reader.export --run {config['out']}` (per-channel int8 by default).", "",
              f"- data: `{Path(config['data']).name}`, sha256 `{config['data_sha256']}`", ""]
     curve: list[tuple[int, float]] = []
     offset = 0
@@ -83,7 +91,10 @@ def write_training_report(run: Path, out: Path, step: int, commit: str) -> None:
         last = number == len(stages)
         title = f"## Stage {number}" if number == 1 else \
             f"## Stage {number}: continued from the stage {number - 1} weights"
-        lines += [title, "", *_describe(stage_config, log, step if last else stage_config["total_steps"]), ""]
+        init = stage_config.get("init")
+        start = [f"Started from the master weights `{init}` (the reader shipped before it).", ""] \
+            if number == 1 and init and not Path(init).is_dir() else []
+        lines += [title, "", *start, *_describe(stage_config, log, step if last else stage_config["total_steps"]), ""]
         if offset:
             lines += ["Pairs in the table count from the start of stage 1.", ""]
         lines += [*_table(log, offset), ""]

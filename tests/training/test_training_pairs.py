@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from qa.reader.training_data import build_pairs
+from training.reader.data import build_pairs, swapped_negatives
 
 
 def _paragraph(context: str, question: str, answer: str) -> dict:
@@ -37,10 +37,9 @@ def test_positive_is_the_answer_sentence_with_exact_offsets():
     assert first.sentence[first.start : first.end] == "1932"
 
 
-def test_default_groups_have_no_same_article_negative_and_no_context():
+def test_default_groups_have_no_same_article_negative():
     for group in build_pairs(ARTICLES):
         assert len(group) <= 3
-        assert all(p.previous == "" for p in group)
         assert group[0].answerable and not any(p.answerable for p in group[1:])
 
 
@@ -59,31 +58,40 @@ def test_same_article_negative_comes_from_another_paragraph_and_holds_no_answer(
     assert near.sentence == "A second harbour bridge was proposed in 1960."
 
 
-def test_context_gives_each_pair_the_sentence_before_it():
-    groups = _by_question(build_pairs(ARTICLES, context=True))
-    plain = _by_question(build_pairs(ARTICLES))
-    for question, group in groups.items():
-        assert [(p.sentence, p.start, p.end) for p in group] == [(p.sentence, p.start, p.end)
-                                                                  for p in plain[question]]
-    group = groups["Who crosses the harbour?"]
-    assert group[0].sentence == "Ferries still cross the harbour."
-    assert group[0].previous == "The harbour bridge was opened to cars and trains in 1932 by the premier."
-    first = groups["When was the harbour bridge opened?"][0]
-    assert first.previous == ""  # the first sentence of its paragraph
-
-
 def test_training_report_gives_the_command_that_made_a_stage():
-    from qa.reader.training_report import _command
+    from training.reader.report import _command
 
-    config = {"out": ".reader-run5", "pairs": 57600, "questions": 87599, "skip": 0, "init": ".reader-run2",
-              "same_article_negatives": False, "context": True, "lr": 5e-05, "head_lr": 0.0005, "warmup": 100,
-              "every": 240.0, "threads": 2}
-    assert _command(config) == ("python -m qa.reader.train --out .reader-run5 --pairs 57600 --every 240 --init "
-                                ".reader-run2 --skip 0 --questions 87599 --lr 5e-05 --head-lr 0.0005 --warmup 100"
-                                " --context")
-    both = {**config, "same_article_negatives": True, "context": False, "threads": 1}
-    assert _command(both).endswith("--warmup 100 --same-article-negatives --threads 1")
-    two_passes = {"out": ".reader-run8", "pairs": 510896, "questions": 87599, "skip": 0, "init": None, "epochs": 2,
-                  "every": 240.0, "threads": 2}
-    assert _command(two_passes) == ("python -m qa.reader.train --out .reader-run8 --pairs 510896 --every 240 "
-                                    "--questions 87599 --epochs 2")
+    config = {"data": "../shared/data/squad-train-v1.1.json.gz", "out": "~/.cache/newsqa/reader-runs/stage7",
+              "pairs": 80000, "questions": 15000, "skip": 0, "init": "qa/reader/weights/reader.safetensors",
+              "swapped": 15000, "qamr": "../shared/data/qamr", "same_article_negatives": False, "lr": 3e-05,
+              "head_lr": 0.0003, "warmup": 100, "seed": 17, "every": 240.0, "threads": 2, "epochs": 1}
+    assert _command(config) == (
+        "python -m training.reader.train --data ../shared/data/squad-train-v1.1.json.gz --out "
+        "~/.cache/newsqa/reader-runs/stage7 --pairs 80000 --every 240 --init qa/reader/weights/reader.safetensors "
+        "--questions 15000 --swapped 15000 --qamr ../shared/data/qamr --lr 3e-05 --head-lr 0.0003 --warmup 100 "
+        "--seed 17")
+    first = {"data": "squad.json.gz", "out": "run", "pairs": 510896, "questions": 87599, "epochs": 2, "every": 240.0,
+             "same_article_negatives": True, "threads": 1}
+    assert _command(first) == ("python -m training.reader.train --data squad.json.gz --out run --pairs 510896 "
+                               "--every 240 --questions 87599 --same-article-negatives --epochs 2 --threads 1")
+
+
+def test_swapped_negative_asks_about_a_name_of_the_article_that_the_answer_sentence_lacks():
+    articles = [{"title": "Bridges", "paragraphs": [
+        _paragraph("The Tyne Bridge was opened in 1928 by King George. The Forth Bridge opened in 1890.",
+                   "Who opened the Tyne Bridge?", "King George"),
+    ]}]
+    [[pair]] = swapped_negatives(articles)
+    assert pair.sentence == "The Tyne Bridge was opened in 1928 by King George."
+    assert not pair.answerable
+    # the one name the question shares with its sentence, swapped for the article's other bridge
+    assert pair.question == "Who opened the Forth Bridge?"
+
+
+def test_swapped_negative_swaps_a_number_for_a_number():
+    articles = [{"title": "Bridges", "paragraphs": [
+        _paragraph("The bridge opened in 1928 after four years of work. A second span was added in 1961.",
+                   "What opened in 1928?", "The bridge"),
+    ]}]
+    [[pair]] = swapped_negatives(articles)
+    assert pair.question == "What opened in 1961?" and pair.sentence.startswith("The bridge opened in 1928")

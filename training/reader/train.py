@@ -1,10 +1,11 @@
 """Train the reader: MiniLM-L6 fine-tuned with an answerability head and a start/end span head.
 
-    python -m qa.reader.train --out .reader-run [--resume] [--pairs 150000] [--epochs 1]
+    python -m training.reader.train --data SQUAD_TRAIN --out ~/.cache/newsqa/reader-runs/NAME [--resume]
+        [--init qa/reader/weights/reader.safetensors] [--qamr QAMR_DIR] [--swapped N] [--pairs N] [--epochs 1]
 
 Deterministic (seeded order and initialisation), checkpoints every few minutes (``--every``) to ``--out`` and resumes
-from there; ``python -m qa.reader.export`` turns the final checkpoint into the shipped ONNX graph. Imported by nothing
-at run time.
+from there; ``python -m training.reader.export`` turns the final checkpoint into the master weights and the shipped
+ONNX graph. Imported by nothing at run time.
 """
 
 from __future__ import annotations
@@ -22,10 +23,10 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from qa.reader.inputs import encode_pairs, load_tokenizer, with_context
-from qa.reader.training_data import Pair, build_pairs, file_sha256, load_squad
+from qa.reader.inputs import encode_pairs, load_tokenizer
+from training.reader.data import Pair, build_pairs, file_sha256, load_squad, swapped_negatives
+from training.reader.master import load_master
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "squad-train-v1.1.json.gz"
 NEG = -1e4
 
 
@@ -54,8 +55,7 @@ def build_model(model_dir: Path) -> ReaderNet:
 
 def batches(pairs: list[Pair], tokenizer, batch_size: int, seed: int) -> list[list[int]]:
     """Length-grouped batches: sort windows of 50 batches by length, then shuffle the batches (less padding)."""
-    lengths = [len(e.ids) for e in tokenizer.encode_batch([(with_context(p.question, p.previous), p.sentence)
-                                                           for p in pairs])]
+    lengths = [len(e.ids) for e in tokenizer.encode_batch([(p.question, p.sentence) for p in pairs])]
     rng = random.Random(seed)
     window = batch_size * 50
     out: list[list[int]] = []
@@ -68,7 +68,7 @@ def batches(pairs: list[Pair], tokenizer, batch_size: int, seed: int) -> list[li
 
 
 def tensors(pairs: list[Pair], tokenizer) -> dict[str, torch.Tensor]:
-    enc = encode_pairs(tokenizer, [with_context(p.question, p.previous) for p in pairs], [p.sentence for p in pairs])
+    enc = encode_pairs(tokenizer, [p.question for p in pairs], [p.sentence for p in pairs])
     starts, ends = np.zeros(len(pairs), dtype=np.int64), np.zeros(len(pairs), dtype=np.int64)
     answerable = np.zeros(len(pairs), dtype=np.float32)
     for i, p in enumerate(pairs):
@@ -103,26 +103,40 @@ def loss_fn(model: ReaderNet, batch: dict[str, torch.Tensor], bf16: bool) -> tor
     return loss
 
 
+def _mix(args: argparse.Namespace) -> list[list[Pair]]:
+    """The stage's training groups: SQuAD train (positive + negatives per question), swapped-entity unanswerable
+    pairs from SQuAD train, and QAMR's non-held-out articles; shuffled together (seeded) so batches mix sources."""
+    articles = load_squad(args.data)
+    groups = build_pairs(articles, seed=args.seed, limit=args.questions, skip=args.skip,
+                         same_article=args.same_article_negatives)
+    if args.swapped:
+        groups += swapped_negatives(articles, seed=args.seed, limit=args.swapped)
+    if args.qamr:
+        from training.reader.qamr import load_qamr, training_pairs
+
+        groups += training_pairs(load_qamr(args.qamr), seed=args.seed)
+    random.Random(args.seed).shuffle(groups)
+    return groups
+
+
 def prepare(args: argparse.Namespace, tokenizer) -> tuple[list[Pair], list[list[int]], str]:
     cache = args.out / "pairs.pkl"
     data_hash = file_sha256(args.data)
+    if args.qamr:
+        data_hash += "+" + file_sha256(args.qamr / "dev.tsv")
+    key = (data_hash, args.seed, args.questions, args.skip, args.same_article_negatives, args.swapped,
+           str(args.qamr))
     if cache.exists():
         with cache.open("rb") as f:
             saved = pickle.load(f)
-        if (saved["hash"], saved["seed"], saved["questions"], saved.get("skip", 0),
-                saved.get("same_article", False), saved.get("context", False)) == (
-                data_hash, args.seed, args.questions, args.skip, args.same_article_negatives, args.context):
+        if saved.get("key") == key:
             return saved["pairs"], saved["batches"], data_hash
-    print("building training pairs (split, BM25 negatives)...", flush=True)
-    groups = build_pairs(load_squad(args.data), seed=args.seed, limit=args.questions, skip=args.skip,
-                         same_article=args.same_article_negatives, context=args.context)
-    pairs = [p for g in groups for p in g]
+    print("building training pairs (split, BM25 negatives, swapped entities, QAMR)...", flush=True)
+    pairs = [p for g in _mix(args) for p in g]
     order = batches(pairs, tokenizer, args.batch_size, args.seed)
     tmp = cache.with_suffix(".tmp")
     with tmp.open("wb") as f:
-        pickle.dump({"hash": data_hash, "seed": args.seed, "questions": args.questions, "skip": args.skip,
-                     "same_article": args.same_article_negatives, "context": args.context, "pairs": pairs,
-                     "batches": order}, f)
+        pickle.dump({"key": key, "pairs": pairs, "batches": order}, f)
     os.replace(tmp, cache)
     return pairs, order, data_hash
 
@@ -135,8 +149,13 @@ def save_checkpoint(path: Path, state: dict) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--out", type=Path, default=Path(".reader-run"))
+    parser.add_argument("--data", type=Path, required=True, help="SQuAD v1.1 train (.json or .json.gz)")
+    parser.add_argument("--qamr", type=Path, help="the QAMR folder (dev.tsv, wiki-sentences.tsv): its non-held-out "
+                                                   "articles join the pairs (training.reader.qamr)")
+    parser.add_argument("--swapped", type=int, default=0,
+                        help="swapped-entity unanswerable pairs from SQuAD train to add (training.reader.data)")
+    parser.add_argument("--out", type=Path, required=True,
+                        help="run folder, kept outside the checkout (e.g. ~/.cache/newsqa/reader-runs/stage7)")
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--pairs", type=int, default=150_000,
                         help="pairs to train on, counted over all --epochs passes (the schedule decays to 0 there, or "
@@ -145,11 +164,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--skip", type=int, default=0,
                         help="pass over the first N questions of the seeded order (those the --init run trained on)")
     parser.add_argument("--init", type=Path,
-                        help="start from the final weights of an earlier run folder (a second stage on new questions)")
+                        help="start from master weights (fp16 safetensors, e.g. qa/reader/weights/reader.safetensors)")
     parser.add_argument("--same-article-negatives", action="store_true",
                         help="add, per question, the best BM25 sentence of another paragraph of its own article")
-    parser.add_argument("--context", action="store_true",
-                        help="show the reader the sentence before each candidate (qa.reader.inputs.with_context)")
     parser.add_argument("--epochs", type=int, default=1,
                         help="passes over the pairs in one schedule; a later pass has the same length-grouped batches "
                              "in another seeded order within each window")
@@ -176,7 +193,9 @@ def main(argv: list[str] | None = None) -> None:
         order = order + batches(pairs, tokenizer, args.batch_size, args.seed + epoch)
     model = build_model(model_dir)
     if args.init and not args.resume:
-        model.load_state_dict(torch.load(args.init / "checkpoint.pt", weights_only=False)["model"])
+        missing, unexpected = model.load_state_dict(load_master(args.init), strict=False)
+        if unexpected or any(not k.startswith("encoder.pooler.") for k in missing):
+            raise SystemExit(f"{args.init} does not hold reader weights: missing {missing}, unexpected {unexpected}")
     heads = [*model.span.parameters(), *model.answerable.parameters()]
     optimizer = torch.optim.AdamW([{"params": model.encoder.parameters(), "lr": args.lr},
                                    {"params": heads, "lr": args.head_lr}], weight_decay=0.01)
