@@ -42,7 +42,7 @@ def evaluate(reader: Reader, items: list) -> tuple[dict[str, float], list[int]]:
     started = time.perf_counter()
     for question, context, golds, starts in items:
         spans = split_sentences("p", context)
-        readings = reader.read(question, [s.text for s in spans], ["", *[s.text for s in spans[:-1]]])
+        readings = reader.read(question, [s.text for s in spans])
         best = max(range(len(spans)), key=lambda i: readings[i].logit)
         choices.append(best)
         r, s = readings[best], spans[best]
