@@ -1,4 +1,4 @@
-"""Article text and metadata out of HTML (trafilatura), PDF (pypdf) and DOCX (python-docx) files."""
+"""Article text and metadata out of HTML (trafilatura), PDF (pypdf) and DOCX (a streaming lxml reader) files."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ MAX_HTML_DEPTH = 256  # counting <html> and <body>
 MAX_HTML_ELEMENTS = 25_000
 # A DOCX is a ZIP: refuse one that would unpack to more than this many times the upload limit (a ZIP bomb).
 MAX_DOCX_UNPACK_RATIO = 10
+DEFAULT_MAX_CHARS = 200_000  # QA_MAX_DOCUMENT_CHARS' default: one article's extracted text
 _PDF_MAGIC = b"%PDF-"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # encrypted Office files and old binary .doc are OLE containers
 _DOCX_TEMPLATE_AUTHOR = "python-docx"  # what python-docx's blank template says when nobody set an author
@@ -160,8 +161,9 @@ def _meta_date(tree: Any) -> str | None:
 
 
 # ---- PDF -------------------------------------------------------------------------------------------------------
-def extract_pdf(data: bytes) -> Extracted:
-    """Text of every page (pages separated by blank lines) and the document's title and author."""
+def extract_pdf(data: bytes, max_chars: int = DEFAULT_MAX_CHARS) -> Extracted:
+    """Text of every page (pages separated by blank lines) and the document's title and author; reading stops at the
+    page that takes the text past ``max_chars``."""
     from pypdf import PdfReader
 
     if _PDF_MAGIC not in data[:1024]:  # where the PDF specification lets readers look for it
@@ -169,9 +171,9 @@ def extract_pdf(data: bytes) -> Extracted:
     try:
         reader = PdfReader(BytesIO(data))
         _decrypt(reader)
-        pages = [_clean(page.extract_text() or "") for page in reader.pages]
+        pages = _pdf_pages(reader, max_chars)
         info = reader.metadata
-    except InvalidInputError:
+    except (InvalidInputError, TooLargeError):
         raise
     except Exception as exc:  # pypdf raises many kinds of errors on damaged files: each is the file's fault
         raise InvalidInputError(f"PDF file could not be read ({brief(exc)}); save or export it again") from None
@@ -179,6 +181,18 @@ def extract_pdf(data: bytes) -> Extracted:
     if not text:
         raise InvalidInputError("PDF file has no extractable text (a scan?); run OCR on it or save the article as text")
     return Extracted(text, _meta_str(info, "title"), author=_meta_str(info, "author"))
+
+
+def _pdf_pages(reader: Any, max_chars: int) -> list[str]:
+    pages: list[str] = []
+    chars = 0
+    for page in reader.pages:
+        pages.append(_clean(page.extract_text() or ""))
+        chars += len(pages[-1])
+        if chars > max_chars:
+            raise TooLargeError(f"PDF file holds more than {max_chars:,} characters of text by page {len(pages)}, "
+                                "over the document limit (QA_MAX_DOCUMENT_CHARS); split the article")
+    return pages
 
 
 def _decrypt(reader: Any) -> None:
@@ -194,21 +208,27 @@ def _decrypt(reader: Any) -> None:
 
 
 # ---- DOCX ------------------------------------------------------------------------------------------------------
-def extract_docx(data: bytes, max_bytes: int) -> Extracted:
-    """Paragraph texts (blank lines between them); the title from the document properties or the first paragraph."""
-    import docx
+def extract_docx(data: bytes, max_bytes: int, max_chars: int = DEFAULT_MAX_CHARS) -> Extracted:
+    """Paragraph texts (blank lines between them); the title from the document properties or the first paragraph.
+
+    The main part is parsed as a stream that keeps no tree and stops at ``max_chars`` characters of text or
+    ``MAX_DOCX_XML_PER_CHAR * max_chars`` bytes of XML: a small package that unpacks to a huge document costs at most
+    that much time and memory (see ``index.docx``)."""
+    from index.docx import read_docx
 
     _check_docx_package(data, max_bytes)
     try:
-        document = docx.Document(BytesIO(data))
-        paragraphs = [p for p in (_clean(p.text) for p in document.paragraphs) if p]
-        title, author = (_meta_str(document.core_properties, name) for name in ("title", "author"))
-    except Exception as exc:  # python-docx and lxml raise many kinds of errors on damaged packages
+        with zipfile.ZipFile(BytesIO(data)) as package:
+            parts = read_docx(package, max_chars)
+    except (InvalidInputError, TooLargeError):
+        raise
+    except Exception as exc:  # zipfile and lxml raise many kinds of errors on damaged packages
         raise InvalidInputError(f"DOCX file could not be read ({brief(exc)}); save it again as .docx") from None
+    paragraphs = [p for p in (_clean(p) for p in parts.paragraphs) if p]
     if not paragraphs:
         raise InvalidInputError("DOCX file has no text")
-    return Extracted("\n\n".join(paragraphs), title or paragraphs[0],
-                     author=None if author == _DOCX_TEMPLATE_AUTHOR else author)
+    return Extracted("\n\n".join(paragraphs), parts.title or paragraphs[0],
+                     author=None if parts.author == _DOCX_TEMPLATE_AUTHOR else parts.author)
 
 
 def _check_docx_package(data: bytes, max_bytes: int) -> None:

@@ -14,7 +14,7 @@ from index.dates import normalise_date
 from index.decoding import DecodedText, decode_text
 from index.documents import Document
 from index.errors import InvalidInputError, QAError, TooLargeError
-from index.formats import Extracted, brief, extract_docx, extract_html, extract_pdf
+from index.formats import DEFAULT_MAX_CHARS, Extracted, brief, extract_docx, extract_html, extract_pdf
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx", ".json", ".jsonl")
 BINARY_SUFFIXES = (".pdf", ".docx")  # parsed from their bytes, never decoded as text
@@ -141,12 +141,13 @@ def parse_html(doc_id: str, html: str, source: str | None = None) -> Document:
 
 
 def parse_binary(doc_id: str, data: bytes, suffix: str, source: str | None = None,
-                 max_bytes: int = DEFAULT_MAX_BYTES) -> Document:
-    """A PDF (text per page) or DOCX (text per paragraph) article; a damaged or encrypted file is refused."""
+                 max_bytes: int = DEFAULT_MAX_BYTES, max_chars: int = DEFAULT_MAX_CHARS) -> Document:
+    """A PDF (text per page) or DOCX (text per paragraph) article; a damaged or encrypted file is refused, and so is
+    one whose text passes ``max_chars`` (found while reading: the rest is never extracted)."""
     _check_size(data, max_bytes)
     if not data.strip():
         raise InvalidInputError("file is empty")
-    page = extract_pdf(data) if suffix == ".pdf" else extract_docx(data, max_bytes)
+    page = extract_pdf(data, max_chars) if suffix == ".pdf" else extract_docx(data, max_bytes, max_chars)
     return _from_extracted(doc_id, page, source)
 
 
@@ -206,8 +207,8 @@ def _json_loads(text: str, first_line: int) -> object:
                                 f"{sys.get_int_max_str_digits():,} digits") from None
 
 
-def parse_records(data: bytes, filename: str, doc_id: str,
-                  max_bytes: int = DEFAULT_MAX_BYTES) -> list[Document | RecordError]:
+def parse_records(data: bytes, filename: str, doc_id: str, max_bytes: int = DEFAULT_MAX_BYTES,
+                  max_chars: int = DEFAULT_MAX_CHARS) -> list[Document | RecordError]:
     """Parse one file's bytes into its documents; in a JSON / JSON Lines file each bad record becomes a RecordError
     and the good ones are kept. ``filename`` is used only for its suffix, never as a path."""
     suffix = Path(filename.replace("\x00", "")).suffix.lower()
@@ -216,7 +217,7 @@ def parse_records(data: bytes, filename: str, doc_id: str,
         raise InvalidInputError(f"unsupported file type {suffix or '(none)'!r}; use one of {allowed}")
     try:
         if suffix in BINARY_SUFFIXES:
-            return [parse_binary(doc_id, data, suffix, filename, max_bytes)]
+            return [parse_binary(doc_id, data, suffix, filename, max_bytes, max_chars)]
         decoded = decode(data, max_bytes)
         parsed = _parse_decoded(decoded.text, suffix, filename, doc_id)
     except (QAError, MemoryError):
@@ -255,9 +256,10 @@ def _parse_decoded(text: str, suffix: str, filename: str, doc_id: str) -> list[D
     return out
 
 
-def parse_bytes(data: bytes, filename: str, doc_id: str, max_bytes: int = DEFAULT_MAX_BYTES) -> list[Document]:
+def parse_bytes(data: bytes, filename: str, doc_id: str, max_bytes: int = DEFAULT_MAX_BYTES,
+                max_chars: int = DEFAULT_MAX_CHARS) -> list[Document]:
     """All documents of one uploaded file, or an error naming the first bad record: an upload is all or nothing."""
-    parsed = parse_records(data, filename, doc_id, max_bytes)
+    parsed = parse_records(data, filename, doc_id, max_bytes, max_chars)
     bad = [p for p in parsed if isinstance(p, RecordError)]
     if bad:
         more = f" (and {len(bad) - 1} more bad records)" if len(bad) > 1 else ""
@@ -283,7 +285,8 @@ def doc_id_for(rel: Path) -> str:
     return make_doc_id(".".join([*rel.parent.parts, rel.stem]))
 
 
-def load_files(paths: Iterable[Path], max_bytes: int = DEFAULT_MAX_BYTES) -> Iterator[Document | Skipped]:
+def load_files(paths: Iterable[Path], max_bytes: int = DEFAULT_MAX_BYTES,
+               max_chars: int = DEFAULT_MAX_CHARS) -> Iterator[Document | Skipped]:
     """Documents from files, streaming; every unreadable file, and every bad record of a JSON / JSON Lines file,
     becomes a Skipped with its reason (the file's good records are still indexed)."""
     seen: set[str] = set()
@@ -294,7 +297,7 @@ def load_files(paths: Iterable[Path], max_bytes: int = DEFAULT_MAX_BYTES) -> Ite
                 raise InvalidInputError("no such file or directory")
             if path.stat().st_size > max_bytes:
                 raise TooLargeError(f"file is {path.stat().st_size:,} bytes, over the {max_bytes:,}-byte limit")
-            parsed = parse_records(path.read_bytes(), path.name, doc_id, max_bytes)
+            parsed = parse_records(path.read_bytes(), path.name, doc_id, max_bytes, max_chars)
         except (InvalidInputError, TooLargeError, OSError) as exc:
             yield Skipped(str(path), str(exc))
             continue

@@ -231,7 +231,8 @@ class QAService:
             self.store.remove(doc_id)
 
     def index_paths(self, paths: Sequence[Path], on_progress=None) -> UpdateReport:  # type: ignore[no-untyped-def]
-        return self.store.update(self._bounded(load_files(paths, self.settings.max_upload_bytes)),
+        files = load_files(paths, self.settings.max_upload_bytes, self.settings.max_document_chars)
+        return self.store.update(self._bounded(files),
                                  remove_missing_under=[p for p in paths if p.is_dir()], on_progress=on_progress)
 
 

@@ -94,7 +94,7 @@ async def add_document(
     if content_type == "application/json":
         docs = [_from_json(await request.body(), settings.max_upload_bytes)]
     elif content_type == "multipart/form-data":
-        docs = await _from_upload(request, settings.max_upload_bytes)
+        docs = await _from_upload(request, settings.max_upload_bytes, settings.max_document_chars)
     else:
         raise UnsupportedMediaError(
             f"unsupported content type {content_type or '(none)'!r}; send application/json or multipart/form-data"
@@ -135,7 +135,7 @@ def _from_json(raw: bytes, max_bytes: int) -> Document:
                     source="api", published_raw=body.published, author=body.author, site_name=body.site_name)
 
 
-async def _from_upload(request: Request, max_bytes: int) -> list[Document]:
+async def _from_upload(request: Request, max_bytes: int, max_chars: int) -> list[Document]:
     async with request.form(max_files=1, max_fields=4) as form:
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
@@ -151,4 +151,4 @@ async def _from_upload(request: Request, max_bytes: int) -> list[Document]:
         filename = upload.filename or ""
     doc_id = make_doc_id(requested) if isinstance(requested, str) and requested.strip() else \
         f"upload_{hashlib.sha256(data).hexdigest()[:16]}"
-    return await run_in_threadpool(parse_bytes, data, filename, doc_id, max_bytes)
+    return await run_in_threadpool(parse_bytes, data, filename, doc_id, max_bytes, max_chars)

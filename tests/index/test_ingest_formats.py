@@ -144,6 +144,14 @@ def test_pdf_with_only_an_owner_password_opens() -> None:
     assert doc.text.startswith("Grain ships reach Odessa\n")
 
 
+def test_pdf_text_stops_at_the_character_limit() -> None:
+    pdf = make_pdf([[f"Page {n} of the harbour report, forty characters."] for n in range(1, 6)])
+    with pytest.raises(TooLargeError) as err:
+        parse_bytes(pdf, "report.pdf", "report", max_chars=120)  # 3 pages of 49 characters pass it: 4 and 5 unread
+    assert str(err.value) == ("PDF file holds more than 120 characters of text by page 3, over the document limit "
+                              "(QA_MAX_DOCUMENT_CHARS); split the article")
+
+
 @pytest.mark.parametrize(("data", "message"), [
     (make_pdf(PDF_PAGES, user_password="secret"), "PDF file is encrypted with a password; save an unencrypted copy"),
     (b"%PDF-1.4", "PDF file could not be read (Stream has ended unexpectedly); save or export it again"),
@@ -195,8 +203,8 @@ def _zip(files: dict[str, str]) -> bytes:
     (b"PK\x03\x04 cut short", "DOCX file could not be read (not a ZIP package); save it again as .docx"),
     (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504),
      "DOCX file is password-protected or an old binary .doc; save an unprotected .docx"),
-    (_zip({"notes.txt": "hello"}), "DOCX file could not be read (\"There is no item named '[Content_Types].xml' in "
-                                   "the archive\"); save it again as .docx"),
+    (_zip({"notes.txt": "hello"}), "DOCX file could not be read (no _rels/.rels: not a Word package); save it again "
+                                   "as .docx"),
     (make_docx(["", "  "]), "DOCX file has no text"),
 ])
 def test_bad_docx_is_a_clear_error(data: bytes, message: str) -> None:
@@ -211,6 +219,54 @@ def test_docx_that_unpacks_too_large_is_refused() -> None:
     with pytest.raises(TooLargeError) as err:
         parse_bytes(bomb, "bomb.docx", "bomb", max_bytes=100_000)
     assert str(err.value) == "DOCX file unpacks to 2,000,000 bytes, over the 1,000,000-byte limit"
+
+
+W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+
+
+def docx_with_body(body: str, repeat: int = 1) -> bytes:
+    """A python-docx package whose main part's body is ``body`` (``w:`` elements) ``repeat`` times, streamed in."""
+    template = zipfile.ZipFile(BytesIO(make_docx(["placeholder"], "Title", "Author")))
+    out = BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as package:
+        for info in template.infolist():
+            if info.filename != "word/document.xml":
+                package.writestr(info, template.read(info))
+        with package.open("word/document.xml", "w", force_zip64=True) as part:
+            part.write(f'<w:document xmlns:w="{W_NS}"><w:body>'.encode())
+            for _ in range(repeat):
+                part.write(body.encode())
+            part.write(b"</w:body></w:document>")
+    return out.getvalue()
+
+
+def test_docx_text_is_what_python_docx_reads_as_paragraphs() -> None:
+    body = ('<w:p><w:r><w:t>Tabs</w:t><w:tab/><w:t>and</w:t><w:br/><w:t>breaks</w:t><w:br w:type="page"/></w:r>'
+            '<w:hyperlink><w:r><w:t xml:space="preserve"> linked</w:t></w:r></w:hyperlink>'
+            '<w:r><w:noBreakHyphen/><w:delText>deleted</w:delText></w:r></w:p>'
+            '<w:tbl><w:tr><w:tc><w:p><w:r><w:t>in a table</w:t></w:r></w:p></w:tc></w:tr></w:tbl>'
+            '<w:p><w:ins><w:r><w:t>inserted</w:t></w:r></w:ins><w:r><w:t>Last one.</w:t></w:r></w:p>')
+    data = docx_with_body(body)
+    expected = ["Tabs\tand\nbreaks linked-", "Last one."]
+    assert [p.text for p in docx.Document(BytesIO(data)).paragraphs] == expected
+    [doc] = parse_bytes(data, "x.docx", "x")
+    assert (doc.text, doc.title, doc.author) == ("Tabs and\nbreaks linked-\n\nLast one.", "Title", "Author")
+
+
+def test_docx_text_stops_at_the_character_limit() -> None:
+    data = docx_with_body("<w:p><w:r><w:t>Harbour news. </w:t></w:r></w:p>", repeat=100_000)  # 1.4 M characters
+    assert len(data) < 50_000
+    with pytest.raises(TooLargeError) as err:
+        parse_bytes(data, "long.docx", "long", max_chars=10_000)
+    assert str(err.value) == ("DOCX file holds more than 10,000 characters of text, over the document limit "
+                              "(QA_MAX_DOCUMENT_CHARS); split the article")
+
+
+def test_docx_markup_stops_at_its_byte_limit() -> None:
+    data = docx_with_body("<w:p><w:r><w:rPr><w:b/></w:rPr></w:r></w:p>", repeat=100_000)  # 4.3 MB, no text
+    with pytest.raises(TooLargeError) as err:
+        parse_bytes(data, "empty.docx", "empty", max_chars=1_000)
+    assert str(err.value) == "DOCX main part word/document.xml is over 20,000 bytes of XML; split the article"
 
 
 def test_folder_with_pdf_and_docx_is_indexed_and_their_bytes_not_called_binary(tmp_path: Path) -> None:

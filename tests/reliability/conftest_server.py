@@ -30,6 +30,12 @@ def free_port() -> int:
 
 def serve(index_dir: Path, **settings: str) -> Iterator[tuple[Path, str]]:
     """Start `qa serve`, wait until /health answers (bounded), yield (index_dir, url), then SIGKILL it."""
+    for _, url in serve_process(index_dir, **settings):
+        yield index_dir, url
+
+
+def serve_process(index_dir: Path, **settings: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """As ``serve``, yielding the server process (to measure it) and its url."""
     port = free_port()
     proc = subprocess.Popen([str(QA), "serve", "--port", str(port), "--log-level", "warning"], cwd=ROOT,
                             env=env_for(index_dir, **settings), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -49,7 +55,7 @@ def serve(index_dir: Path, **settings: str) -> Iterator[tuple[Path, str]]:
             raise RuntimeError("qa serve did not start within 120 s")
         time.sleep(0.2)
     try:
-        yield index_dir, url
+        yield proc, url
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
