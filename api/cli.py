@@ -215,8 +215,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
+    from api import server
     from api.app import create_app
     from index.lock import WriterLock
     from qa.service import QAService
@@ -229,10 +228,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"serving {len(service.store.snapshot.entries)} documents: open http://{args.host}:{args.port} "
           f"(API docs at /docs); Ctrl+C stops", file=sys.stderr)
     try:
-        # Bounded connections: over max_connections new requests get 503 at once instead of piling up; idle
-        # keep-alive connections are closed after keep_alive_seconds so idle sockets cannot be hoarded.
-        uvicorn.run(create_app(settings, service), host=args.host, port=args.port, log_level=args.log_level,
-                    limit_concurrency=settings.max_connections, timeout_keep_alive=settings.keep_alive_seconds)
+        server.run(create_app(settings, service), settings, args.host, args.port, args.log_level)
     finally:
         lock.release()
     return 0

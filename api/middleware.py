@@ -1,4 +1,5 @@
-"""Pure ASGI middleware: request body size limits (JSON 413) and security headers (CSP for the chat page)."""
+"""Pure ASGI middleware: requests in flight (JSON 503 over the limit), request body size limits (JSON 413) and security
+headers (CSP for the chat page)."""
 
 from __future__ import annotations
 
@@ -13,11 +14,36 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 DOCS_CSP = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
 
 
-async def _send_json(send: Send, status: int, detail: str) -> None:
+async def _send_json(send: Send, status: int, detail: str, headers: list[tuple[bytes, bytes]] | None = None) -> None:
     body = json.dumps({"detail": detail}).encode("utf-8")
     await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                            *(headers or [])]})
     await send({"type": "http.response.body", "body": body})
+
+
+class ConcurrencyLimitMiddleware:
+    """Answer 503 at once, with ``Retry-After``, while ``limit`` requests are already being handled: a burst queues
+    no work it cannot do soon. Only requests count, so idle connections never shut real requests out."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+        self.in_flight = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self.in_flight >= self.limit:
+            await _send_json(send, 503, f"the server is handling {self.limit} requests (QA_MAX_CONCURRENT_REQUESTS); "
+                                        "retry in a moment", [(b"retry-after", b"1")])
+            return
+        self.in_flight += 1  # one event loop: no lock needed between the check and the count
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight -= 1
 
 
 class BodyLimitMiddleware:

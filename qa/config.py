@@ -36,8 +36,12 @@ class Settings(BaseSettings):
     # POST /documents with more documents than this (or ?background=true) runs as a background job (202 + /jobs/{id})
     job_threshold: int = Field(64, ge=1)
     job_batch_docs: int = Field(64, ge=1)  # documents a job commits per write; other writers get in between batches
-    max_connections: int = Field(256, ge=1)  # `qa serve`: concurrent connections before new ones get 503
-    keep_alive_seconds: int = Field(5, ge=1)  # `qa serve`: idle keep-alive connections are closed after this
+    # requests being handled at once; more are answered 503 at once (open connections that have not sent a complete
+    # request do not count: they are closed after keep_alive_seconds)
+    max_concurrent_requests: int = Field(256, ge=1)
+    # `qa serve`: a connection that has not sent complete request headers this long after it opened (or after its
+    # last response) is closed
+    keep_alive_seconds: int = Field(5, ge=1)
     api_key: SecretStr | None = None
     cors_origins: list[str] = Field(default_factory=list)
     threads: int | None = Field(None, ge=1)

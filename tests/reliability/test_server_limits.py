@@ -1,8 +1,11 @@
-"""`qa serve` bounds its connections: over QA_MAX_CONNECTIONS a request gets 503 at once, and idle keep-alive
-connections are closed after QA_KEEP_ALIVE_SECONDS (a real server process, raw sockets, bounded waits)."""
+"""Idle and slow clients cannot take `qa serve` down (a real server process, raw sockets, bounded waits): a connection
+that has not sent complete headers within QA_KEEP_ALIVE_SECONDS is closed, also when it drips a header line a second;
+open connections do not count against QA_MAX_CONCURRENT_REQUESTS (requests being handled do: over it a request gets 503
+at once); headers over 64 KiB get 431; 2,000 slow connections held for 60 s do not stop 50 real questions."""
 
 from __future__ import annotations
 
+import selectors
 import socket
 import time
 from collections.abc import Iterator
@@ -12,33 +15,89 @@ import httpx
 import pytest
 from conftest_server import serve
 
+# A request line and one header, then nothing: the server waits for the rest of the headers.
+PARTIAL = b"GET /health HTTP/1.1\r\nHost: x\r\n"
+
 
 @pytest.fixture
 def limited(index_copy: Path) -> Iterator[tuple[Path, str]]:
-    yield from serve(index_copy, QA_MAX_CONNECTIONS="3", QA_KEEP_ALIVE_SECONDS="1")
+    yield from serve(index_copy, QA_MAX_CONCURRENT_REQUESTS="2", QA_KEEP_ALIVE_SECONDS="1")
 
 
 def _port(url: str) -> int:
     return int(url.rsplit(":", 1)[1])
 
 
-def test_connections_over_the_limit_get_503_then_service_resumes(limited: tuple[Path, str]) -> None:
-    _, url = limited
-    hoarders = []
+def _connect(url: str, data: bytes) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", _port(url)), timeout=10)
+    sock.sendall(data)
+    return sock
+
+
+def _closed_by_server(sock: socket.socket, within: float) -> bool:
+    """True when the server closes the connection (recv gives b"") before ``within`` seconds."""
+    sock.settimeout(within)
     try:
-        for _ in range(4):  # idle connections that never finish their request
-            sock = socket.create_connection(("127.0.0.1", _port(url)), timeout=10)
-            sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")
-            hoarders.append(sock)
-        time.sleep(0.5)  # let the server register them (no timing is asserted)
-        assert httpx.get(f"{url}/health", timeout=10).status_code == 503
+        return sock.recv(65536) == b""
+    except TimeoutError:
+        return False
+    except ConnectionResetError:
+        return True
+
+
+def test_idle_connections_do_not_shut_out_requests(limited: tuple[Path, str]) -> None:
+    _, url = limited
+    hoarders = [_connect(url, PARTIAL) for _ in range(300)]  # over the limit, and over the default 256
+    try:
+        for _ in range(5):
+            assert httpx.get(f"{url}/health", timeout=10).status_code == 200
     finally:
         for sock in hoarders:
             sock.close()
+
+
+def test_requests_over_the_limit_get_503_then_service_resumes(limited: tuple[Path, str]) -> None:
+    _, url = limited
+    # two requests in flight: complete headers, a body announced and never sent, so the app waits for it
+    stalled = [_connect(url, b"POST /ask HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                             b"Content-Length: 100\r\n\r\n{") for _ in range(2)]
+    try:
+        deadline = time.monotonic() + 30
+        while (response := httpx.get(f"{url}/health", timeout=10)).status_code != 503:
+            assert time.monotonic() < deadline, "two stalled requests never counted as in flight"
+            time.sleep(0.1)
+        assert response.json() == {"detail": "the server is handling 2 requests (QA_MAX_CONCURRENT_REQUESTS); retry "
+                                             "in a moment"}
+        assert response.headers["retry-after"] == "1"
+    finally:
+        for sock in stalled:
+            sock.close()
     deadline = time.monotonic() + 30
     while httpx.get(f"{url}/health", timeout=10).status_code != 200:
-        assert time.monotonic() < deadline, "the server did not recover after the hoarders left"
-        time.sleep(0.2)
+        assert time.monotonic() < deadline, "the server did not recover after the stalled requests left"
+        time.sleep(0.1)
+
+
+def test_incomplete_headers_are_closed_also_when_dripped(limited: tuple[Path, str]) -> None:
+    _, url = limited
+    silent = _connect(url, b"GET /hea")
+    dripping = _connect(url, PARTIAL)
+    try:
+        closed = False
+        for n in range(15):  # a header line a second; QA_KEEP_ALIVE_SECONDS=1 closes it long before 15
+            try:
+                dripping.sendall(b"X-Drip-%d: a\r\n" % n)
+            except (BrokenPipeError, ConnectionResetError):
+                closed = True
+                break
+            if _closed_by_server(dripping, 1.0):
+                closed = True
+                break
+        assert closed, "a connection dripping header lines was never closed"
+        assert _closed_by_server(silent, 15)
+    finally:
+        silent.close()
+        dripping.close()
 
 
 def test_idle_keep_alive_connection_is_closed(limited: tuple[Path, str]) -> None:
@@ -51,3 +110,68 @@ def test_idle_keep_alive_connection_is_closed(limited: tuple[Path, str]) -> None
             received += chunk
         assert received.startswith(b"HTTP/1.1 200")
         assert received.endswith(b"}")  # one whole JSON body, nothing after it
+
+
+def test_huge_headers_get_431(limited: tuple[Path, str]) -> None:
+    _, url = limited
+    response = httpx.get(f"{url}/health", headers={"X-Big": "a" * 1_000_000}, timeout=30)
+    assert response.status_code == 431
+    assert httpx.get(f"{url}/health", headers={"X-Fine": "a" * 8_000}, timeout=30).status_code == 200
+
+
+# ---- 2,000 slow connections against the default settings ----------------------------------------------------
+SLOW_CLIENTS = 2_000
+HOLD_SECONDS = 60
+QUESTIONS = 50
+QUESTION = "Where did Milley meet Gerasimov?"
+
+
+class SlowClients:
+    """``count`` connections that never finish their headers; each one the server closes is opened again."""
+
+    def __init__(self, url: str, count: int) -> None:
+        self.url, self.selector, self.reopened = url, selectors.DefaultSelector(), 0
+        for _ in range(count):
+            self._open()
+
+    def _open(self) -> None:
+        self.selector.register(_connect(self.url, PARTIAL), selectors.EVENT_READ)
+
+    def keep_up(self) -> None:
+        """Reopen every connection the server has closed (or answered) since the last call."""
+        for key, _ in self.selector.select(timeout=0):
+            sock = key.fileobj
+            assert isinstance(sock, socket.socket)
+            self.selector.unregister(sock)
+            sock.close()
+            self._open()
+            self.reopened += 1
+
+    def close(self) -> None:
+        for key in list(self.selector.get_map().values()):
+            key.fileobj.close()  # type: ignore[union-attr]
+        self.selector.close()
+
+
+@pytest.fixture
+def default_server(index_copy: Path) -> Iterator[tuple[Path, str]]:
+    yield from serve(index_copy)
+
+
+def test_slow_clients_do_not_take_the_service_down(default_server: tuple[Path, str]) -> None:
+    _, url = default_server
+    start = time.monotonic()
+    slow = SlowClients(url, SLOW_CLIENTS)
+    statuses: list[int] = []
+    try:
+        with httpx.Client(timeout=30) as client:  # a bound per question: a hang fails, no speed is claimed
+            while time.monotonic() - start < HOLD_SECONDS:
+                if len(statuses) < QUESTIONS and time.monotonic() - start > len(statuses) * HOLD_SECONDS / QUESTIONS:
+                    statuses.append(client.post(f"{url}/ask", json={"question": QUESTION}).status_code)
+                slow.keep_up()
+                time.sleep(0.05)
+    finally:
+        slow.close()
+    assert statuses == [200] * QUESTIONS
+    # the server closed the slow connections (QA_KEEP_ALIVE_SECONDS, default 5) and they came back, again and again
+    assert slow.reopened >= SLOW_CLIENTS
