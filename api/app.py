@@ -12,7 +12,12 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from api.errors import install_error_handlers
-from api.middleware import BodyLimitMiddleware, ConcurrencyLimitMiddleware, SecurityHeadersMiddleware
+from api.middleware import (
+    BodyLimitMiddleware,
+    ConcurrencyLimitMiddleware,
+    CrossOriginWriteMiddleware,
+    SecurityHeadersMiddleware,
+)
 from api.openapi import install_openapi
 from api.routes import ask, chat, documents, health, jobs, openai_compat, page, search
 from api.routes.page import STATIC_DIR
@@ -75,5 +80,6 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
         )
     app.add_middleware(BodyLimitMiddleware, limit_for=body_limit_for(settings))
     app.add_middleware(ConcurrencyLimitMiddleware, limit=settings.max_concurrent_requests)
+    app.add_middleware(CrossOriginWriteMiddleware, trusted_origins=settings.cors_origins)
     app.add_middleware(SecurityHeadersMiddleware)
     return app

@@ -1,4 +1,5 @@
-"""Dependencies shared by the routes: the service and settings from ``app.state``, and the write-key check."""
+"""Dependencies shared by the routes: the service and settings from ``app.state``, and the key checks (writes; reads
+too with QA_PROTECT_READS)."""
 
 from __future__ import annotations
 
@@ -46,3 +47,12 @@ def require_api_key(request: Request, settings: SettingsDep) -> None:
 
 
 WriteAccess = Depends(require_api_key)
+
+
+def require_read_key(request: Request, settings: SettingsDep) -> None:
+    """With QA_PROTECT_READS (which needs QA_API_KEY), questions, searches, documents and jobs need the key too."""
+    if settings.protect_reads:
+        require_api_key(request, settings)
+
+
+ReadAccess = Depends(require_read_key)

@@ -1,10 +1,11 @@
-"""Pure ASGI middleware: requests in flight (JSON 503 over the limit), request body size limits (JSON 413) and security
-headers (CSP for the chat page)."""
+"""Pure ASGI middleware: browser writes from other origins (JSON 403), requests in flight (JSON 503 over the limit),
+request body size limits (JSON 413) and security headers (CSP for the chat page)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -20,6 +21,42 @@ async def _send_json(send: Send, status: int, detail: str, headers: list[tuple[b
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                             *(headers or [])]})
     await send({"type": "http.response.body", "body": body})
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class CrossOriginWriteMiddleware:
+    """Refuse (403) a browser's write sent from another origin: any web page can make a visitor's browser POST an HTML
+    form (multipart, urlencoded or text/plain) here with no CORS preflight, and without QA_API_KEY nothing else would
+    stop it adding documents. Browsers say where a request comes from: ``Sec-Fetch-Site`` (all current browsers), else
+    ``Origin``. A write passes when it comes from this server's own origin (the chat page) or from one of
+    QA_CORS_ORIGINS, or carries neither header (curl, the CLI, SDKs: no browser, so no visitor's standing to abuse).
+    The same rule as Go's ``http.CrossOriginProtection``; reads are never refused, as they change nothing."""
+
+    def __init__(self, app: ASGIApp, trusted_origins: Iterable[str]) -> None:
+        self.app = app
+        self.trusted = frozenset(origin.rstrip("/") for origin in trusted_origins)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] not in SAFE_METHODS:
+            headers = Headers(scope=scope)
+            origin = headers.get("origin")
+            if origin not in self.trusted and not _same_origin(headers, origin):
+                await _send_json(send, 403, f"cross-origin write refused: a browser sent it from "
+                                            f"{origin or 'another site'}; write from this server's own page, or add "
+                                            "that origin to QA_CORS_ORIGINS")
+                return
+        await self.app(scope, receive, send)
+
+
+def _same_origin(headers: Headers, origin: str | None) -> bool:
+    site = headers.get("sec-fetch-site")
+    if site is not None:
+        return site in ("same-origin", "none")  # "none": typed in the address bar or a bookmark, not another page
+    if origin is None:
+        return True  # not sent by a browser (or by one too old to say; those send no Sec-Fetch-Site either)
+    return urlsplit(origin).netloc == headers.get("host")
 
 
 class ConcurrencyLimitMiddleware:

@@ -10,7 +10,8 @@ from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 
-from api.deps import get_service, require_api_key
+from api.deps import require_api_key, require_read_key
+from api.middleware import SAFE_METHODS
 from api.responses import describe
 from api.schemas import ChatCompletionChunk, ErrorBody
 from qa.config import Settings
@@ -66,8 +67,9 @@ def _fill_limits(node: Any, settings: Settings) -> None:
 
 
 def _shared_errors(schema: dict[str, Any], app: FastAPI, settings: Settings) -> None:
-    """What every operation may answer: 500; 503 while the service starts, where it is needed; and 401 where
-    QA_API_KEY is checked, with the security requirement (only when a key is set: without one they are open)."""
+    """What every operation may answer: 500; 503 while the service starts or is busy; 403 for a write (a browser's
+    from another origin); and 401 where QA_API_KEY is checked, with the security requirement (only when a key is
+    set: without one they are open)."""
     if settings.api_key is not None:
         schema["components"]["securitySchemes"] = {
             KEY_SCHEME: {"type": "http", "scheme": "bearer", "description": "`Authorization: Bearer $QA_API_KEY`"},
@@ -75,14 +77,15 @@ def _shared_errors(schema: dict[str, Any], app: FastAPI, settings: Settings) -> 
     for route in iter_route_contexts(app.routes):
         if not isinstance(route.original_route, APIRoute) or not route.include_in_schema:
             continue
-        shared = [500]
-        if _depends_on(route.dependant, get_service):
-            shared.append(503)
-        keyed = settings.api_key is not None and _depends_on(route.dependant, require_api_key)
+        shared = [500, 503]  # 503: every request counts against QA_MAX_CONCURRENT_REQUESTS
+        keyed = settings.api_key is not None and (
+            _depends_on(route.dependant, require_api_key)
+            or (settings.protect_reads and _depends_on(route.dependant, require_read_key)))
         for method in route.methods or ():
             operation = schema["paths"][route.path_format][method.lower()]
             responses = operation["responses"]
-            for code in [*shared, 401] if keyed else shared:
+            codes = [*shared, *([403] if method not in SAFE_METHODS else []), *([401] if keyed else [])]
+            for code in codes:
                 responses.setdefault(str(code), {"description": describe(code)})
             if keyed:
                 responses["401"]["headers"] = {"WWW-Authenticate": {

@@ -23,18 +23,20 @@ class ModelResponse(Response):
 
 
 # What each error status means on this API; every error has the body ``{"detail": "..."}`` (ErrorBody). api.openapi
-# adds the ones every operation shares: 500, 503 where the service is needed, 401 where QA_API_KEY is checked.
+# adds the ones every operation shares: 500, 503, 403 on writes, 401 where QA_API_KEY is checked.
 ERRORS: dict[int, str] = {
     400: "the body cannot be parsed: JSON nested too deeply, or multipart malformed (no boundary, cut short) or over "
          "4 fields or 1 file",
     401: "QA_API_KEY is set and the Authorization header is missing, malformed or holds the wrong key",
+    403: "a browser sent this write from another origin (not this server's page, not one of QA_CORS_ORIGINS)",
     404: "no document with that id",
     413: "the request body is over its limit (1 MiB; uploads QA_MAX_UPLOAD_BYTES), or a question, text or upload "
          "is over its QA_MAX_* limit",
     415: "the body is not sent as a content type this operation reads",
     422: "the request is invalid; the detail names the field and the problem, e.g. 'body.question: Field required'",
     500: "an unexpected failure; nothing internal is shown, the server log has the details",
-    503: "the service is still starting (loading the index); retry in a moment",
+    503: "the service is still starting (loading the index), or is handling QA_MAX_CONCURRENT_REQUESTS requests; "
+         "retry in a moment",
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr, ValidationInfo, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from index.embedder import BACKENDS, Embedder
@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     # last response) is closed
     keep_alive_seconds: int = Field(5, ge=1)
     api_key: SecretStr | None = None
+    # with api_key: questions, searches, documents and jobs need the key too (GET /health and the page stay open)
+    protect_reads: bool = False
     cors_origins: list[str] = Field(default_factory=list)
     threads: int | None = Field(None, ge=1)
     encoder: str = "onnx"
@@ -56,6 +58,12 @@ class Settings(BaseSettings):
         if value not in choices:
             raise ValueError(f"unknown {info.field_name} {value!r}; choose one of {', '.join(choices)}")
         return value
+
+    @model_validator(mode="after")
+    def _reads_need_a_key(self) -> Settings:
+        if self.protect_reads and self.api_key is None:
+            raise ValueError("QA_PROTECT_READS needs QA_API_KEY: set the key that reads and writes must send")
+        return self
 
     def make_embedder(self) -> Embedder:
         return Embedder(threads=self.threads, backend=self.encoder, cache_dir=self.model_cache,

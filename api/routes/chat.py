@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.deps import ServiceDep
+from api.deps import ReadAccess, ServiceDep
 from api.responses import ModelResponse, errors
 from api.schemas import ChatRequest
 from qa.models import Answer
 
-router = APIRouter(tags=["questions"])
+router = APIRouter(tags=["questions"], dependencies=[ReadAccess])
 
 
 @router.post("/chat", response_model=Answer, responses=errors(400, 413, 415, 422))

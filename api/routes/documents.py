@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
-from api.deps import ServiceDep, SettingsDep, WriteAccess
+from api.deps import ReadAccess, ServiceDep, SettingsDep, WriteAccess
 from api.responses import ADDED_LINKS, errors
 from api.schemas import UPLOAD_DOC_ID, Deleted, DocumentIn, DocumentsAdded
 from index.dates import normalise_date
@@ -23,7 +23,7 @@ from index.ingest import SUPPORTED_SUFFIXES, make_doc_id, parse_bytes
 from qa.jobs import Job
 from qa.service import DocumentInfo, DocumentText
 
-router = APIRouter(prefix="/documents", tags=["documents"])
+router = APIRouter(prefix="/documents", tags=["documents"], dependencies=[ReadAccess])
 
 _UPLOAD_BODY = {
     "requestBody": {

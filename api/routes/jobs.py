@@ -6,10 +6,10 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from api.deps import ServiceDep, WriteAccess
+from api.deps import ReadAccess, ServiceDep, WriteAccess
 from qa.jobs import Job
 
-router = APIRouter(prefix="/jobs", tags=["jobs"])
+router = APIRouter(prefix="/jobs", tags=["jobs"], dependencies=[ReadAccess])
 
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No job with that id (unknown, or forgotten: "
                                                                    "jobs are kept in memory, the latest 100 finished)"}}

@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
-from api.deps import ServiceDep
+from api.deps import ReadAccess, ServiceDep
 from api.openapi import EVENT_STREAM
 from api.responses import errors
 from api.schemas import (
@@ -26,7 +26,7 @@ from api.schemas import (
 from index.errors import InvalidInputError
 from qa.models import Answer
 
-router = APIRouter(prefix="/v1", tags=["openai"])
+router = APIRouter(prefix="/v1", tags=["openai"], dependencies=[ReadAccess])
 
 MODEL_ID = "newsqa-extractive"
 

@@ -6,13 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import ServiceDep
+from api.deps import ReadAccess, ServiceDep
 from api.responses import errors
 from api.schemas import ISO_DATE, NOT_BLANK, QUESTION, SINCE_DOC, SOURCE_DOC, TOP_K, UNTIL_DOC
 from qa.filters import Filters
 from qa.models import Passage
 
-router = APIRouter(tags=["questions"])
+router = APIRouter(tags=["questions"], dependencies=[ReadAccess])
 
 
 @router.get("/search", response_model=list[Passage], responses=errors(413, 422))
