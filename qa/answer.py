@@ -8,16 +8,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from index.snapshot import IndexSnapshot
-from qa.confidence import ABSTAIN_BELOW, Features, probability
+from qa.confidence import Features, probability
+from qa.config import AnswerParams
 from qa.features import QuestionInfo, coverage, known_term
 from qa.models import Answer, Citation, Highlight, Hit, Passage, ResolvedDate
 from qa.reader.decode import Reading
 from qa.reader.model import Reader
 from qa.timeref import resolve as resolve_dates
 
-ANSWER_PASSAGES = 5
 CLOSEST = 3  # sentences shown as evidence with a null answer
-PASSAGE_PREFILTER = 1.5  # 1.0: 0.900, 1.5-3.0: 0.905, 0.5: 0.897 of answer sentences in the first 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,21 +27,28 @@ class Candidate:
     cos: float
     coverage: float
     passage: float
-
-    @property
-    def prefilter(self) -> float:
-        """Order in which candidates are offered to the reader (retrieval signals, no answer model). The passage's
-        fused score counts with PASSAGE_PREFILTER: on 1,500 SQuAD part A questions it puts the answer sentence among
-        the first 4 for 0.905 of them instead of 0.883 (`python -m eval.tuning.reader_candidates`)."""
-        return self.cos + self.coverage + PASSAGE_PREFILTER * self.passage
+    # the order in which candidates are offered to the reader (retrieval signals, no answer model): cosine + coverage
+    # + the passage's fused score weighted by AnswerParams.passage_weight
+    prefilter: float
 
 
 @dataclass(frozen=True, slots=True)
 class Scored:
+    """A read candidate: what the reader found in it, the confidence model's inputs and its calibrated probability."""
+
     candidate: Candidate
     reading: Reading
     features: Features
     probability: float
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """An answer with the candidates read for it, scored, best first (none when nothing was read): what calibration
+    fits on and what the abstention sweep thresholds."""
+
+    answer: Answer
+    scored: list[Scored]
 
 
 def oov_share(snap: IndexSnapshot, info: QuestionInfo) -> float:
@@ -54,11 +60,12 @@ def oov_share(snap: IndexSnapshot, info: QuestionInfo) -> float:
 
 
 def candidates(snap: IndexSnapshot, info: QuestionInfo, qvec: np.ndarray, hits: list[Hit],
-               limit: int) -> list[Candidate]:
-    """The ``limit`` sentences of the top passages that retrieval signals rate highest, best first."""
+               params: AnswerParams) -> list[Candidate]:
+    """The ``params.candidates`` sentences of the top ``params.passages`` passages that retrieval signals rate highest,
+    best first."""
     best_passage: dict[int, float] = {}
     top = max((h.score for h in hits), default=1.0) or 1.0
-    for hit in hits[:ANSWER_PASSAGES]:
+    for hit in hits[:params.passages]:
         for sid in snap.passage_sentences[hit.passage_id]:
             span = snap.sentences[sid]
             if span.text == snap.entries[span.doc_id].doc.title:
@@ -69,10 +76,14 @@ def candidates(snap: IndexSnapshot, info: QuestionInfo, qvec: np.ndarray, hits: 
     sids = np.fromiter(best_passage, dtype=np.int64)
     cosines = snap.sentence_vectors[sids] @ qvec
     default_idf = snap.default_idf()
-    out = [Candidate(sid, max(0.0, cos), coverage(info.terms, set(snap.sentence_terms[sid]), snap.idf, default_idf),
-                     best_passage[sid]) for sid, cos in zip(sids.tolist(), cosines.tolist(), strict=True)]
+    out = []
+    for sid, cos in zip(sids.tolist(), cosines.tolist(), strict=True):
+        cov = coverage(info.terms, set(snap.sentence_terms[sid]), snap.idf, default_idf)
+        cos = max(0.0, cos)
+        out.append(Candidate(sid, cos, cov, best_passage[sid],
+                             cos + cov + params.passage_weight * best_passage[sid]))
     out.sort(key=lambda c: -c.prefilter)
-    return out[:limit]
+    return out[:params.candidates]
 
 
 def unknown_entities(snap: IndexSnapshot, info: QuestionInfo) -> list[str]:
@@ -121,28 +132,29 @@ def closest(snap: IndexSnapshot, scored: Sequence[Scored]) -> list[Citation]:
 
 
 def answer_batch(snap: IndexSnapshot, reader: Reader, infos: Sequence[QuestionInfo], qvecs: np.ndarray,
-                 hits: Sequence[list[Hit]], limit: int, reader_questions: Sequence[str] | None = None,
-                 early_exit: float = 1.01) -> list[Answer]:
-    """Answers for several questions, their candidates read with ``reader_questions`` in place of the questions' own
-    text when given. The reader reads each question's first candidate alone; when its calibrated probability reaches
-    ``early_exit`` that is the answer, else the other candidates are read (one more call) and the best of all wins."""
+                 hits: Sequence[list[Hit]], params: AnswerParams,
+                 reader_questions: Sequence[str] | None = None) -> list[Outcome]:
+    """Answers for several questions with the candidates read for each, their candidates read with
+    ``reader_questions`` in place of the questions' own text when given. The reader reads each question's first
+    candidate alone; when its calibrated probability reaches ``params.early_exit`` that is the answer, else the other
+    candidates are read (one more call) and the best of all wins."""
     blocked = [unknown_entities(snap, info) for info in infos]
     # a question naming something no article mentions is still read: its null answer shows the closest sentences
-    cands = [candidates(snap, info, qvec, h, limit) for info, qvec, h in zip(infos, qvecs, hits, strict=True)]
+    cands = [candidates(snap, info, qvec, h, params) for info, qvec, h in zip(infos, qvecs, hits, strict=True)]
     texts = reader_questions if reader_questions is not None else [info.text for info in infos]
-    scored = _read(snap, reader, infos, texts, cands, early_exit)
-    answers = []
+    scored = _read(snap, reader, infos, texts, cands, params.early_exit)
+    outcomes = []
     for info, h, missing, cs, sc in zip(infos, hits, blocked, cands, scored, strict=True):
         passages = [passage_of(snap, hit) for hit in h]
         if missing:
-            answers.append(null_answer(info.text, passages, 0.95,
-                                       f"the articles never mention: {', '.join(missing)}", closest(snap, sc)))
-            continue
-        if not cs:
-            answers.append(null_answer(info.text, passages, 1.0, "no articles are indexed"))
-            continue
-        answers.append(build_answer(snap, info, passages, sc))
-    return answers
+            answer = null_answer(info.text, passages, 0.95, f"the articles never mention: {', '.join(missing)}",
+                                 closest(snap, sc))
+        elif not cs:
+            answer = null_answer(info.text, passages, 1.0, "no articles are indexed")
+        else:
+            answer = build_answer(snap, info, passages, sc, params.abstain_below)
+        outcomes.append(Outcome(answer, sc))
+    return outcomes
 
 
 def _read(snap: IndexSnapshot, reader: Reader, infos: Sequence[QuestionInfo], texts: Sequence[str],
@@ -163,11 +175,13 @@ def _read(snap: IndexSnapshot, reader: Reader, infos: Sequence[QuestionInfo], te
     return scored
 
 
-def build_answer(snap: IndexSnapshot, info: QuestionInfo, passages: list[Passage], scored: list[Scored]) -> Answer:
-    """The best-supported span with its sentence cited and passages re-ranked by support, or a null answer."""
+def build_answer(snap: IndexSnapshot, info: QuestionInfo, passages: list[Passage], scored: list[Scored],
+                 abstain_below: float) -> Answer:
+    """The best-supported span with its sentence cited and passages re-ranked by support, or a null answer (under
+    ``abstain_below``, or when the best sentence holds no span)."""
     passages = rerank(snap, passages, scored)
     best = scored[0]
-    if best.probability < ABSTAIN_BELOW or best.reading.start >= best.reading.end:
+    if best.probability < abstain_below or best.reading.start >= best.reading.end:
         return null_answer(info.text, passages, 1 - best.probability, "no sentence in the articles supports an answer",
                            closest(snap, scored))
     citation = cite(snap, best.candidate.sentence_id, best.reading.start, best.reading.end, best.probability)

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, fields
 # Fitted by `python -m eval.tuning.calibrate --index-dir /tmp/squad-idx` for reader minilm-l6-reader-38bbe6cae3f8
 # (logistic regression on 3,242 labelled answers: SQuAD dev part A on its index, SQuAD questions on the seed index, seed
 # unanswerable questions on the SQuAD index, the seed eval set, and 238 in-domain unanswerable questions of SQuAD
-# paragraphs withheld from their articles' index), with the passage-aware candidate order (qa.answer.PASSAGE_PREFILTER)
+# paragraphs withheld from their articles' index), with the passage-aware candidate order (Settings.passage_prefilter)
 # and the reader's early exit at its default (Settings.reader_early_exit). The fit ran with the previous weights in
 # place, which decide where the early exit stops and so which candidate each row records; the committed
 # eval/reports/calibrate/output.txt, rerun with these weights, gives them held-out ECE 0.033 (0.030 for a half refit)
@@ -24,8 +24,6 @@ WEIGHTS: dict[str, float] = {
     "entity_coverage": 1.261,
     "oov": -0.924,
 }
-# Below this estimated probability the service answers null.
-ABSTAIN_BELOW = 0.45
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
@@ -9,6 +10,18 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from index.embedder import BACKENDS, Embedder
 from qa.fusion import FUSIONS
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerParams:
+    """The tunables of answering, as one value: the service builds it from Settings, and a caller may pass its own
+    (the evals of eval/tuning/ switch abstention off this way)."""
+
+    candidates: int  # sentences the reader reads per question
+    early_exit: float  # the first candidate alone is the answer when its probability reaches this (above 1: never)
+    abstain_below: float  # below this calibrated probability the answer is null
+    passages: int  # top passages whose sentences are candidates
+    passage_weight: float  # weight of the passage's fused score in the order candidates are offered to the reader
 
 
 class Settings(BaseSettings):
@@ -29,6 +42,13 @@ class Settings(BaseSettings):
     # a little more sentence containment (0.738 vs 0.735), and 0.6 reads one sentence for 67 % of questions, 0.7 for
     # about 58 % (docs/tuning.md has the latency and the commands)
     reader_early_exit: float = Field(0.6, ge=0.0, le=1.01)
+    # below this estimated probability the service answers null (python -m eval.tuning.abstention_sweep; docs/tuning.md)
+    abstain_below: float = Field(0.45, ge=0.0, le=1.0)
+    answer_passages: int = Field(5, ge=1, le=50)  # the top passages whose sentences are offered to the reader
+    # weight of the passage's fused score beside the sentence's cosine and term coverage when ordering the candidates:
+    # on 1,500 SQuAD part A questions the answer sentence is among the first 4 for 0.905 of them at 1.5-3.0, 0.900 at
+    # 1.0, 0.897 at 0.5, 0.883 without it (python -m eval.tuning.reader_candidates)
+    passage_prefilter: float = Field(1.5, ge=0.0)
     max_question_chars: int = Field(2000, ge=10)
     max_upload_bytes: int = Field(10 * 1024 * 1024, ge=1024)
     # one article's text, after extraction: bounds the sentences one write embeds (about 2,000 at the default)
@@ -64,6 +84,11 @@ class Settings(BaseSettings):
         if self.protect_reads and self.api_key is None:
             raise ValueError("QA_PROTECT_READS needs QA_API_KEY: set the key that reads and writes must send")
         return self
+
+    def answer_params(self) -> AnswerParams:
+        return AnswerParams(candidates=self.reader_candidates, early_exit=self.reader_early_exit,
+                            abstain_below=self.abstain_below, passages=self.answer_passages,
+                            passage_weight=self.passage_prefilter)
 
     def make_embedder(self) -> Embedder:
         return Embedder(threads=self.threads, backend=self.encoder, cache_dir=self.model_cache,

@@ -15,8 +15,8 @@ from index.errors import DocumentNotFoundError, InvalidInputError, TooLargeError
 from index.ingest import Skipped, load_files
 from index.snapshot import IndexSnapshot
 from index.store import IndexStore, UpdateReport, check_storable
-from qa.answer import answer_batch, null_answer, passage_of
-from qa.config import Settings
+from qa.answer import Outcome, answer_batch, null_answer, passage_of
+from qa.config import AnswerParams, Settings
 from qa.conversation import resolve_turn
 from qa.events import EVENT_PASSAGES, answer_event, event_question
 from qa.features import analyze
@@ -55,6 +55,7 @@ class QAService:
                  today: Callable[[], date] = date.today) -> None:
         self.store = store
         self.settings = settings
+        self.params = settings.answer_params()
         self.today = today  # what "yesterday" or "last week" in a question is relative to
         self.reader = reader or Reader(settings.reader_graph, threads=settings.threads)
         store.stamps["reader"] = self.reader.version
@@ -98,44 +99,51 @@ class QAService:
     def ask(self, question: str, top_k: int | None = None, filters: Filters | None = None) -> Answer:
         return self.ask_batch([question], top_k, filters)[0]
 
-    def ask_batch(self, questions: Sequence[str], top_k: int | None = None,
-                  filters: Filters | None = None) -> list[Answer]:
+    def ask_batch(self, questions: Sequence[str], top_k: int | None = None, filters: Filters | None = None,
+                  params: AnswerParams | None = None) -> list[Answer]:
         """Answers for several questions with one encoder call; with ``filters``, from the documents they allow only
         (a null answer without passages when they allow none)."""
-        return self._answer([self.clean_question(q) for q in questions], top_k, filters)
+        return [o.answer for o in self.ask_scored(questions, top_k, filters, params)]
 
-    def _answer(self, cleaned: Sequence[str], top_k: int | None, filters: Filters | None,
-                reader_questions: Sequence[str] | None = None) -> list[Answer]:
+    def ask_scored(self, questions: Sequence[str], top_k: int | None = None, filters: Filters | None = None,
+                   params: AnswerParams | None = None) -> list[Outcome]:
+        """``ask_batch`` with the candidates each answer was chosen from, scored (what eval/tuning/ fits and sweeps
+        on); ``params`` in place of the service's own (``self.params``, from its settings)."""
+        return self._answer([self.clean_question(q) for q in questions], top_k, filters, params or self.params)
+
+    def _answer(self, cleaned: Sequence[str], top_k: int | None, filters: Filters | None, params: AnswerParams,
+                reader_questions: Sequence[str] | None = None) -> list[Outcome]:
         """Answers for questions already cleaned; ``reader_questions``, when given, are what the reader reads the
         candidates with in place of the questions (which retrieval uses and the answers carry)."""
         k = self._top_k(top_k)
         snap = self.store.snapshot
         if filters is not None and self.retriever.select(snap, filters).empty:
-            return [_no_match(q, filters) for q in cleaned]
+            return [Outcome(_no_match(q, filters), []) for q in cleaned]
         today = self.today()
         events = [event_question(q, today) for q in cleaned]
         # an event question scans the sentences of more passages; the others' top passages are a prefix of them
-        width = max(k, 5, EVENT_PASSAGES if any(events) else 0)
+        read_width = max(k, params.passages)
+        width = max(read_width, EVENT_PASSAGES if any(events) else 0)
         qvecs = self.encoder.encode(cleaned)
         hits = self.retriever.search_batch(snap, cleaned, width, qvecs,
                                            None if filters is None else [filters] * len(cleaned))
         read = [i for i, event in enumerate(events) if event is None]
-        answers = dict(zip(read, self._read(snap, [cleaned[i] for i in read], qvecs[read],
-                                            [hits[i][:max(k, 5)] for i in read],
-                                            None if reader_questions is None else [reader_questions[i] for i in read]),
-                           strict=True))
+        outcomes = dict(zip(read, self._read(snap, [cleaned[i] for i in read], qvecs[read],
+                                             [hits[i][:read_width] for i in read], params,
+                                             None if reader_questions is None else [reader_questions[i] for i in read]),
+                            strict=True))
         for i, event in enumerate(events):
             if event is not None:
-                answers[i] = answer_event(snap, event, hits[i], self._allowed_passages(snap, filters))
-        return [answers[i].model_copy(update={"passages": answers[i].passages[:k]}) for i in range(len(cleaned))]
+                outcomes[i] = Outcome(answer_event(snap, event, hits[i], self._allowed_passages(snap, filters)), [])
+        return [Outcome(o.answer.model_copy(update={"passages": o.answer.passages[:k]}), o.scored)
+                for o in (outcomes[i] for i in range(len(cleaned)))]
 
     def _read(self, snap: IndexSnapshot, questions: Sequence[str], qvecs: np.ndarray, hits: Sequence[list[Hit]],
-              reader_questions: Sequence[str] | None) -> list[Answer]:
+              params: AnswerParams, reader_questions: Sequence[str] | None) -> list[Outcome]:
         """The reader's answers (none to give when every question of the batch is an event question)."""
         if not questions:
             return []
-        return answer_batch(snap, self.reader, [analyze(q) for q in questions], qvecs, hits,
-                            self.settings.reader_candidates, reader_questions, self.settings.reader_early_exit)
+        return answer_batch(snap, self.reader, [analyze(q) for q in questions], qvecs, hits, params, reader_questions)
 
     def _allowed_passages(self, snap: IndexSnapshot, filters: Filters | None) -> int:
         """How many passages a question may be answered from: all live ones, or those of the allowed documents."""
@@ -150,7 +158,7 @@ class QAService:
         bare = next(content.strip() for role, content in reversed(cleaned) if role == "user" and content.strip())
         if turn.question == bare or event_question(bare, self.today()) is not None:
             # "What happened on Tuesday?" after another question is a fresh question, not a follow-up of it
-            return self._answer([bare], top_k, filters)[0]
+            return self._answer([bare], top_k, filters, self.params)[0].answer
         # A follow-up may also stand alone ("Who is Shoigu?"): read it alone too and keep the best-supported answer,
         # so a new topic is not dragged back to the old one. A follow-up completed by quoting the earlier turn is read
         # both as written and completed: the reader answers "For how long?" from the right sentence best as written,
@@ -159,7 +167,8 @@ class QAService:
         if turn.reader_question != turn.question:
             variants.append((turn.question, turn.question))
         # each turn was held to the question limit above; a completed one may be longer than the limit
-        answers = self._answer([q for q, _ in variants], top_k, filters, reader_questions=[r for _, r in variants])
+        answers = [o.answer for o in self._answer([q for q, _ in variants], top_k, filters, self.params,
+                                                   reader_questions=[r for _, r in variants])]
         answered = [a for a in answers if a.answer is not None]
         if not answered:
             return answers[1]

@@ -25,7 +25,7 @@ from eval.report_files import git_commit, save_report
 from index.chunking import ChunkParams
 from index.documents import Document
 from index.store import IndexStore
-from qa.config import Settings
+from qa.config import AnswerParams, Settings
 from qa.models import Answer
 from qa.service import QAService
 
@@ -57,10 +57,11 @@ def open_withheld(index_dir: Path, articles: list[SquadArticle],
     return open_service(index_dir, docs), questions
 
 
-def ask_all(service: QAService, questions: Sequence[str]) -> list[Answer]:
+def ask_all(service: QAService, questions: Sequence[str], params: AnswerParams | None = None) -> list[Answer]:
+    """Every question's answer, asked in batches; ``params`` in place of the service's own."""
     out: list[Answer] = []
     for lo in range(0, len(questions), BATCH):
-        out.extend(service.ask_batch(questions[lo : lo + BATCH]))
+        out.extend(service.ask_batch(questions[lo : lo + BATCH], params=params))
     return out
 
 

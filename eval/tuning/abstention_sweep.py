@@ -3,7 +3,7 @@
     python -m eval.tuning.abstention_sweep [--index-dir DIR] [--thresholds 0.5,0.45,0.4,0.35,0.3]
 
 Every question is asked once with abstention off (the chosen span comes back with its calibrated probability); each
-threshold (``qa.confidence.ABSTAIN_BELOW``) is then applied to those probabilities:
+threshold (``Settings.abstain_below``, ``QA_ABSTAIN_BELOW``) is then applied to those probabilities:
 - SQuAD part A, all questions on its own index: sentence containment (answered, and the cited sentence holds a gold
   answer string; as in ``eval.quality.squad``);
 - seed eval set on the seed index: answerable questions answered with a span holding a gold answer, and unanswerable
@@ -21,16 +21,14 @@ from __future__ import annotations
 import argparse
 import tempfile
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
-from unittest import mock
 
-import qa.answer
 from eval.args import count
 from eval.quality.dataset import ROOT, SEED_EVAL, load_eval_set
 from eval.quality.metrics import contains_answer, mean
 from eval.quality.squad import ask_all, open_squad_service, open_withheld, sample
 from eval.quality.squad_data import load_articles, vendor
-from qa.confidence import ABSTAIN_BELOW
 from qa.config import Settings
 from qa.models import Answer
 from qa.service import QAService
@@ -54,13 +52,13 @@ def answered(rs: Sequence[Row], threshold: float) -> float:
 
 def table(squad: Sequence[Row], seed_answerable: Sequence[Row], seed_unanswerable: Sequence[Row],
           withheld: Sequence[Row], cross_seed: Sequence[Row], cross_squad: Sequence[Row],
-          thresholds: Sequence[float]) -> str:
+          thresholds: Sequence[float], shipped: float) -> str:
     lines = ["| ABSTAIN_BELOW | SQuAD sentence containment | seed answerable right | seed unanswerable abstained "
              "| SQuAD withheld-paragraph questions abstained | SQuAD questions on seed index answered "
              "| seed unanswerable on SQuAD index answered |",
              "|---|---|---|---|---|---|---|"]
     for t in thresholds:
-        mark = " (shipped)" if t == ABSTAIN_BELOW else ""
+        mark = " (shipped)" if t == shipped else ""
         lines.append(f"| {t:.2f}{mark} | {answered_right(squad, t):.3f} | {answered_right(seed_answerable, t):.3f} "
                      f"| {1 - answered(seed_unanswerable, t):.3f} | {1 - answered(withheld, t):.3f} "
                      f"| {answered(cross_seed, t):.3f} "
@@ -72,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m eval.tuning.abstention_sweep", description=__doc__.split("\n")[0])
     p.add_argument("--index-dir", type=Path, default=None, help="reuse this SQuAD index (default: a temporary one)")
     p.add_argument("--thresholds", default="0.5,0.45,0.4,0.35,0.3",
-                   help="comma-separated ABSTAIN_BELOW values (default: %(default)s)")
+                   help="comma-separated abstention thresholds (QA_ABSTAIN_BELOW) to try (default: %(default)s)")
     p.add_argument("--cross", type=count, default=300, help="SQuAD questions to ask the seed-only index")
     args = p.parse_args(argv)
     thresholds = [float(x) for x in args.thresholds.split(",")]
@@ -81,28 +79,29 @@ def main(argv: list[str] | None = None) -> int:
     questions = [q for art in articles for q in art.questions]
     cross = sample(questions, args.cross, 1)
     evalset = load_eval_set(SEED_EVAL)
-    with tempfile.TemporaryDirectory(prefix="qa-sweep-") as tmp, \
-            mock.patch.object(qa.answer, "ABSTAIN_BELOW", -1.0):
+    shipped = Settings.model_fields["abstain_below"].default
+    with tempfile.TemporaryDirectory(prefix="qa-sweep-") as tmp:
         squad = open_squad_service(args.index_dir or Path(tmp) / "squad", data)
         seed = QAService.from_settings(Settings(index_dir=Path(tmp) / "seed", seeds_dir=ROOT / "seeds"),
                                        build_from_seeds=True)
-        on_squad = ask_all(squad, [q.question for q in questions])
+        off = replace(squad.params, abstain_below=0.0)  # abstention off: a calibrated probability is always above 0
+        on_squad = ask_all(squad, [q.question for q in questions], off)
         squad_rows = rows(on_squad, [bool(a.citations and contains_answer(a.citations[0].quote, q.answers))
                                      for q, a in zip(questions, on_squad, strict=True)])
         answerable = [(q.question, q.gold.answers) for q in evalset.answerable if q.gold is not None]
-        on_seed = ask_all(seed, [q for q, _ in answerable])
+        on_seed = ask_all(seed, [q for q, _ in answerable], off)
         seed_rows = rows(on_seed, [contains_answer(a.answer, golds)
                                    for (_, golds), a in zip(answerable, on_seed, strict=True)])
         unanswerable = [q.question for q in evalset.unanswerable]
-        unanswerable_rows = rows(ask_all(seed, unanswerable), [False] * len(unanswerable))
+        unanswerable_rows = rows(ask_all(seed, unanswerable, off), [False] * len(unanswerable))
         withheld, withheld_qs = open_withheld(Path(tmp) / "withheld", articles)
-        withheld_rows = rows(ask_all(withheld, [q.question for q in withheld_qs]), [False] * len(withheld_qs))
-        cross_seed = rows(ask_all(seed, [q.question for q in cross]), [False] * len(cross))
-        cross_squad = rows(ask_all(squad, unanswerable), [False] * len(unanswerable))
+        withheld_rows = rows(ask_all(withheld, [q.question for q in withheld_qs], off), [False] * len(withheld_qs))
+        cross_seed = rows(ask_all(seed, [q.question for q in cross], off), [False] * len(cross))
+        cross_squad = rows(ask_all(squad, unanswerable, off), [False] * len(unanswerable))
     print(f"{len(questions)} SQuAD questions, {len(answerable)} answerable and {len(unanswerable)} unanswerable seed "
           f"questions, {len(withheld_qs)} SQuAD questions of withheld paragraphs, {len(cross)} SQuAD questions on the "
           "seed index\n")
-    print(table(squad_rows, seed_rows, unanswerable_rows, withheld_rows, cross_seed, cross_squad, thresholds))
+    print(table(squad_rows, seed_rows, unanswerable_rows, withheld_rows, cross_seed, cross_squad, thresholds, shipped))
     return 0
 
 

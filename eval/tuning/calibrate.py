@@ -1,9 +1,9 @@
 """Fit qa/confidence.py's logistic WEIGHTS on SQuAD, cross-set and seed-eval questions; print them and the ECE.
 
 `python -m eval.tuning.calibrate [--index-dir DIR] [--limit N]`. For every question that reaches the confidence model,
-the Features of the candidate build_answer chose are recorded by wrapping ``qa.answer.build_answer`` in this process
-(with the abstention threshold lowered so the chosen span always comes back and can be labelled). Questions
-answered null before the model runs (names no article mentions) do not use it and are left out.
+the Features of the candidate the answer was chosen from are taken from ``QAService.ask_scored``, asked with
+abstention off (``abstain_below`` 0, so the chosen span always comes back and can be labelled). Questions answered
+null before the model runs (names no article mentions) do not use it and are left out.
 Labels: SQuAD on the SQuAD index -> the answer span contains a gold answer; seed eval on the seed index -> correct as in
 eval/quality/seed.py; SQuAD questions on the seed index, seed unanswerable questions on the SQuAD index and the
 questions of paragraphs withheld from a second SQuAD index (``eval.quality.squad_data.withhold`` with
@@ -14,16 +14,14 @@ Nothing is written to qa/; paste the printed dict into qa/confidence.py.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
-from unittest import mock
 
 import numpy as np
 
-import qa.answer
 from eval.args import count, positive
 from eval.quality.dataset import ROOT, SEED_EVAL, load_eval_set
 from eval.quality.metrics import contains_answer, expected_calibration_error
@@ -37,32 +35,18 @@ from qa.service import QAService
 Row = tuple[Features, bool, str]  # features of the chosen sentence, label, source
 
 
-@contextlib.contextmanager
-def recording() -> Iterator[list[Features]]:
-    """Record the Features of the candidate build_answer chose, and never abstain on the score."""
-    seen: list[Features] = []
-    original = qa.answer.build_answer
-
-    def wrapper(snap, info, passages, scored):  # type: ignore[no-untyped-def]
-        seen.append(scored[0].features)
-        return original(snap, info, passages, scored)
-
-    with mock.patch.object(qa.answer, "build_answer", wrapper), mock.patch.object(qa.answer, "ABSTAIN_BELOW", -1.0):
-        yield seen
-
-
 def collect(service: QAService, questions: Sequence[str], label: Callable[[int, Answer], bool], source: str,
             batch: int = 64) -> list[Row]:
+    """The Features of the candidate each answer was chosen from, with its label; never abstaining on the score."""
     rows: list[Row] = []
-    with recording() as seen:
-        for lo in range(0, len(questions), batch):
-            chunk = [service.clean_question(q) for q in questions[lo : lo + batch]]
-            service.encoder.encode(chunk)  # one forward pass per batch; ask() below hits the cache
-            for i, q in enumerate(chunk, lo):
-                seen.clear()
-                ans = service.ask(q)
-                if seen and ans.answer is not None:
-                    rows.append((seen[-1], label(i, ans), source))
+    never_abstain = replace(service.params, abstain_below=0.0)  # a calibrated probability is always above 0
+    for lo in range(0, len(questions), batch):
+        chunk = [service.clean_question(q) for q in questions[lo : lo + batch]]
+        service.encoder.encode(chunk)  # one forward pass per batch; each question below hits the cache
+        for i, q in enumerate(chunk, lo):
+            outcome = service.ask_scored([q], params=never_abstain)[0]
+            if outcome.scored and outcome.answer.answer is not None:
+                rows.append((outcome.scored[0].features, label(i, outcome.answer), source))
     return rows
 
 

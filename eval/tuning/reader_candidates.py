@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 from eval.args import positive
@@ -36,7 +37,8 @@ def main(argv: list[str] | None = None) -> None:
         snap = service.store.snapshot
         texts = [q.question for q in qs]
         qvecs = service.encoder.encode(texts)
-        hits = service.retriever.search_batch(snap, texts, 5, qvecs)
+        every = replace(service.params, candidates=1000)  # every sentence of the top passages, to rank them here
+        hits = service.retriever.search_batch(snap, texts, every.passages, qvecs)
         orders = {
             "configured (qa.answer.Candidate.prefilter)": lambda c: -c.prefilter,
             "cos+coverage": lambda c: -(c.cos + c.coverage),
@@ -45,7 +47,7 @@ def main(argv: list[str] | None = None) -> None:
         }
         ranks: dict[str, list[int | None]] = {name: [] for name in orders}
         for q, vec, h in zip(qs, qvecs, hits, strict=True):
-            cands = candidates(snap, analyze(q.question), vec, h, limit=1000)
+            cands = candidates(snap, analyze(q.question), vec, h, every)
             for name, key in orders.items():
                 ordered = sorted(cands, key=key)
                 gold = [i for i, c in enumerate(ordered)

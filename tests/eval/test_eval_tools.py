@@ -74,11 +74,8 @@ def test_seed_eval_set_loads_with_its_documented_counts() -> None:
     assert evalset.conversations[0].turns[0].id == "c01.1"
 
 
-def test_abstention_sweep_applies_each_threshold_to_the_recorded_probabilities(monkeypatch: pytest.MonkeyPatch) -> None:
-    import eval.tuning.abstention_sweep
+def test_abstention_sweep_applies_each_threshold_to_the_recorded_probabilities() -> None:
     from eval.tuning.abstention_sweep import answered, answered_right, table
-
-    monkeypatch.setattr(eval.tuning.abstention_sweep, "ABSTAIN_BELOW", 0.5)  # the row marked "(shipped)"
 
     # (probability, right); None: answered null before the confidence model ran
     rs = [(0.9, True), (0.55, False), (0.42, True), (0.31, True), (None, False)]
@@ -88,6 +85,6 @@ def test_abstention_sweep_applies_each_threshold_to_the_recorded_probabilities(m
     assert answered_right(rs, 0.3) == pytest.approx(3 / 5)
     unanswerable = [(0.6, False), (0.35, False), (None, False), (0.1, False)]
     withheld = [(0.7, False), (0.2, False)]
-    lines = table(rs, rs, unanswerable, withheld, [], [(0.45, False)], [0.5, 0.3]).splitlines()
+    lines = table(rs, rs, unanswerable, withheld, [], [(0.45, False)], [0.5, 0.3], shipped=0.5).splitlines()
     assert lines[2] == "| 0.50 (shipped) | 0.200 | 0.200 | 0.750 | 0.500 | 0.000 | 0.000 |"
     assert lines[3] == "| 0.30 | 0.600 | 0.600 | 0.500 | 0.500 | 0.000 | 1.000 |"
