@@ -17,7 +17,7 @@ from qa.config import Settings
 from qa.models import Answer, Citation
 
 if TYPE_CHECKING:
-    from qa.filters import Filters
+    from index.filters import Filters
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -35,7 +35,7 @@ def add_filter_arguments(p: argparse.ArgumentParser) -> None:
 
 def filters_of(args: argparse.Namespace) -> Filters | None:
     """The validated filters of ``add_filter_arguments`` (InvalidInputError when malformed), None when none."""
-    from qa.filters import Filters
+    from index.filters import Filters
 
     return Filters.parse(args.since, args.until, args.source)
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from qa.models import Passage
 
 if TYPE_CHECKING:
-    from qa.filters import Filters
+    from index.filters import Filters
 
 
 def _local(args: argparse.Namespace):  # type: ignore[no-untyped-def]
@@ -59,9 +59,11 @@ def cmd_docs(args: argparse.Namespace) -> int:
         with _client(args) as client:
             body = client.document(args.doc_id) if args.doc_id else client.documents()
     else:
+        from api.schemas import DocumentInfo, DocumentText
+
         service = _local(args)
-        body = (service.document(args.doc_id).model_dump() if args.doc_id
-                else [d.model_dump() for d in service.documents()])
+        body = (DocumentText.of(service.document(args.doc_id)).model_dump() if args.doc_id
+                else [DocumentInfo.of(e).model_dump() for e in service.documents()])
     if args.json:
         print(json.dumps(body, indent=2, ensure_ascii=False))
     elif args.doc_id:

@@ -20,7 +20,7 @@ from index.errors import (
 from qa.models import Answer, Passage
 
 if TYPE_CHECKING:
-    from qa.filters import Filters
+    from index.filters import Filters
 
 
 class AuthError(QAError):

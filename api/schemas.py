@@ -7,7 +7,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt, field_validator
 from pydantic.config import JsonDict
 
-from qa.filters import Filters
+from index.filters import Filters
+from index.snapshot import DocEntry
 from qa.models import Citation
 
 # The schema states what the service checks, so a client (and schemathesis) can tell a valid request from an invalid
@@ -112,6 +113,38 @@ class DocumentIn(BaseModel):
         if value is not None and (set(value) == {"."} or value == "CURRENT"):
             raise ValueError(f"document id {value!r} is reserved; use letters or digits")
         return value
+
+
+class DocumentInfo(BaseModel):
+    """A document's metadata as listed by GET /documents."""
+
+    doc_id: str
+    title: str
+    url: str | None
+    published: str | None = Field(description="publication date, ISO 8601 (YYYY-MM-DD); null when unknown")
+    published_raw: str | None = Field(None, description="the date as the article wrote it")
+    author: str | None = None
+    site_name: str | None = None
+    passages: int
+    sentences: int
+    chars: int
+
+    @classmethod
+    def of(cls, entry: DocEntry) -> DocumentInfo:
+        d = entry.doc
+        return cls(doc_id=d.doc_id, title=d.title, url=d.url, published=d.published, published_raw=d.published_raw,
+                   author=d.author, site_name=d.site_name, passages=len(entry.chunks),
+                   sentences=len(entry.sentences), chars=len(d.text))
+
+
+class DocumentText(DocumentInfo):
+    """Metadata plus the text that every citation offset refers to."""
+
+    text: str
+
+    @classmethod
+    def of(cls, entry: DocEntry) -> DocumentText:
+        return cls(**DocumentInfo.of(entry).model_dump(), text=entry.doc.text)
 
 
 class DocumentsAdded(BaseModel):

@@ -62,7 +62,7 @@ class Lexicon:
 
 
 class Vocabulary:
-    """The terms of one snapshot: membership and prefix lookups (see ``qa.features.known_term``)."""
+    """The terms of one snapshot: membership and prefix lookups (see ``qa.question.known_term``)."""
 
     def __init__(self, lexicon: Lexicon, version: int) -> None:
         self._lexicon, self._version = lexicon, version

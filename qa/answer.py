@@ -10,8 +10,8 @@ import numpy as np
 from index.snapshot import IndexSnapshot
 from qa.confidence import Features, probability
 from qa.config import AnswerParams
-from qa.features import QuestionInfo, coverage, known_term
 from qa.models import Answer, Citation, Highlight, Hit, Passage, ResolvedDate
+from qa.question import QuestionInfo, coverage, known_term
 from qa.reader.decode import Reading
 from qa.reader.model import Reader
 from qa.timeref import resolve as resolve_dates

@@ -63,12 +63,12 @@ _CALENDAR = frozenset(["january", "february", "march", "april", "may", "june", "
 
 
 def _named_answer(messages: Sequence[tuple[str, str]]) -> str | None:
-    """The assistant's last answer when it is a name ("Dmitry Peskov"; an OpenAI-style 'span [1] — "..."' counts by
-    its span): up to four capitalized words, no digits, no month or weekday (a date is never "he")."""
+    """The assistant's last answer when it is a name ("Dmitry Peskov"): up to four capitalized words, no digits, no
+    month or weekday (a date is never "he")."""
     answers = [content for role, content in messages if role == "assistant" and content.strip()]
     if not answers:
         return None
-    span = answers[-1].split(" [", 1)[0].strip()
+    span = answers[-1].strip()
     tokens = span.split()
     if 1 <= len(tokens) <= 4 and all(t[:1].isupper() and not any(c.isdigit() for c in t)
                                      and t.lower() not in _CALENDAR for t in tokens):

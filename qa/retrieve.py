@@ -10,10 +10,10 @@ import faiss
 import numpy as np
 
 from index.embedder import Embedder
+from index.filters import Filters, Selection, SelectionCache
 from index.snapshot import IndexSnapshot
 from index.text import terms
 from qa.batching import MicroBatcher
-from qa.filters import Filters, Selection, SelectionCache
 from qa.fusion import get_fusion
 from qa.models import Hit
 

@@ -7,45 +7,23 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
-from pydantic import BaseModel, Field
 
 from index.chunking import ChunkParams
 from index.documents import Document
 from index.errors import DocumentNotFoundError, InvalidInputError, TooLargeError
+from index.filters import Filters
 from index.ingest import Skipped, load_files
-from index.snapshot import IndexSnapshot
+from index.jobs import Job, JobManager, WriteGate
+from index.snapshot import DocEntry, IndexSnapshot
 from index.store import IndexStore, UpdateReport, check_storable
 from qa.answer import Outcome, answer_batch, null_answer, passage_of
 from qa.config import AnswerParams, Settings
 from qa.conversation import resolve_turn
 from qa.events import EVENT_PASSAGES, answer_event, event_question
-from qa.features import analyze
-from qa.filters import Filters
-from qa.jobs import Job, JobManager, WriteGate
 from qa.models import Answer, Hit, Passage
+from qa.question import analyze
 from qa.reader.model import Reader
 from qa.retrieve import QuestionEncoder, Retriever
-
-
-class DocumentInfo(BaseModel):
-    """A document's metadata as listed by GET /documents."""
-
-    doc_id: str
-    title: str
-    url: str | None
-    published: str | None = Field(description="publication date, ISO 8601 (YYYY-MM-DD); null when unknown")
-    published_raw: str | None = Field(None, description="the date as the article wrote it")
-    author: str | None = None
-    site_name: str | None = None
-    passages: int
-    sentences: int
-    chars: int
-
-
-class DocumentText(DocumentInfo):
-    """Metadata plus the text that every citation offset refers to."""
-
-    text: str
 
 
 class QAService:
@@ -182,15 +160,15 @@ class QAService:
         return [passage_of(snap, h) for h in self.retriever.search(snap, q, kk, filters)]
 
     # ---- documents -----------------------------------------------------------------------------------------
-    def documents(self) -> list[DocumentInfo]:
-        snap = self.store.snapshot
-        return [_info(e) for e in snap.entries.values()]
+    def documents(self) -> list[DocEntry]:
+        """Every indexed document with its passages and sentences, in index order."""
+        return list(self.store.snapshot.entries.values())
 
-    def document(self, doc_id: str) -> DocumentText:
+    def document(self, doc_id: str) -> DocEntry:
         entry = self.store.snapshot.entries.get(doc_id)
         if entry is None:
             raise DocumentNotFoundError(f"no document with id {doc_id!r}; GET /documents lists the ids")
-        return DocumentText(**_info(entry).model_dump(), text=entry.doc.text)
+        return entry
 
     def add_documents(self, docs: list[Document]) -> UpdateReport:
         """Index documents now; the change is on disk before this returns and before questions see it, and an
@@ -248,9 +226,3 @@ class QAService:
 def _no_match(question: str, filters: Filters) -> Answer:
     return null_answer(question, [], 1.0, f"no article matches the filters ({filters.describe()})")
 
-
-def _info(entry) -> DocumentInfo:  # type: ignore[no-untyped-def]
-    d = entry.doc
-    return DocumentInfo(doc_id=d.doc_id, title=d.title, url=d.url, published=d.published,
-                        published_raw=d.published_raw, author=d.author, site_name=d.site_name,
-                        passages=len(entry.chunks), sentences=len(entry.sentences), chars=len(d.text))

@@ -90,9 +90,9 @@ def test_ask_json_is_an_answer_with_exact_quotes(seed_index_dir: Path, seed_serv
         (c.doc_id, c.start, c.end, c.quote) for c in expected.citations]
     assert len(answer.passages) == 5
     for c in answer.citations:
-        assert seed_service.document(c.doc_id).text[c.start : c.end] == c.quote
+        assert seed_service.document(c.doc_id).doc.text[c.start : c.end] == c.quote
     for p in answer.passages:
-        assert seed_service.document(p.doc_id).text[p.start : p.end] == p.text
+        assert seed_service.document(p.doc_id).doc.text[p.start : p.end] == p.text
 
 
 @pytest.mark.parametrize(

@@ -22,9 +22,9 @@ from filter_articles import BBC, MOSCOW_TIMES_DOC, REUTERS, TASS, documents
 
 from api.cli import format_answer
 from index.embedder import Embedder
+from index.filters import Filters
 from index.store import IndexStore
 from qa.config import Settings
-from qa.filters import Filters
 from qa.models import Answer
 from qa.service import QAService
 

@@ -15,13 +15,11 @@ from starlette.datastructures import UploadFile
 
 from api.deps import ReadAccess, ServiceDep, SettingsDep, WriteAccess
 from api.responses import ADDED_LINKS, errors
-from api.schemas import UPLOAD_DOC_ID, Deleted, DocumentIn, DocumentsAdded
-from index.dates import normalise_date
+from api.schemas import UPLOAD_DOC_ID, Deleted, DocumentIn, DocumentInfo, DocumentsAdded, DocumentText
 from index.documents import Document
 from index.errors import InvalidInputError, TooLargeError
-from index.ingest import SUPPORTED_SUFFIXES, make_doc_id, parse_bytes
-from qa.jobs import Job
-from qa.service import DocumentInfo, DocumentText
+from index.ingest import SUPPORTED_SUFFIXES, document_from_record, make_doc_id, parse_bytes
+from index.jobs import Job
 
 router = APIRouter(prefix="/documents", tags=["documents"], dependencies=[ReadAccess])
 
@@ -56,13 +54,13 @@ class UnsupportedMediaError(InvalidInputError):
 @router.get("", response_model=list[DocumentInfo])
 def list_documents(service: ServiceDep) -> list[DocumentInfo]:
     """Ids, titles, urls, dates and passage counts of every indexed document."""
-    return service.documents()
+    return [DocumentInfo.of(e) for e in service.documents()]
 
 
 @router.get("/{doc_id}", response_model=DocumentText, responses=errors(404))
 def get_document(doc_id: str, service: ServiceDep) -> DocumentText:
     """Metadata and full text; citation offsets index into ``text`` (in Unicode code points)."""
-    return service.document(doc_id)
+    return DocumentText.of(service.document(doc_id))
 
 
 # A write is on disk before it is answered; when saving fails nothing of it was applied, and the reason says why.
@@ -131,8 +129,8 @@ def _from_json(raw: bytes, max_bytes: int) -> Document:
     if not body.text.strip():
         raise InvalidInputError("document text is blank")
     doc_id = body.doc_id or f"doc_{hashlib.sha256(body.text.encode('utf-8', 'surrogatepass')).hexdigest()[:16]}"
-    return Document(doc_id, body.title.strip() or doc_id, body.text, body.url, normalise_date(body.published),
-                    source="api", published_raw=body.published, author=body.author, site_name=body.site_name)
+    # the same record-to-Document path as a .json or .jsonl file's records
+    return document_from_record(body.model_dump(exclude={"doc_id"}), doc_id, source="api")
 
 
 async def _from_upload(request: Request, max_bytes: int, max_chars: int) -> list[Document]:

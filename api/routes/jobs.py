@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from api.deps import ReadAccess, ServiceDep, WriteAccess
-from qa.jobs import Job
+from index.jobs import Job
 
 router = APIRouter(prefix="/jobs", tags=["jobs"], dependencies=[ReadAccess])
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -44,9 +45,21 @@ def answer_text(answer: Answer) -> str:
     return f"{answer.answer} {marks}".rstrip() + sentence
 
 
+def answer_span(content: str) -> str:
+    """What an assistant turn rendered by ``answer_text`` answered: the span before its ``[1]`` markers (a client
+    sends our content back as the conversation's history); any other content as it is."""
+    rendered = _RENDERED.match(content)
+    return rendered.group(1) if rendered else content
+
+
+_RENDERED = re.compile(r"\s*(.*?) \[1\]", re.S)
+
+
 def _conversation(body: ChatCompletionRequest) -> list[tuple[str, str]]:
-    """User and assistant turns; system prompts and tool messages do not steer an extractive reader."""
-    turns: list[tuple[str, str]] = [(m.role, m.text()) for m in body.messages if m.role in ("user", "assistant")]
+    """User and assistant turns, an assistant turn by what it answered; system prompts and tool messages do not steer
+    an extractive reader."""
+    turns: list[tuple[str, str]] = [(m.role, answer_span(m.text()) if m.role == "assistant" else m.text())
+                                    for m in body.messages if m.role in ("user", "assistant")]
     if not any(role == "user" and content.strip() for role, content in turns):
         raise InvalidInputError("messages must contain at least one non-empty 'user' message")
     return turns

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from api.deps import ReadAccess, ServiceDep
 from api.responses import errors
 from api.schemas import ISO_DATE, NOT_BLANK, QUESTION, SINCE_DOC, SOURCE_DOC, TOP_K, UNTIL_DOC
-from qa.filters import Filters
+from index.filters import Filters
 from qa.models import Passage
 
 router = APIRouter(tags=["questions"], dependencies=[ReadAccess])

@@ -73,7 +73,7 @@ class Outcome:
 def judge(service: QAService, q: Question, ans: Answer, kind: str) -> Outcome:
     """Score one Answer against the question's gold record."""
     gold = q.gold
-    exact = sum(1 for c in ans.citations if service.document(c.doc_id).text[c.start : c.end] == c.quote)
+    exact = sum(1 for c in ans.citations if service.document(c.doc_id).doc.text[c.start : c.end] == c.quote)
     contains = gold is not None and contains_answer(ans.answer, gold.answers)
     right_doc = gold is not None and any(c.doc_id == gold.doc_id for c in ans.citations)
     right_span = gold is not None and any(

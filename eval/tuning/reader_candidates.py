@@ -21,7 +21,7 @@ from eval.quality.metrics import contains_answer, mean
 from eval.quality.squad import open_squad_service, sample
 from eval.quality.squad_data import load_articles, vendor
 from qa.answer import candidates
-from qa.features import analyze
+from qa.question import analyze
 
 NS = (1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 24)
 

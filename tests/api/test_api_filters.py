@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from filter_articles import ARTICLES, BBC, MILLEY_DOC, MOSCOW_TIMES_DOC, REUTERS, TASS, WIRE
 
-from qa.filters import Filters
+from index.filters import Filters
 from qa.models import Answer
 
 MEET_Q = "Where did Milley meet Gerasimov?"

@@ -12,7 +12,7 @@ from typing import Any
 from api_test_data import API_KEY, MILLEY_DOC, PATROL_DOC
 from fastapi.testclient import TestClient
 
-from qa.jobs import Job
+from index.jobs import Job
 from qa.service import QAService
 
 AUTH = {"Authorization": f"Bearer {API_KEY}"}

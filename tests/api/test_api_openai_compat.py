@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from api_test_data import PATROL_ANSWER, PATROL_DOC, PATROL_Q, PATROL_SENTENCE, PATROL_SPAN
 from fastapi.testclient import TestClient
+
+from api.routes.openai_compat import answer_span
 
 PATROL_CONTENT = f'{PATROL_ANSWER} [1] — "{PATROL_SENTENCE}"'
 
@@ -89,3 +92,17 @@ def test_bad_completion_requests_are_4xx(client: TestClient) -> None:
 
 def test_models_endpoint(client: TestClient) -> None:
     assert [m["id"] for m in client.get("/v1/models").json()["data"]] == ["newsqa-extractive"]
+
+
+@pytest.mark.parametrize(
+    ("content", "span"),
+    [
+        (PATROL_CONTENT, PATROL_ANSWER),
+        ('Tuesday [1][2] — "On Tuesday the boats arrived."', "Tuesday"),
+        ("Not found in the articles: they do not contain an answer to this question.",
+         "Not found in the articles: they do not contain an answer to this question."),
+        ("Dmitry Peskov", "Dmitry Peskov"),
+    ],
+)
+def test_an_assistant_turn_we_rendered_is_read_back_as_its_span(content: str, span: str) -> None:
+    assert answer_span(content) == span

@@ -62,7 +62,7 @@ def test_needs_context(question: str, expected: bool) -> None:
 
 
 def test_a_pronoun_becomes_the_name_the_last_answer_gave() -> None:
-    messages = [("user", "Who is the Kremlin spokesman?"), ("assistant", 'Dmitry Peskov [1] — "Kremlin spokesman ..."'),
+    messages = [("user", "Who is the Kremlin spokesman?"), ("assistant", "Dmitry Peskov"),
                 ("user", "What did he say?")]
     assert resolve_turn(messages).question == "What did Dmitry Peskov say?"
     # an answer that is no name (a number, a phrase) leaves the question's own names to choose from

@@ -54,7 +54,7 @@ def test_the_early_exit_answers_with_exact_offsets(seed_service: QAService, ques
     service, _ = _service(seed_service, seed_service.settings.reader_early_exit)
     answer = service.ask(question)
     citation = answer.citations[0]
-    text = seed_service.document(citation.doc_id).text
+    text = seed_service.document(citation.doc_id).doc.text
     assert citation.quote == text[citation.start:citation.end]
     assert citation.highlight is not None and citation.highlight.text == answer.answer
     assert text[citation.highlight.start:citation.highlight.end] == answer.answer

@@ -12,10 +12,10 @@ import pytest
 from api.routes.openai_compat import answer_text
 from index.documents import Document
 from index.embedder import Embedder
+from index.filters import Filters
 from index.store import IndexStore
 from qa.config import Settings
 from qa.events import event_question
-from qa.filters import Filters
 from qa.service import QAService
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
@@ -84,7 +84,7 @@ def test_a_weekday_means_any_such_day_and_a_relative_phrase_the_period_around_to
 
 def test_the_done_when_question_answers_the_generals_sentence(seed_service: QAService) -> None:
     answer = seed_service.ask(TUESDAY_Q, filters=DONE_WHEN)
-    text = seed_service.document(PATROL_DOC).text
+    text = seed_service.document(PATROL_DOC).doc.text
     start = text.index(GENERALS)
     assert (answer.question, answer.answer, answer.confidence, answer.abstain_reason) == (TUESDAY_Q, GENERALS, 1.0,
                                                                                           None)

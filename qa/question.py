@@ -1,4 +1,4 @@
-"""Pure features of a (question, sentence) pair: lexical coverage and the names a question is about."""
+"""What a question asks for (its terms and the names it is about) and how far a sentence or the collection covers it."""
 
 from __future__ import annotations
 

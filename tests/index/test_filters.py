@@ -20,11 +20,11 @@ from filter_articles import BBC, MILLEY_DOC, MOSCOW_TIMES_DOC, REUTERS, TASS, WI
 from index.documents import Document
 from index.embedder import Embedder
 from index.errors import InvalidInputError
+from index.filters import Filters
 from index.snapshot import IndexSnapshot, build_faiss
 from index.store import IndexStore
 from index.text import terms
 from qa.config import Settings
-from qa.filters import Filters
 from qa.models import Hit, Passage
 from qa.retrieve import DENSE_CANDIDATES, QuestionEncoder, Retriever, bm25_passage_scores, dense_passage_scores
 from qa.service import QAService

@@ -12,9 +12,9 @@ import pytest
 from index.documents import Document
 from index.embedder import Embedder
 from index.errors import InvalidInputError, JobFinishedError, JobNotFoundError, JobQueueFullError, TooLargeError
+from index.jobs import Job
 from index.store import IndexStore
 from qa.config import Settings
-from qa.jobs import Job
 from qa.service import QAService
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
