@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from index.snapshot import IndexSnapshot
+from qa.answer_type import agrees, count_span, expected_kind, may_hold, names_question_subject
 from qa.confidence import Features, probability
 from qa.config import AnswerParams
 from qa.models import Answer, Citation, Highlight, Hit, Passage, ResolvedDate
@@ -82,7 +83,10 @@ def candidates(snap: IndexSnapshot, info: QuestionInfo, qvec: np.ndarray, hits: 
         cos = max(0.0, cos)
         out.append(Candidate(sid, cos, cov, best_passage[sid],
                              cos + cov + params.passage_weight * best_passage[sid]))
-    out.sort(key=lambda c: -c.prefilter)
+    # a sentence that cannot hold an answer of the kind asked ("how long": no number with a time unit) is read last
+    kind = expected_kind(info.text)
+    holds = {c.sentence_id: may_hold(kind, snap.sentences[c.sentence_id].text, info.text) for c in out}
+    out.sort(key=lambda c: (not holds[c.sentence_id], -c.prefilter))
     return out[:params.candidates]
 
 
@@ -180,14 +184,33 @@ def build_answer(snap: IndexSnapshot, info: QuestionInfo, passages: list[Passage
     """The best-supported span with its sentence cited and passages re-ranked by support, or a null answer (under
     ``abstain_below``, or when the best sentence holds no span)."""
     passages = rerank(snap, passages, scored)
-    best = scored[0]
-    if best.probability < abstain_below or best.reading.start >= best.reading.end:
-        return null_answer(info.text, passages, 1 - best.probability, "no sentence in the articles supports an answer",
-                           closest(snap, scored))
-    citation = cite(snap, best.candidate.sentence_id, best.reading.start, best.reading.end, best.probability)
+    typed = [s for s in scored if of_asked_kind(snap, info.text, s)]
+    # "How many turbines ...?": when some sentence puts a number before "turbines", a number elsewhere is no answer
+    kind = expected_kind(info.text)
+    counted = [s for s in typed if may_hold(kind, snap.sentences[s.candidate.sentence_id].text, info.text)]
+    typed = counted or typed
+    best = typed[0] if typed else scored[0]
+    if not typed or best.probability < abstain_below or best.reading.start >= best.reading.end:
+        # the probability that the articles lack the answer is no higher for refusing a span of the wrong kind
+        return null_answer(info.text, passages, 1 - scored[0].probability,
+                           "no sentence in the articles supports an answer", closest(snap, scored))
+    start, end = count_span(info.text, snap.sentences[best.candidate.sentence_id].text, best.reading.start,
+                            best.reading.end)
+    citation = cite(snap, best.candidate.sentence_id, start, end, best.probability)
     assert citation.highlight is not None
     return Answer(question=info.text, answer=citation.highlight.text, confidence=round(best.probability, 4),
                   citations=[citation], passages=passages)
+
+
+def of_asked_kind(snap: IndexSnapshot, question: str, scored: Scored) -> bool:
+    """Whether the span read from this candidate is of the kind the question asks for (qa.answer_type): no city for
+    "which country", no year for "how long", not the question's own subject for "who"."""
+    sentence = snap.sentences[scored.candidate.sentence_id].text
+    start, end = scored.reading.start, scored.reading.end
+    kind = expected_kind(question)
+    if kind == "person" and names_question_subject(question, sentence, start, end):
+        return False
+    return agrees(kind, sentence[start:end])
 
 
 def cite(snap: IndexSnapshot, sentence_id: int, start: int, end: int, score: float) -> Citation:

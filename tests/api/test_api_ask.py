@@ -165,11 +165,13 @@ def test_app_without_a_service_builds_one_at_startup(index_copy) -> None:  # typ
 
 
 MEETING_Q = "How long did the meeting last?"
-# (start, end, score, highlight) of the three sentences the reader rated best for MEETING_Q, all in MILLEY_DOC
+# (start, end, score, highlight) of the three sentences the reader rated best for MEETING_Q, all in MILLEY_DOC: the
+# standfirst holds the answer (a number with a time unit, so it is read first for "how long") but stays under the
+# threshold with the shipped reader
 MEETING_CLOSEST = [
-    (796, 939, 0.0347, (806, 816, "productive")),
-    (941, 1072, 0.0181, (1027, 1054, "previous meetings and calls")),
-    (1734, 1816, 0.0089, (1772, 1800, "The meeting was constructive")),
+    (62, 190, 0.2079, (140, 149, "six hours")),
+    (796, 939, 0.0416, (806, 816, "productive")),
+    (941, 1072, 0.0177, (1027, 1054, "previous meetings and calls")),
 ]
 
 

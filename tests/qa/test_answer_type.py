@@ -1,0 +1,75 @@
+"""Answer-type agreement: the kind of span a question asks for, and spans of another kind refused."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.answer_type import agrees, count_span, counted_noun, expected_kind, may_hold, names_question_subject
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [("How many children were vaccinated?", "number"), ("How much did it cost?", "number"),
+     ("In what year did the US leave Manas?", "year"), ("How long did the meeting last?", "duration"),
+     ("How long ago was it?", None), ("In which country is Al Udeid?", "country"),
+     ("Which country's army fought?", None), ("Which city hosted the summit?", "city"),
+     ("Who speaks for the Kremlin?", "person"), ("From whom did Ukraine seek aid?", "person"),
+     ("And where?", "place"), ("What did he say?", None)],
+)
+def test_expected_kind(question: str, kind: str | None) -> None:
+    assert expected_kind(question) == kind
+
+
+@pytest.mark.parametrize(
+    ("kind", "span", "ok"),
+    [("country", "Kabul", False), ("country", "Qatar", True), ("country", "the US", True),
+     ("country", "Russia’s", True), ("country", "Iran", True), ("duration", "2019", False),
+     ("duration", "six hours", True), ("duration", "over the weekend", False), ("number", "five", True),
+     ("number", "1.4 million", True), ("number", "in June 2021", False), ("number", "the ministry", False),
+     ("year", "June", False), ("year", "in 2014", True), ("city", "Finland", False), ("city", "Singapore", True),
+     ("city", "Helsinki", True), ("place", "Wednesday", False), ("person", "2014", False),
+     ("person", "Dmitry Peskov", True), (None, "2019", True)],
+)
+def test_agrees(kind: str | None, span: str, ok: bool) -> None:
+    assert agrees(kind, span) is ok
+
+
+VACCINES = "More than 1.4 million children under five were vaccinated in the campaign, the ministry said."
+UDEID = ("The US can fly into Afghanistan from the Al Udeid airbase in Qatar, where the US military has about 10,000 "
+         "service personnel.")
+
+
+def test_a_count_is_the_quantity_before_the_counted_noun() -> None:
+    assert counted_noun("How many service personnel does the US have?") == "personnel"
+    assert counted_noun("How many health workers took part?") == "workers"
+    assert counted_noun("Who took part?") is None
+    five = VACCINES.index("five")
+    assert count_span("How many children were vaccinated?", VACCINES, five, five + 4) == (0, 21)
+    assert VACCINES[0:21] == "More than 1.4 million"
+    # a span already inside the quantity stays as read
+    start = UDEID.index("10,000")
+    assert count_span("How many service personnel are there?", UDEID, start, start + 6) == (start, start + 6)
+    # no "how many": unchanged
+    assert count_span("Who was vaccinated?", VACCINES, five, five + 4) == (five, five + 4)
+
+
+def test_a_who_answer_is_not_the_name_the_question_gives() -> None:
+    sentence = "The top US military leader, Joint Chiefs Chair General Mark Milley, met with his Russian counterpart."
+    start = sentence.index("General Mark")
+    assert names_question_subject("Who replaced Milley as chairman?", sentence, start, start + 12)
+    assert not names_question_subject("Who is Milley?", sentence, start, start + 12)
+    shoigu = "On Tuesday, Russia's Defense Minister Sergei Shoigu accused Washington."
+    start = shoigu.index("Sergei")
+    assert not names_question_subject("Who accused Washington of rehearsing a strike on Russia?", shoigu, start,
+                                      start + 13)
+
+
+def test_a_sentence_is_read_first_when_it_may_hold_the_kind_asked() -> None:
+    assert may_hold("duration", "Milley meets Gerasimov in Finland for six hours.")
+    assert not may_hold("duration", "Milley and Gerasimov had previously met in 2019.")
+    assert may_hold("country", UDEID)
+    # "how many turbines": a number before "turbines", not any number
+    assert may_hold("number", "62 turbines, each 260 metres tall", "How many turbines will it have?")
+    assert not may_hold("number", "It will power about 900,000 homes.", "How many turbines will it have?")
+    assert may_hold("number", "It will power about 900,000 homes.", "How many will it power?")
+    assert may_hold(None, "anything")
