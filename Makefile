@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup serve test test-all browser-deps lint bench squad fuzz docs clean
+.PHONY: setup serve test test-all browser-deps ui-screens lint bench squad fuzz docs clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ browser-deps:
 test: $(STAMP) browser-deps
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q
+
+# The page's browser tests, saving a 256-colour PNG of every state they reach into eval/reports/ui/ (look at each).
+ui-screens: $(STAMP) browser-deps
+	QA_SAVE_UI_SCREENS=1 $(BIN)/pytest -q tests/e2e/test_page_conversation.py tests/e2e/test_page_documents.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

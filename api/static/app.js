@@ -1,320 +1,303 @@
-// Chat page logic. Article and answer text is only ever inserted with textContent / createTextNode,
-// never as HTML, so a document containing <script> or <img onerror> shows those characters and runs nothing.
-// Loaded as a module (strict mode; runs after the document is parsed).
+// Chat page logic: the conversation (kept across reloads), the source panel, and the header's actions. Article and
+// answer text is only ever inserted with textContent / createTextNode, never as HTML, so a document containing
+// <script> or <img onerror> shows those characters and runs nothing. Loaded as a module (strict mode; runs after
+// the document is parsed).
+import { codePointSlicer, el, renderAnswer } from "./answer.js";
+import { createDocumentsView } from "./documents.js";
 import { createFilters } from "./filters.js";
+import {
+  answerMarkdown, chatMessages, conversationMarkdown, loadExchanges, saveExchanges, storable,
+} from "./history.js";
+import { RequestError, getJSON, write } from "./http.js";
+import { createWelcome } from "./welcome.js";
 
-/** A request the server answered with an error: its status and its `detail` message. */
-class RequestError extends Error {
-  constructor(status, detail) {
-    super(detail);
-    this.status = status;
+const log = document.getElementById("log");
+const form = document.getElementById("ask-form");
+const input = document.getElementById("question");
+const send = document.getElementById("send");
+const panel = document.getElementById("source");
+const panelTitle = document.getElementById("source-title");
+const panelMeta = document.getElementById("source-meta");
+const panelText = document.getElementById("source-text");
+const panelClose = document.getElementById("source-close");
+const more = document.getElementById("more");
+const filters = createFilters();
+
+let exchanges = loadExchanges(); // [{question, filters, answer}], what /chat is sent as the conversation
+let busy = false;
+let openedFrom = null;
+const texts = new Map(); // doc_id -> Promise of the GET /documents/{id} body
+
+const documentsView = createDocumentsView(() => {
+  texts.clear(); // an article may have changed or gone
+  if (!exchanges.length) welcome.refresh();
+});
+const welcome = createWelcome((question) => ask(question), () => documentsView.open());
+
+function scrollLogToEnd() {
+  log.lastElementChild?.scrollIntoView({ block: "end" });
+}
+
+function addUserTurn(text, filtered) {
+  const item = el("li", "msg msg--user");
+  item.append(el("span", "visually-hidden", "You: "), el("p", "msg__text", text));
+  if (filtered) item.append(el("p", "msg__filters", `Filters: ${filtered}`));
+  log.append(item);
+  welcome.show(false);
+  return item;
+}
+
+function addPending() {
+  const item = el("li", "msg msg--assistant msg--pending", "Searching the articles…");
+  item.setAttribute("aria-busy", "true");
+  log.append(item);
+  scrollLogToEnd();
+  return item;
+}
+
+async function copyText(text) {
+  if (navigator.clipboard && window.isSecureContext) return navigator.clipboard.writeText(text);
+  const area = el("textarea", "visually-hidden", text); // plain-http pages on a LAN have no clipboard API
+  document.body.append(area);
+  area.select();
+  const copied = document.execCommand("copy");
+  area.remove();
+  if (!copied) throw new Error("the browser refused to copy");
+}
+
+function showAnswer(item, exchange) {
+  renderAnswer(item, exchange.question, exchange.answer, openSource);
+  const actions = el("p", "msg__actions");
+  const copy = el("button", "button button--ghost button--small", "Copy");
+  copy.type = "button";
+  copy.setAttribute("aria-label", "Copy the answer with its citations");
+  const said = el("span", "msg__said");
+  said.setAttribute("role", "status");
+  copy.addEventListener("click", async () => {
+    try {
+      await copyText(answerMarkdown(exchange.answer));
+      said.textContent = "Copied, with its citations.";
+    } catch (error) {
+      said.textContent = `Not copied: ${error.message}`;
+    }
+  });
+  actions.append(copy, said);
+  item.append(actions);
+}
+
+// A request that failed keeps its question: back in the box if the box is empty, and a Retry on the turn. A refusal
+// (422: a filter the server rejects, or one the browser could not read) says how to go on instead.
+function renderError(item, asked, error, text) {
+  const refused = error instanceof RequestError && error.status === 422;
+  const line = el("p", "error__text", refused ? "The question was not asked: " : "No answer: ");
+  line.append(el("span", "error__detail", error instanceof Error ? error.message : String(error)));
+  item.replaceChildren(line);
+  item.removeAttribute("aria-busy");
+  item.className = "msg msg--assistant msg--error";
+  if (refused) item.append(el("p", "error__hint", "Change or clear the filters, then send the question again."));
+  else {
+    const retry = el("button", "button button--small error__retry", "Retry");
+    retry.type = "button";
+    retry.addEventListener("click", () => {
+      if (busy) return;
+      asked.remove();
+      item.remove();
+      if (input.value.trim() === text) setQuestion("");
+      ask(text);
+    });
+    item.append(retry);
+  }
+  if (!input.value.trim()) setQuestion(text);
+}
+
+async function ask(text) {
+  busy = true;
+  send.disabled = true;
+  const filtered = filters.current();
+  const described = filters.describe(filtered);
+  const asked = addUserTurn(text, described);
+  const pending = addPending();
+  try {
+    const problem = filters.problem();
+    if (problem) throw new RequestError(422, problem);
+    const messages = chatMessages(exchanges).concat([{ role: "user", content: text }]);
+    const { data } = await write("POST", "/chat", { json: { messages, ...filtered } });
+    const exchange = { question: text, filters: described, answer: storable(data) };
+    exchanges.push(exchange);
+    saveExchanges(exchanges);
+    showAnswer(pending, exchange);
+  } catch (error) {
+    renderError(pending, asked, error, text);
+  } finally {
+    busy = false;
+    send.disabled = false;
+    // A short answer: the end of the conversation; a long one is read from its question down.
+    if (asked.isConnected && asked.offsetHeight + pending.offsetHeight > log.clientHeight) asked.scrollIntoView({ block: "start" });
+    else scrollLogToEnd();
+    input.focus();
   }
 }
 
-(function () {
-  const log = document.getElementById("log");
-  const form = document.getElementById("ask-form");
-  const input = document.getElementById("question");
-  const send = document.getElementById("send");
-  const newChat = document.getElementById("new-chat");
-  const panel = document.getElementById("source");
-  const panelTitle = document.getElementById("source-title");
-  const panelMeta = document.getElementById("source-meta");
-  const panelText = document.getElementById("source-text");
-  const panelClose = document.getElementById("source-close");
-  const filters = createFilters();
-
-  /** The conversation sent to POST /chat: [{role, content}] */
-  let messages = [];
-  let busy = false;
-  let openedFrom = null;
-  const documents = new Map(); // doc_id -> Promise of the GET /documents/{id} body
-
-  function el(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = text;
-    return node;
-  }
-
-  function scrollLogToEnd() {
-    log.lastElementChild?.scrollIntoView({ block: "end" });
-  }
-
-  function addUserTurn(text, filtered) {
-    const item = el("li", "msg msg--user");
-    item.append(el("span", "visually-hidden", "You: "), el("p", "msg__text", text));
-    if (filtered) item.append(el("p", "msg__filters", `Filters: ${filtered}`));
+function restore() {
+  for (const exchange of exchanges) {
+    addUserTurn(exchange.question, exchange.filters);
+    const item = el("li", "msg msg--assistant");
     log.append(item);
-    scrollLogToEnd();
+    showAnswer(item, exchange);
   }
+  welcome.show(!exchanges.length);
+  scrollLogToEnd();
+}
 
-  function addPending() {
-    const item = el("li", "msg msg--assistant msg--pending", "Searching the articles…");
-    item.setAttribute("aria-busy", "true");
-    log.append(item);
-    scrollLogToEnd();
-    return item;
+function exportConversation() {
+  more.open = false;
+  const now = new Date();
+  const blob = new Blob([conversationMarkdown(exchanges, now)], { type: "text/markdown;charset=utf-8" });
+  const link = el("a");
+  link.href = URL.createObjectURL(blob);
+  link.download = `newsqa-conversation-${now.toISOString().slice(0, 10)}.md`;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+}
+
+// ---- the source panel ---------------------------------------------------------------------------------------
+function fetchDocument(docId) {
+  if (!texts.has(docId)) {
+    const request = getJSON(`/documents/${encodeURIComponent(docId)}`);
+    request.catch(() => texts.delete(docId));
+    texts.set(docId, request);
   }
+  return texts.get(docId);
+}
 
-  function normalise(q) {
-    return q.trim().replace(/\s+/g, " ").replace(/[?.!\s]+$/, "").toLowerCase();
-  }
-
-  function renderAnswer(item, typed, answer) {
-    item.replaceChildren();
-    item.removeAttribute("aria-busy");
-    item.className = "msg msg--assistant";
-    if (answer.answer === null) {
-      item.classList.add("msg--notfound");
-      item.append(el("p", "notfound__title", "Not found in the articles."));
-      const why = answer.abstain_reason ? `Why: ${answer.abstain_reason}.` : "The articles do not answer this.";
-      item.append(el("p", "notfound__reason", why));
-    } else {
-      const quote = el("p", "answer");
-      quote.append(el("strong", "answer__span", answer.answer));
-      answer.citations.forEach((citation, i) => quote.append(" ", chip(citation, i + 1)));
-      item.append(quote);
-      if (answer.citations.length) {
-        const [first, ...others] = answer.citations;
-        // An event answer ("What happened on Tuesday?") is its whole sentence: shown once, then the other sentences
-        // reporting something on the same day, each with its own date.
-        const whole = answer.answer === first.quote;
-        if (!whole) item.append(sentenceWithSpan(first));
-        if (first.dates && first.dates.length) item.append(datesLine(first));
-        if (whole && others.length) {
-          const more = el("ul", "answer__more");
-          more.setAttribute("aria-label", "Also on that day");
-          others.forEach((citation, i) => {
-            const line = el("li", "answer__also");
-            line.append(el("span", "answer__also-quote", citation.quote), " ", chip(citation, i + 2));
-            if (citation.dates && citation.dates.length) line.append(datesLine(citation));
-            more.append(line);
-          });
-          item.append(more);
-        }
-      }
-    }
-    if (answer.citations.length) item.append(sourceList(answer.citations));
-    item.append(el("p", "answer__confidence", `confidence ${answer.confidence.toFixed(2)}`));
-    if (normalise(answer.question) !== normalise(typed)) {
-      const resolved = el("p", "resolved");
-      resolved.append(el("span", "resolved__label", "Answered as: "), el("q", "resolved__question", answer.question));
-      item.append(resolved);
-    }
-  }
-
-  function datesLine(citation) {
-    const meant = citation.dates.map((d) => `“${d.text}” = ${d.date}`).join(", ");
-    return el("p", "answer__dates", `${meant} (article of ${citation.published})`);
-  }
-
-  function chip(citation, n) {
-    const button = el("button", "chip", String(n));
-    button.type = "button";
-    button.dataset.n = String(n);
-    button.dataset.docId = citation.doc_id;
-    button.setAttribute("aria-label", `Source ${n}: ${citation.title}`);
-    button.title = citation.title;
-    button.addEventListener("click", () => openSource(citation, n, button));
-    return button;
-  }
-
-  function sourceList(citations) {
-    const list = el("ol", "sources");
-    list.setAttribute("aria-label", "Sources");
-    citations.forEach((citation) => list.append(el("li", "sources__item", citation.title)));
-    return list;
-  }
-
-  // A refused question (422: a filter the server rejects, or one the browser could not read) says why and how to
-  // go on; the turn is not part of the conversation, and its text goes back into the box to be sent again.
-  function renderError(item, error, text) {
-    const refused = error instanceof RequestError && error.status === 422;
-    const detail = error instanceof Error ? error.message : String(error);
-    const line = el("p", "error__text", refused ? "The question was not asked: " : "Something went wrong: ");
-    line.append(el("span", "error__detail", detail));
-    item.replaceChildren(line);
-    if (refused) item.append(el("p", "error__hint", "Change or clear the filters, then send the question again."));
-    item.removeAttribute("aria-busy");
-    item.className = "msg msg--assistant msg--error";
-    if (refused && !input.value.trim()) {
-      input.value = text;
-      autoGrow();
-    }
-  }
-
-  async function postJSON(url, body) {
-    const response = await fetch(url, {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify(body),
-    });
-    const data = await response.json().catch(() => ({}));
-    if (!response.ok) throw new RequestError(response.status, data.detail || `${response.status} ${response.statusText}`);
-    return data;
-  }
-
-  async function ask(text) {
-    busy = true;
-    send.disabled = true;
-    const filtered = filters.current();
-    addUserTurn(text, filters.describe(filtered));
-    const pending = addPending();
-    const conversation = messages.concat([{ role: "user", content: text }]);
-    try {
-      const problem = filters.problem();
-      if (problem) throw new RequestError(422, problem);
-      const answer = await postJSON("/chat", { messages: conversation, ...filtered });
-      const reply = answer.answer === null ? "Not found in the articles." : answer.answer;
-      messages = conversation.concat([{ role: "assistant", content: reply }]);
-      renderAnswer(pending, text, answer);
-    } catch (error) {
-      renderError(pending, error, text);
-    } finally {
-      busy = false;
-      send.disabled = false;
-      scrollLogToEnd();
-      input.focus();
-    }
-  }
-
-  // ---- the source panel -------------------------------------------------------------------------------------
-  function fetchDocument(docId) {
-    if (!documents.has(docId)) {
-      const request = fetch(`/documents/${encodeURIComponent(docId)}`).then(async (response) => {
-        const data = await response.json().catch(() => ({}));
-        if (!response.ok) throw new Error(data.detail || `${response.status} ${response.statusText}`);
-        return data;
-      });
-      request.catch(() => documents.delete(docId));
-      documents.set(docId, request);
-    }
-    return documents.get(docId);
-  }
-
-  // Offsets from the server count Unicode code points; JavaScript strings count UTF-16 units.
-  function codePointSlicer(text) {
-    if (!/[\uD800-\uDFFF]/.test(text)) return (a, b) => text.slice(a, b);
-    const points = Array.from(text);
-    return (a, b) => points.slice(a, b).join("");
-  }
-
-  // The supporting sentence, quoted, with the answer span in bold at its exact offsets.
-  function sentenceWithSpan(citation) {
-    const sentence = el("blockquote", "answer__sentence");
-    const h = citation.highlight;
-    const slice = codePointSlicer(citation.quote);
-    if (h && h.start >= citation.start && h.end <= citation.end && h.start < h.end) {
-      const a = h.start - citation.start;
-      const b = h.end - citation.start;
-      sentence.append(
-        document.createTextNode(slice(0, a)),
-        el("strong", "answer__focus", slice(a, b)),
-        document.createTextNode(slice(b, citation.end - citation.start)),
-      );
-    } else {
-      sentence.append(document.createTextNode(citation.quote));
-    }
-    return sentence;
-  }
-
-  function buildMark(slice, citation) {
-    const mark = el("mark", "quote");
-    const h = citation.highlight;
-    if (h && h.start >= citation.start && h.end <= citation.end && h.start < h.end) {
-      mark.append(
-        document.createTextNode(slice(citation.start, h.start)),
-        el("strong", "quote__focus", slice(h.start, h.end)),
-        document.createTextNode(slice(h.end, citation.end)),
-      );
-    } else {
-      mark.append(document.createTextNode(slice(citation.start, citation.end)));
-    }
-    return mark;
-  }
-
-  function renderMeta(doc, citation, n, matches) {
-    panelMeta.replaceChildren(el("span", "", `[${n}] characters ${citation.start}–${citation.end}`));
-    if (doc.published) panelMeta.append(" · ", el("span", "", doc.published));
-    if (doc.url && /^https?:\/\//i.test(doc.url)) {
-      const link = el("a", "", "original article");
-      link.href = doc.url;
-      link.rel = "noopener noreferrer";
-      link.target = "_blank";
-      panelMeta.append(" · ", link);
-    }
-    if (!matches) panelMeta.append(el("p", "warning", "This article changed after the answer; the highlight may be off."));
-  }
-
-  async function openSource(citation, n, opener) {
-    openedFrom = opener;
-    panel.hidden = false;
-    document.body.classList.add("has-source");
-    panelTitle.textContent = citation.title;
-    panelMeta.textContent = "Loading the article…";
-    panelText.replaceChildren();
-    let doc;
-    try {
-      doc = await fetchDocument(citation.doc_id);
-    } catch (error) {
-      panelMeta.textContent = `Could not load the article: ${error.message}`;
-      return;
-    }
-    const slice = codePointSlicer(doc.text);
-    const mark = buildMark(slice, citation);
-    panelTitle.textContent = doc.title;
-    renderMeta(doc, citation, n, mark.textContent === citation.quote);
-    panelText.replaceChildren(
-      document.createTextNode(slice(0, citation.start)),
-      mark,
-      document.createTextNode(slice(citation.end, undefined)),
+function buildMark(slice, citation) {
+  const mark = el("mark", "quote");
+  const h = citation.highlight;
+  if (h && h.start >= citation.start && h.end <= citation.end && h.start < h.end) {
+    mark.append(
+      document.createTextNode(slice(citation.start, h.start)),
+      el("strong", "quote__focus", slice(h.start, h.end)),
+      document.createTextNode(slice(h.end, citation.end)),
     );
-    mark.scrollIntoView({ block: "center" });
-    panelClose.focus({ preventScroll: true });
+  } else {
+    mark.append(document.createTextNode(slice(citation.start, citation.end)));
   }
+  return mark;
+}
 
-  function closeSource() {
-    panel.hidden = true;
-    document.body.classList.remove("has-source");
-    if (openedFrom && document.body.contains(openedFrom)) openedFrom.focus();
-    openedFrom = null;
+function renderMeta(doc, citation, n, matches) {
+  panelMeta.replaceChildren(el("span", "", `[${n}] characters ${citation.start}–${citation.end}`));
+  if (doc.published) panelMeta.append(" · ", el("span", "", doc.published));
+  if (doc.url && /^https?:\/\//i.test(doc.url)) {
+    const link = el("a", "", "original article");
+    link.href = doc.url;
+    link.rel = "noopener noreferrer";
+    link.target = "_blank";
+    panelMeta.append(" · ", link);
   }
+  if (!matches) panelMeta.append(el("p", "warning", "This article changed after the answer; the highlight may be off."));
+}
 
-  // ---- wiring -----------------------------------------------------------------------------------------------
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    const text = input.value.trim();
-    if (!text || busy) return;
+async function openSource(citation, n, opener) {
+  openedFrom = opener;
+  panel.hidden = false;
+  document.body.classList.add("has-source");
+  panelTitle.textContent = citation.title;
+  panelMeta.textContent = "Loading the article…";
+  panelText.replaceChildren();
+  let doc;
+  try {
+    doc = await fetchDocument(citation.doc_id);
+  } catch (error) {
+    panelMeta.textContent = `Could not load the article: ${error.message}`;
+    return;
+  }
+  const slice = codePointSlicer(doc.text);
+  const mark = buildMark(slice, citation);
+  panelTitle.textContent = doc.title;
+  renderMeta(doc, citation, n, mark.textContent === citation.quote);
+  panelText.replaceChildren(
+    document.createTextNode(slice(0, citation.start)),
+    mark,
+    document.createTextNode(slice(citation.end, undefined)),
+  );
+  mark.scrollIntoView({ block: "center" });
+  panelClose.focus({ preventScroll: true });
+}
+
+function closeSource() {
+  panel.hidden = true;
+  document.body.classList.remove("has-source");
+  if (openedFrom && document.body.contains(openedFrom)) openedFrom.focus();
+  openedFrom = null;
+}
+
+// ---- the question box: grows with its text, and is never shorter than its placeholder -----------------------
+function autoGrow() {
+  input.style.height = "auto";
+  let needed = input.scrollHeight;
+  if (!input.value) {
+    input.value = input.placeholder; // measure the placeholder as if it were the text, so it is never cut off
+    needed = input.scrollHeight;
     input.value = "";
-    autoGrow();
-    ask(text);
-  });
-
-  input.addEventListener("keydown", (event) => {
-    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
-      event.preventDefault();
-      form.requestSubmit();
-    }
-  });
-
-  function autoGrow() {
-    input.style.height = "auto";
-    input.style.height = `${Math.min(input.scrollHeight, 160)}px`;
   }
-  input.addEventListener("input", autoGrow);
+  input.style.height = `${Math.min(needed + (input.offsetHeight - input.clientHeight), 160)}px`;
+}
 
-  newChat.addEventListener("click", () => {
-    messages = [];
-    log.replaceChildren();
-    closeSource();
-    input.focus();
-  });
+function setQuestion(text) {
+  input.value = text;
+  autoGrow();
+}
 
-  panelClose.addEventListener("click", closeSource);
-  document.addEventListener("keydown", (event) => {
-    if (event.key === "Escape" && !panel.hidden) closeSource();
-  });
+// ---- wiring -------------------------------------------------------------------------------------------------
+form.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const text = input.value.trim();
+  if (!text || busy) return;
+  setQuestion("");
+  ask(text);
+});
 
+input.addEventListener("keydown", (event) => {
+  if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+    event.preventDefault();
+    form.requestSubmit();
+  }
+});
+input.addEventListener("input", autoGrow);
+window.addEventListener("resize", autoGrow);
+
+document.getElementById("new-chat").addEventListener("click", () => {
+  exchanges = [];
+  saveExchanges(exchanges);
+  log.replaceChildren();
+  closeSource();
+  welcome.show(true);
   input.focus();
-})();
+});
+document.getElementById("open-docs").addEventListener("click", () => documentsView.open());
+document.getElementById("export").addEventListener("click", exportConversation);
+document.addEventListener("click", (event) => {
+  if (more.open && !more.contains(event.target)) more.open = false;
+});
+
+// Files dropped anywhere on the page go to the documents view.
+document.addEventListener("dragover", (event) => {
+  if (event.dataTransfer?.types.includes("Files")) event.preventDefault();
+});
+document.addEventListener("drop", (event) => {
+  if (!event.dataTransfer?.files.length || document.getElementById("docs").open) return;
+  event.preventDefault();
+  documentsView.upload(event.dataTransfer.files);
+});
+
+panelClose.addEventListener("click", closeSource);
+document.addEventListener("keydown", (event) => {
+  if (event.key === "Escape" && !panel.hidden) closeSource();
+});
+
+restore();
+autoGrow();
+input.focus();

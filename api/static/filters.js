@@ -13,7 +13,7 @@ function option(value, label) {
 }
 
 // Host of a URL as the server compares it: lower case, without "www." (qa/filters.py `_host`).
-function hostOf(url) {
+export function hostOf(url) {
   if (!url) return null;
   try {
     const host = new URL(url.trim()).hostname.toLowerCase();
@@ -30,7 +30,7 @@ function idPrefix(docId) {
 }
 
 /** Datalist entries [value, label] for GET /documents rows: site names, then hosts, then doc-id prefixes. */
-function sourceOptions(docs) {
+export function sourceOptions(docs) {
   const kinds = [["site name", (d) => d.site_name?.trim() || null], ["web site", (d) => hostOf(d.url)],
     ["id prefix", (d) => idPrefix(d.doc_id)]];
   const seen = new Set(); // lower-cased values: the server compares sources ignoring case

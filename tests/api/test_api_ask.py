@@ -14,6 +14,7 @@ from api_test_data import (
 )
 from fastapi.testclient import TestClient
 
+from api.routes.page import STATIC_DIR
 from qa.models import Answer
 
 
@@ -127,7 +128,10 @@ def test_chat_page_is_served_with_a_strict_csp(client: TestClient) -> None:
     html = page.text
     assert html.count("<script") == html.count('<script src="/static/') == 1
     assert " on" not in html.replace("\n", " ").split("<body", 1)[1].split("=")[0]  # no inline handlers up front
-    for name in ("app.js", "filters.js"):  # app.js imports filters.js as a module
+    modules = sorted(p.name for p in STATIC_DIR.glob("*.js"))  # app.js and the modules it imports
+    assert {"app.js", "answer.js", "documents.js", "filters.js", "history.js", "http.js", "upload.js",
+            "welcome.js"} <= set(modules)
+    for name in modules:
         script = client.get(f"/static/{name}")
         assert script.status_code == 200 and "javascript" in script.headers["content-type"]
         assert "innerHTML" not in script.text and "insertAdjacentHTML" not in script.text

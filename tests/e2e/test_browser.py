@@ -3,14 +3,12 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from page_helpers import needs_chromium
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 PATROL_Q = "Which port did the US patrol boats reach?"
 PATROL_SENTENCE = ("On Tuesday, two patrol boats sent to Ukraine's navy by the United States arrived at the southern "
@@ -30,26 +28,7 @@ HOSTILE_TEXT = (
     "Tickets are sold at the harbour office."
 )
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists() and os.environ.get("CI") != "true",
-                       reason="needs Debian's chromium at /usr/bin/chromium (`make browser-deps` installs it); "
-                              "in CI (CI=true) this test always runs"),
-]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update"],
-        )
-        yield chromium
-        chromium.close()
+pytestmark = [pytest.mark.browser, needs_chromium]
 
 
 @pytest.fixture
@@ -118,7 +97,12 @@ def test_not_found_state_is_distinct(page) -> None:  # type: ignore[no-untyped-d
     answer = _ask(page, "What is the capital of Peru?", 1)
     expect(answer).to_have_class("msg msg--assistant msg--notfound")
     expect(answer.locator(".notfound__title")).to_have_text("Not found in the articles.")
-    expect(answer.locator("button.chip")).to_have_count(0)
+    expect(answer.locator(".notfound__reason")).to_have_text("Why: the articles never mention: peru.")
+    expect(answer.locator(".answer, .answer__span, .sources")).to_have_count(0)  # nothing reads as an answer
+    # what the reader read is still shown, as evidence under its own heading (tests/e2e/test_page_conversation.py)
+    expect(answer.locator(".closest__title")).to_have_text("Not in the articles — closest passages")
+    expect(answer.locator(".closest__read")).to_have_text(["Pakistan", "Afghanistan",
+                                                           "Uzbekistan, Kyrgyzstan or Tajikistan"])
 
 
 GENERALS_SENTENCE = ("Top generals from Russia and the United States spoke over the phone on Tuesday, Russia's Defense "
