@@ -12,7 +12,7 @@ function option(value, label) {
   return node;
 }
 
-// Host of a URL as the server compares it: lower case, without "www." (qa/filters.py `_host`).
+// Host of a URL as the server compares it: lower case, without "www." (index/filters.py `_host`).
 export function hostOf(url) {
   if (!url) return null;
   try {

@@ -210,7 +210,10 @@ def test_a_phone_gives_the_conversation_most_of_the_screen(browser, live_server:
         return [ok, q.placeholder, lines > 1]; }"""
     assert page.evaluate(fits) == [True, "Ask about the articles…", False]
     page.set_viewport_size({"width": 240, "height": 640})
-    page.wait_for_function("document.getElementById('question').clientWidth < 150")
+    # the box regrows on the window's resize event, which comes a frame after the new layout: wait for two lines
+    page.wait_for_function("""() => { const q = document.getElementById('question'), s = getComputedStyle(q);
+        return q.clientWidth < 150 && q.clientHeight - parseFloat(s.paddingTop) - parseFloat(s.paddingBottom)
+            >= 2 * parseFloat(s.lineHeight); }""")
     assert page.evaluate(fits) == [True, "Ask about the articles…", True]  # wrapped to two lines, and all shown
     page.context.close()
     assert errors == []

@@ -16,7 +16,7 @@ from page_helpers import PHONE, Served, needs_chromium, open_page, screenshot, s
 
 from api.app import create_app
 from index.embedder import Embedder
-from qa.jobs import Job
+from index.jobs import Job
 from qa.service import QAService
 
 pytestmark = [pytest.mark.browser, needs_chromium]
