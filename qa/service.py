@@ -138,10 +138,13 @@ class QAService:
             # "What happened on Tuesday?" after another question is a fresh question, not a follow-up of it
             return self._answer([bare], top_k, filters, self.params)[0].answer
         # A follow-up may also stand alone ("Who is Shoigu?"): read it alone too and keep the best-supported answer,
-        # so a new topic is not dragged back to the old one. A follow-up completed by quoting the earlier turn is read
-        # both as written and completed: the reader answers "For how long?" from the right sentence best as written,
-        # "From whom?" best with the earlier question beside it.
+        # so a new topic is not dragged back to the old one. A completed follow-up is also read as written from the
+        # sentences the completed question retrieves: a rewrite built on a wrong earlier answer ("What was K2 better
+        # known as?") then still has the turn as the user wrote it; the reader answers "For how long?" from the right
+        # sentence best as written, "From whom?" best with the earlier question beside it.
         variants = [(bare, bare), (turn.question, turn.reader_question)]
+        if turn.reader_question != bare:
+            variants.append((turn.question, bare))
         if turn.reader_question != turn.question:
             variants.append((turn.question, turn.question))
         # each turn was held to the question limit above; a completed one may be longer than the limit

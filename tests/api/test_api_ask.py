@@ -95,6 +95,20 @@ def test_chat_follow_up_is_resolved_against_the_earlier_turn(client: TestClient)
     assert [(d["text"], d["date"]) for d in body["citations"][0]["dates"]] == [("on Tuesday", "2021-11-23")]
 
 
+def test_chat_follow_up_it_is_the_event_the_earlier_turn_asked_about(client: TestClient) -> None:
+    first_q = "Where did Milley and Gerasimov meet?"
+    first = client.post("/chat", json={"messages": [{"role": "user", "content": first_q}]}).json()
+    messages = [{"role": "user", "content": first_q}, {"role": "assistant", "content": first["answer"]},
+                {"role": "user", "content": "How long did it last?"}]
+    response = client.post("/chat", json={"messages": messages})
+    assert response.status_code == 200
+    body = response.json()
+    assert first["answer"] == "Finland"
+    assert body["question"] == "How long did the meeting between Milley and Gerasimov in Finland last?"
+    assert body["answer"] == "six hours"
+    assert body["citations"][0]["doc_id"] == MILLEY_DOC
+
+
 def test_search_ranks_passages_with_exact_offsets(client: TestClient) -> None:
     response = client.get("/search", params={"q": "patrol boats Odessa", "k": 3})
     assert response.status_code == 200
