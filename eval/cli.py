@@ -20,28 +20,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--eval-file", type=Path, default=SEED_EVAL, help="eval JSONL (format: eval/data/README.md)")
     p.add_argument("--index-dir", type=Path, default=None,
                    help="index to evaluate; built from --seeds when missing (default: a fresh temporary index)")
-    p.add_argument("--seeds", type=Path, default=ROOT / "seeds", help="articles to build a missing index from")
+    p.add_argument("--seeds", type=Path, nargs="+", default=[ROOT / "seeds"],
+                   help="folders of articles to build a missing index from (the follow-up set: seeds "
+                   "eval/data/followup/articles)")
     p.add_argument("--out", type=Path, default=None,
                    help="write the report here (the committed one: eval/reports/seed/); nothing is written without it")
     p.add_argument("--json", action="store_true", help="print the JSON result to stdout instead of the summary")
     return p
 
 
-def evaluate(eval_file: Path, index_dir: Path, seeds: Path) -> dict:
-    """Open (or build) the index, run the eval and attach the run's metadata."""
+def evaluate(eval_file: Path, index_dir: Path, seeds: Sequence[Path]) -> dict:
+    """Open (or build) the index from the ``seeds`` folders, run the eval and attach the run's metadata."""
     from eval.quality.seed import run_eval
     from qa.config import Settings
     from qa.service import QAService
 
     evalset = load_eval_set(eval_file)
-    service = QAService.from_settings(Settings(index_dir=index_dir, seeds_dir=seeds), build_from_seeds=True)
+    service = QAService.from_settings(Settings(index_dir=index_dir, seeds_dir=seeds[0]), build_from_seeds=True)
+    if len(seeds) > 1:
+        service.index_paths(list(seeds[1:]))
     snap = service.store.snapshot
     missing = sorted({q.gold.doc_id for q in evalset.answerable if q.gold and q.gold.doc_id not in snap.entries})
     if missing:
         raise SystemExit(f"error: the index lacks gold documents {missing}; index them or pass --index-dir/--seeds")
     result = run_eval(service, evalset)
     result["meta"] = {
-        "eval_file": str(eval_file.relative_to(ROOT) if eval_file.resolve().is_relative_to(ROOT) else eval_file),
+        "eval_file": str(path.relative_to(ROOT) if (path := eval_file.resolve()).is_relative_to(ROOT) else eval_file),
         "documents": len(snap.entries), "passages": len(snap.passages), "fusion": service.settings.fusion,
         "dense_weight": service.settings.dense_weight, "commit": git_commit(),
         "date": datetime.date.today().isoformat(),

@@ -75,6 +75,7 @@ def markdown(result: dict) -> str:
             [f"conversation turn accuracy ({conv['turns']} turns)", conv["turn_accuracy"]],
             ["  first turns", conv["first_turn_accuracy"]],
             ["  follow-up turns", conv["follow_up_accuracy"]],
+            [f"  final turns ({conv['conversations']})", conv["final_turn_accuracy"]],
             [f"conversations with every turn correct ({conv['conversations']})", conv["all_turns_correct"]],
         ]), "",
         "## Calibration", "",
@@ -103,7 +104,8 @@ def summary(result: dict) -> str:
         f"abstain:  precision {ab['precision']:.3f}  recall {ab['recall']:.3f}  "
         f"({ab['false_answers']} false answers of {ab['unanswerable']})",
         f"calibration: ECE {cal['ece']:.3f} (answered only {cal['ece_answered']:.3f})",
-        f"conversations: turn accuracy {conv['turn_accuracy']:.3f} (follow-ups {conv['follow_up_accuracy']:.3f})",
+        f"conversations: turn accuracy {conv['turn_accuracy']:.3f} (follow-ups {conv['follow_up_accuracy']:.3f}, "
+        f"final turns {conv['final_turn_accuracy']:.3f})",
         f"failures: {len(result['failures'])} — " + ", ".join(f["id"] for f in result["failures"][:20])
         + (" ..." if len(result["failures"]) > 20 else ""),
     ]

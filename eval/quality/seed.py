@@ -173,6 +173,7 @@ def conversation_metrics(turns: Sequence[Outcome], n_conversations: int) -> dict
         by_conv.setdefault(o.id.split(".")[0], []).append(o.correct)
     return {"conversations": n_conversations, "turns": len(turns), "turn_accuracy": _rate(turns, "correct"),
             "first_turn_accuracy": _rate(first, "correct"), "follow_up_accuracy": _rate(follow, "correct"),
+            "final_turn_accuracy": mean([1.0 if v[-1] else 0.0 for v in by_conv.values()]),
             "all_turns_correct": mean([1.0 if all(v) else 0.0 for v in by_conv.values()])}
 
 
@@ -192,8 +193,9 @@ def failure_record(o: Outcome, fused_rank: int | None = None) -> dict:
 
 def run_eval(service: QAService, evalset: EvalSet) -> dict:
     """All seed-eval measurements as one JSON-able dict."""
-    summary, curves, ranks = retrieval_metrics(service, evalset.answerable)
-    answers = service.ask_batch([q.question for q in evalset.questions])
+    # a set of conversations only (eval/data/followup/) has no single questions to retrieve for
+    summary, curves, ranks = retrieval_metrics(service, evalset.answerable) if evalset.answerable else ({}, {}, {})
+    answers = service.ask_batch([q.question for q in evalset.questions]) if evalset.questions else []
     singles = [judge(service, q, a, "answerable" if q.answerable else "unanswerable")
                for q, a in zip(evalset.questions, answers, strict=True)]
     turns = run_conversations(service, evalset)
