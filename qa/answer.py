@@ -12,7 +12,7 @@ from qa.answer_type import agrees, count_span, expected_kind, may_hold, names_qu
 from qa.confidence import Features, probability
 from qa.config import AnswerParams
 from qa.models import Answer, Citation, Highlight, Hit, Passage, ResolvedDate
-from qa.question import QuestionInfo, coverage, known_term
+from qa.question import Query, coverage, known_term
 from qa.reader.decode import Reading
 from qa.reader.model import Reader
 from qa.timeref import resolve as resolve_dates
@@ -52,16 +52,15 @@ class Outcome:
     scored: list[Scored]
 
 
-def oov_share(snap: IndexSnapshot, info: QuestionInfo) -> float:
+def oov_share(snap: IndexSnapshot, query: Query) -> float:
     """IDF-weighted share of question terms that no article contains."""
     default = snap.default_idf()
-    total = sum(snap.idf.get(t, default) for t in set(info.terms))
-    unknown = sum(default for t in set(info.terms) if not known_term(t, snap.vocab))
+    total = sum(snap.idf.get(t, default) for t in set(query.terms))
+    unknown = sum(default for t in set(query.terms) if not known_term(t, snap.vocab))
     return unknown / total if total else 0.0
 
 
-def candidates(snap: IndexSnapshot, info: QuestionInfo, qvec: np.ndarray, hits: list[Hit],
-               params: AnswerParams) -> list[Candidate]:
+def candidates(snap: IndexSnapshot, query: Query, hits: list[Hit], params: AnswerParams) -> list[Candidate]:
     """The ``params.candidates`` sentences of the top ``params.passages`` passages that retrieval signals rate highest,
     best first."""
     best_passage: dict[int, float] = {}
@@ -75,34 +74,33 @@ def candidates(snap: IndexSnapshot, info: QuestionInfo, qvec: np.ndarray, hits: 
     if not best_passage:
         return []
     sids = np.fromiter(best_passage, dtype=np.int64)
-    cosines = snap.sentence_vectors[sids] @ qvec
+    cosines = snap.sentence_vectors[sids] @ query.vector
     default_idf = snap.default_idf()
     out = []
     for sid, cos in zip(sids.tolist(), cosines.tolist(), strict=True):
-        cov = coverage(info.terms, set(snap.sentence_terms[sid]), snap.idf, default_idf)
+        cov = coverage(query.terms, set(snap.sentence_terms[sid]), snap.idf, default_idf)
         cos = max(0.0, cos)
         out.append(Candidate(sid, cos, cov, best_passage[sid],
                              cos + cov + params.passage_weight * best_passage[sid]))
     # a sentence that cannot hold an answer of the kind asked ("how long": no number with a time unit) is read last
-    kind = expected_kind(info.text)
-    holds = {c.sentence_id: may_hold(kind, snap.sentences[c.sentence_id].text, info.text) for c in out}
+    kind = expected_kind(query.text)
+    holds = {c.sentence_id: may_hold(kind, snap.sentences[c.sentence_id].text, query.text) for c in out}
     out.sort(key=lambda c: (not holds[c.sentence_id], -c.prefilter))
     return out[:params.candidates]
 
 
-def unknown_entities(snap: IndexSnapshot, info: QuestionInfo) -> list[str]:
+def unknown_entities(snap: IndexSnapshot, query: Query) -> list[str]:
     """Names or numbers in the question that no indexed article contains."""
-    return [e for e in info.entities if not known_term(e, snap.vocab)]
+    return [e for e in query.entities if not known_term(e, snap.vocab)]
 
 
-def score(snap: IndexSnapshot, info: QuestionInfo, cands: Sequence[Candidate],
-          readings: Sequence[Reading]) -> list[Scored]:
+def score(snap: IndexSnapshot, query: Query, cands: Sequence[Candidate], readings: Sequence[Reading]) -> list[Scored]:
     """Calibrated probability for each read candidate, best first."""
-    oov = oov_share(snap, info)
+    oov = oov_share(snap, query)
     out = []
     for c, r in zip(cands, readings, strict=True):
         doc_terms = snap.terms_of_document(snap.sentences[c.sentence_id].doc_id)
-        ent = (sum(1 for e in info.entities if e in doc_terms) / len(info.entities)) if info.entities else 1.0
+        ent = (sum(1 for e in query.entities if e in doc_terms) / len(query.entities)) if query.entities else 1.0
         f = Features(reader=r.answerable, reader_logit=max(-10.0, min(10.0, r.logit)), span=r.span_prob, cos=c.cos,
                      coverage=c.coverage, passage=c.passage, entity_coverage=ent, oov=oov)
         out.append(Scored(c, r, f, probability(f)))
@@ -135,70 +133,69 @@ def closest(snap: IndexSnapshot, scored: Sequence[Scored]) -> list[Citation]:
     return out
 
 
-def answer_batch(snap: IndexSnapshot, reader: Reader, infos: Sequence[QuestionInfo], qvecs: np.ndarray,
-                 hits: Sequence[list[Hit]], params: AnswerParams,
-                 reader_questions: Sequence[str] | None = None) -> list[Outcome]:
-    """Answers for several questions with the candidates read for each, their candidates read with
-    ``reader_questions`` in place of the questions' own text when given. The reader reads each question's first
-    candidate alone; when its calibrated probability reaches ``params.early_exit`` that is the answer, else the other
-    candidates are read (one more call) and the best of all wins."""
-    blocked = [unknown_entities(snap, info) for info in infos]
+def answer_batch(snap: IndexSnapshot, reader: Reader, queries: Sequence[Query], hits: Sequence[list[Hit]],
+                 params: AnswerParams) -> list[Outcome]:
+    """Answers for several questions, from their retrieved passages ``hits``, with the candidates read for each (read
+    with each query's ``reader_text``). The reader reads each question's first candidate alone; when its calibrated
+    probability reaches ``params.early_exit`` that is the answer, else the other candidates are read (one more call)
+    and the best of all wins."""
+    blocked = [unknown_entities(snap, query) for query in queries]
     # a question naming something no article mentions is still read: its null answer shows the closest sentences
-    cands = [candidates(snap, info, qvec, h, params) for info, qvec, h in zip(infos, qvecs, hits, strict=True)]
-    texts = reader_questions if reader_questions is not None else [info.text for info in infos]
-    scored = _read(snap, reader, infos, texts, cands, params.early_exit)
+    cands = [candidates(snap, query, h, params) for query, h in zip(queries, hits, strict=True)]
+    scored = _read(snap, reader, queries, cands, params.early_exit)
     outcomes = []
-    for info, h, missing, cs, sc in zip(infos, hits, blocked, cands, scored, strict=True):
+    for query, h, missing, cs, sc in zip(queries, hits, blocked, cands, scored, strict=True):
         passages = [passage_of(snap, hit) for hit in h]
         if missing:
-            answer = null_answer(info.text, passages, 0.95, f"the articles never mention: {', '.join(missing)}",
+            answer = null_answer(query.text, passages, 0.95, f"the articles never mention: {', '.join(missing)}",
                                  closest(snap, sc))
         elif not cs:
-            answer = null_answer(info.text, passages, 1.0, "no articles are indexed")
+            answer = null_answer(query.text, passages, 1.0, "no articles are indexed")
         else:
-            answer = build_answer(snap, info, passages, sc, params.abstain_below)
+            answer = build_answer(snap, query, passages, sc, params.abstain_below)
         outcomes.append(Outcome(answer, sc))
     return outcomes
 
 
-def _read(snap: IndexSnapshot, reader: Reader, infos: Sequence[QuestionInfo], texts: Sequence[str],
-          cands: Sequence[list[Candidate]], early_exit: float) -> list[list[Scored]]:
+def _read(snap: IndexSnapshot, reader: Reader, queries: Sequence[Query], cands: Sequence[list[Candidate]],
+          early_exit: float) -> list[list[Scored]]:
     """Each question's read candidates, scored, best first: the first alone, the rest only when the first's calibrated
     probability stays under ``early_exit`` (so only the first may come back); above 1, all of them in one call."""
     def sentences(cs: Sequence[Candidate]) -> list[str]:
         return [snap.sentences[c.sentence_id].text for c in cs]
 
     first = cands if early_exit > 1.0 else [cs[:1] for cs in cands]
-    readings = reader.read_batch([(text, sentences(cs)) for text, cs in zip(texts, first, strict=True)])
-    scored = [score(snap, info, cs, rs) for info, cs, rs in zip(infos, first, readings, strict=True)]
+    readings = reader.read_batch([(q.reader_text, sentences(cs)) for q, cs in zip(queries, first, strict=True)])
+    scored = [score(snap, q, cs, rs) for q, cs, rs in zip(queries, first, readings, strict=True)]
     more = [i for i, (cs, sc) in enumerate(zip(cands, scored, strict=True))
             if len(cs) > len(sc) and sc[0].probability < early_exit]
-    for i, rest in zip(more, reader.read_batch([(texts[i], sentences(cands[i][1:])) for i in more]), strict=True):
+    rest_read = reader.read_batch([(queries[i].reader_text, sentences(cands[i][1:])) for i in more])
+    for i, rest in zip(more, rest_read, strict=True):
         # stable: of equals, the earlier candidate stays first, as when all are scored together
-        scored[i] = sorted(scored[i] + score(snap, infos[i], cands[i][1:], rest), key=lambda s: -s.probability)
+        scored[i] = sorted(scored[i] + score(snap, queries[i], cands[i][1:], rest), key=lambda s: -s.probability)
     return scored
 
 
-def build_answer(snap: IndexSnapshot, info: QuestionInfo, passages: list[Passage], scored: list[Scored],
+def build_answer(snap: IndexSnapshot, query: Query, passages: list[Passage], scored: list[Scored],
                  abstain_below: float) -> Answer:
     """The best-supported span with its sentence cited and passages re-ranked by support, or a null answer (under
     ``abstain_below``, or when the best sentence holds no span)."""
     passages = rerank(snap, passages, scored)
-    typed = [s for s in scored if of_asked_kind(snap, info.text, s)]
+    typed = [s for s in scored if of_asked_kind(snap, query.text, s)]
     # "How many turbines ...?": when some sentence puts a number before "turbines", a number elsewhere is no answer
-    kind = expected_kind(info.text)
-    counted = [s for s in typed if may_hold(kind, snap.sentences[s.candidate.sentence_id].text, info.text)]
+    kind = expected_kind(query.text)
+    counted = [s for s in typed if may_hold(kind, snap.sentences[s.candidate.sentence_id].text, query.text)]
     typed = counted or typed
     best = typed[0] if typed else scored[0]
     if not typed or best.probability < abstain_below or best.reading.start >= best.reading.end:
         # the probability that the articles lack the answer is no higher for refusing a span of the wrong kind
-        return null_answer(info.text, passages, 1 - scored[0].probability,
+        return null_answer(query.text, passages, 1 - scored[0].probability,
                            "no sentence in the articles supports an answer", closest(snap, scored))
-    start, end = count_span(info.text, snap.sentences[best.candidate.sentence_id].text, best.reading.start,
+    start, end = count_span(query.text, snap.sentences[best.candidate.sentence_id].text, best.reading.start,
                             best.reading.end)
     citation = cite(snap, best.candidate.sentence_id, start, end, best.probability)
     assert citation.highlight is not None
-    return Answer(question=info.text, answer=citation.highlight.text, confidence=round(best.probability, 4),
+    return Answer(question=query.text, answer=citation.highlight.text, confidence=round(best.probability, 4),
                   citations=[citation], passages=passages)
 
 

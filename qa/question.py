@@ -1,20 +1,30 @@
-"""What a question asks for (its terms and the names it is about) and how far a sentence or the collection covers it."""
+"""One question on its way through retrieval, the reader and the answer (Query), what it asks for (its terms and the
+names it is about), and how far a sentence or the collection covers it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Protocol
 
+import numpy as np
+
 from index.text import QUESTION_WORDS, STOPWORDS, normalize, terms, words
 
 
-@dataclass(frozen=True, slots=True)
-class QuestionInfo:
-    """What a question asks for, computed once per question."""
+@dataclass(frozen=True, slots=True, eq=False)
+class Query:
+    """One question, computed once and carried from retrieval to the answer."""
 
-    text: str
-    terms: tuple[str, ...]
-    entities: tuple[str, ...]
+    text: str  # what retrieval searches with and the answer carries
+    reader_text: str  # what the reader reads the candidate sentences with (a chat follow-up: the turn as written)
+    terms: tuple[str, ...]  # index.text.terms of ``text``: BM25 ranks with them, coverage counts them
+    entities: tuple[str, ...]  # the names and numbers ``text`` is about
+    vector: np.ndarray  # the embedding of ``text``
+
+    @classmethod
+    def of(cls, text: str, vector: np.ndarray, reader_text: str | None = None) -> Query:
+        return cls(text, text if reader_text is None else reader_text, tuple(terms(text)), question_entities(text),
+                   vector)
 
 
 def question_entities(question: str) -> tuple[str, ...]:
@@ -27,10 +37,6 @@ def question_entities(question: str) -> tuple[str, ...]:
         if any(c.isdigit() for c in w) or (i > 0 and w[:1].isupper()):
             out.append(normalize(w))
     return tuple(dict.fromkeys(out))
-
-
-def analyze(question: str) -> QuestionInfo:
-    return QuestionInfo(question, tuple(terms(question)), question_entities(question))
 
 
 class Vocabulary(Protocol):

@@ -12,10 +12,10 @@ import numpy as np
 from index.embedder import Embedder
 from index.filters import Filters, Selection, SelectionCache
 from index.snapshot import IndexSnapshot
-from index.text import terms
 from qa.batching import MicroBatcher
 from qa.fusion import get_fusion
 from qa.models import Hit
+from qa.question import Query
 
 DENSE_CANDIDATES = 200
 
@@ -90,24 +90,30 @@ class Retriever:
         """What ``filters`` leave of ``snap`` (computed once per snapshot and filters)."""
         return self.selections.get(snap, filters)
 
-    def search(self, snap: IndexSnapshot, question: str, k: int, filters: Filters | None = None) -> list[Hit]:
-        return self.search_batch(snap, [question], k, filters=[filters])[0]
+    def queries(self, questions: Sequence[str], reader_texts: Sequence[str] | None = None) -> list[Query]:
+        """The Query of each question (one encoder call for those not cached), read with ``reader_texts[i]`` when
+        given."""
+        vectors = self.encoder.encode(questions)
+        readers = reader_texts if reader_texts is not None else [None] * len(questions)
+        return [Query.of(q, v, r) for q, v, r in zip(questions, vectors, readers, strict=True)]
 
-    def search_batch(self, snap: IndexSnapshot, questions: Sequence[str], k: int, qvecs: np.ndarray | None = None,
+    def search(self, snap: IndexSnapshot, question: str, k: int, filters: Filters | None = None) -> list[Hit]:
+        return self.search_batch(snap, self.queries([question]), k, filters=[filters])[0]
+
+    def search_batch(self, snap: IndexSnapshot, queries: Sequence[Query], k: int,
                      filters: Sequence[Filters | None] | None = None) -> list[list[Hit]]:
         """Top ``k`` passages per question, best first. ``filters[i]`` restricts question ``i`` to the documents it
         allows, inside retrieval: it still gets ``k`` passages when its documents have that many; none when they
         are none."""
-        if qvecs is None:
-            qvecs = self.encoder.encode(questions)
-        selections = [None if f is None else self.select(snap, f) for f in (filters or [None] * len(questions))]
+        selections = [None if f is None else self.select(snap, f) for f in (filters or [None] * len(queries))]
+        qvecs = np.vstack([q.vector for q in queries]) if queries else np.zeros((0, snap.dim), np.float32)
         dense_all = self._dense(snap, qvecs, selections)
         results: list[list[Hit]] = []
-        for question, dense, selection in zip(questions, dense_all, selections, strict=True):
+        for query, dense, selection in zip(queries, dense_all, selections, strict=True):
             if selection is not None and selection.empty:
                 results.append([])
                 continue
-            bm25 = bm25_passage_scores(snap, terms(question))
+            bm25 = bm25_passage_scores(snap, list(query.terms))
             # only live passages are ranked: rows of removed documents wait for compaction to disappear
             allowed = snap.live_passages if selection is None else selection.passage_ids
             results.append(self._top(dense, bm25, k, allowed))

@@ -6,8 +6,6 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date
 from pathlib import Path
 
-import numpy as np
-
 from index.chunking import ChunkParams
 from index.documents import Document
 from index.errors import DocumentNotFoundError, InvalidInputError, TooLargeError
@@ -21,7 +19,7 @@ from qa.config import AnswerParams, Settings
 from qa.conversation import resolve_turn
 from qa.events import EVENT_PASSAGES, answer_event, event_question
 from qa.models import Answer, Hit, Passage
-from qa.question import analyze
+from qa.question import Query
 from qa.reader.model import Reader
 from qa.retrieve import QuestionEncoder, Retriever
 
@@ -87,11 +85,12 @@ class QAService:
                    params: AnswerParams | None = None) -> list[Outcome]:
         """``ask_batch`` with the candidates each answer was chosen from, scored (what eval/tuning/ fits and sweeps
         on); ``params`` in place of the service's own (``self.params``, from its settings)."""
-        return self._answer([self.clean_question(q) for q in questions], top_k, filters, params or self.params)
+        cleaned = [self.clean_question(q) for q in questions]
+        return self._answer(cleaned, top_k, filters, params or self.params)
 
     def _answer(self, cleaned: Sequence[str], top_k: int | None, filters: Filters | None, params: AnswerParams,
-                reader_questions: Sequence[str] | None = None) -> list[Outcome]:
-        """Answers for questions already cleaned; ``reader_questions``, when given, are what the reader reads the
+                reader_texts: Sequence[str] | None = None) -> list[Outcome]:
+        """Answers for questions already cleaned; ``reader_texts``, when given, are what the reader reads the
         candidates with in place of the questions (which retrieval uses and the answers carry)."""
         k = self._top_k(top_k)
         snap = self.store.snapshot
@@ -102,26 +101,23 @@ class QAService:
         # an event question scans the sentences of more passages; the others' top passages are a prefix of them
         read_width = max(k, params.passages)
         width = max(read_width, EVENT_PASSAGES if any(events) else 0)
-        qvecs = self.encoder.encode(cleaned)
-        hits = self.retriever.search_batch(snap, cleaned, width, qvecs,
-                                           None if filters is None else [filters] * len(cleaned))
+        queries = self.retriever.queries(cleaned, reader_texts)
+        hits = self.retriever.search_batch(snap, queries, width, None if filters is None else [filters] * len(queries))
         read = [i for i, event in enumerate(events) if event is None]
-        outcomes = dict(zip(read, self._read(snap, [cleaned[i] for i in read], qvecs[read],
-                                             [hits[i][:read_width] for i in read], params,
-                                             None if reader_questions is None else [reader_questions[i] for i in read]),
-                            strict=True))
+        outcomes = dict(zip(read, self._read(snap, [queries[i] for i in read], [hits[i][:read_width] for i in read],
+                                             params), strict=True))
         for i, event in enumerate(events):
             if event is not None:
                 outcomes[i] = Outcome(answer_event(snap, event, hits[i], self._allowed_passages(snap, filters)), [])
         return [Outcome(o.answer.model_copy(update={"passages": o.answer.passages[:k]}), o.scored)
                 for o in (outcomes[i] for i in range(len(cleaned)))]
 
-    def _read(self, snap: IndexSnapshot, questions: Sequence[str], qvecs: np.ndarray, hits: Sequence[list[Hit]],
-              params: AnswerParams, reader_questions: Sequence[str] | None) -> list[Outcome]:
+    def _read(self, snap: IndexSnapshot, queries: Sequence[Query], hits: Sequence[list[Hit]],
+              params: AnswerParams) -> list[Outcome]:
         """The reader's answers (none to give when every question of the batch is an event question)."""
-        if not questions:
+        if not queries:
             return []
-        return answer_batch(snap, self.reader, [analyze(q) for q in questions], qvecs, hits, params, reader_questions)
+        return answer_batch(snap, self.reader, queries, hits, params)
 
     def _allowed_passages(self, snap: IndexSnapshot, filters: Filters | None) -> int:
         """How many passages a question may be answered from: all live ones, or those of the allowed documents."""
@@ -149,7 +145,7 @@ class QAService:
             variants.append((turn.question, turn.question))
         # each turn was held to the question limit above; a completed one may be longer than the limit
         answers = [o.answer for o in self._answer([q for q, _ in variants], top_k, filters, self.params,
-                                                   reader_questions=[r for _, r in variants])]
+                                                   reader_texts=[r for _, r in variants])]
         answered = [a for a in answers if a.answer is not None]
         if not answered:
             return answers[1]

@@ -54,8 +54,8 @@ def judge_rankings(service: QAService, questions: Sequence[str], targets: Sequen
     for lo in range(0, len(questions), batch_size):
         qs = [service.clean_question(q) for q in questions[lo : lo + batch_size]]
         ts = targets[lo : lo + batch_size]
-        qvecs = service.encoder.encode(qs)
+        queries = service.retriever.queries(qs)
         for name, retriever in retrievers.items():
-            for target, hits in zip(ts, retriever.search_batch(snap, qs, k, qvecs), strict=True):
+            for target, hits in zip(ts, retriever.search_batch(snap, queries, k), strict=True):
                 out[name].append([target.matches(snap.passages[h.passage_id]) for h in hits])
     return out

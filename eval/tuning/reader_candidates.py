@@ -21,7 +21,6 @@ from eval.quality.metrics import contains_answer, mean
 from eval.quality.squad import open_squad_service, sample
 from eval.quality.squad_data import load_articles, vendor
 from qa.answer import candidates
-from qa.question import analyze
 
 NS = (1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 24)
 
@@ -35,10 +34,9 @@ def main(argv: list[str] | None = None) -> None:
         service = open_squad_service(args.index_dir or Path(tmp) / "squad", vendor())
         qs = sample([q for a in load_articles(vendor()) for q in a.questions], args.limit, 0)
         snap = service.store.snapshot
-        texts = [q.question for q in qs]
-        qvecs = service.encoder.encode(texts)
+        queries = service.retriever.queries([q.question for q in qs])
         every = replace(service.params, candidates=1000)  # every sentence of the top passages, to rank them here
-        hits = service.retriever.search_batch(snap, texts, every.passages, qvecs)
+        hits = service.retriever.search_batch(snap, queries, every.passages)
         orders = {
             "configured (qa.answer.Candidate.prefilter)": lambda c: -c.prefilter,
             "cos+coverage": lambda c: -(c.cos + c.coverage),
@@ -46,8 +44,8 @@ def main(argv: list[str] | None = None) -> None:
             "passage, then cos": lambda c: (-c.passage, -c.cos),
         }
         ranks: dict[str, list[int | None]] = {name: [] for name in orders}
-        for q, vec, h in zip(qs, qvecs, hits, strict=True):
-            cands = candidates(snap, analyze(q.question), vec, h, every)
+        for q, query, h in zip(qs, queries, hits, strict=True):
+            cands = candidates(snap, query, h, every)
             for name, key in orders.items():
                 ordered = sorted(cands, key=key)
                 gold = [i for i, c in enumerate(ordered)

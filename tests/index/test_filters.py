@@ -237,8 +237,9 @@ def test_filters_that_leave_no_document(service: QAService) -> None:
 # ---- unchanged without filters, per question in a batch -----------------------------------------------------------
 def test_unfiltered_results_are_exactly_the_previous_ones(service: QAService) -> None:
     snap, retriever = service.store.snapshot, service.retriever
-    assert retriever.search_batch(snap, QUESTIONS, 10) == _old_search_batch(retriever, snap, QUESTIONS, 10)
-    assert retriever.search_batch(snap, QUESTIONS, 10, filters=[None] * 3) == _old_search_batch(
+    queries = retriever.queries(QUESTIONS)
+    assert retriever.search_batch(snap, queries, 10) == _old_search_batch(retriever, snap, QUESTIONS, 10)
+    assert retriever.search_batch(snap, queries, 10, filters=[None] * 3) == _old_search_batch(
         retriever, snap, QUESTIONS, 10)
     old = _old_search_batch(retriever, snap, [MEET_Q], 5)[0]
     assert [(p.doc_id, p.start, p.end, p.score) for p in service.search(MEET_Q, 5)] == [
@@ -254,8 +255,8 @@ def test_a_filter_passing_every_document_ranks_exactly_as_no_filter(embedder: Em
     filters = _parse(since="2021-11-20", until="2021-12-01")
     selection = retriever.select(snap, filters)
     assert (selection.doc_ids, selection.passage_ids, selection.selector) == ((TASS, BBC, REUTERS), None, None)
-    assert retriever.search_batch(snap, QUESTIONS, 6, filters=[filters] * 3) == retriever.search_batch(
-        snap, QUESTIONS, 6)
+    queries = retriever.queries(QUESTIONS)
+    assert retriever.search_batch(snap, queries, 6, filters=[filters] * 3) == retriever.search_batch(snap, queries, 6)
 
 
 def test_questions_in_one_batch_keep_their_own_filters(service: QAService) -> None:
@@ -263,7 +264,7 @@ def test_questions_in_one_batch_keep_their_own_filters(service: QAService) -> No
     since, tass, none = _parse(since="2021-11-24"), _parse(source="tass"), _parse(since="2031-01-01")
     questions = [MEET_Q, MEET_Q, QUESTIONS[1], MEET_Q, QUESTIONS[2], QUESTIONS[1]]
     filters = [None, since, tass, none, since, None]
-    batch = retriever.search_batch(snap, questions, 4, filters=filters)
+    batch = retriever.search_batch(snap, retriever.queries(questions), 4, filters=filters)
     assert batch == [retriever.search(snap, q, 4, f) for q, f in zip(questions, filters, strict=True)]
     assert [Counter(snap.passages[h.passage_id].doc_id for h in hits) for hits in batch][1:4] == [
         Counter({MOSCOW_TIMES_DOC: 2, BBC: 1, REUTERS: 1}), Counter({TASS: 2}), Counter()]
