@@ -272,7 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--index-dir", help="index folder (default: $QA_INDEX_DIR or .qa-index)")
     p.add_argument("--log-level", default="warning",
-                   help="uvicorn's log level; `info` also logs every request (default: warnings and errors only)")
+                   help="the server's log level; `info` also logs every request (default: warnings and errors only)")
     p.set_defaults(func=cmd_serve)
 
     from api.cli_docs import add_parsers

@@ -30,10 +30,11 @@ ERRORS: dict[int, str] = {
     401: "QA_API_KEY is set and the Authorization header is missing, malformed or holds the wrong key",
     403: "a browser sent this write from another origin (not this server's page, not one of QA_CORS_ORIGINS)",
     404: "no document with that id",
-    413: "the request body is over its limit (1 MiB; uploads QA_MAX_UPLOAD_BYTES), or a question, text or upload "
-         "is over its QA_MAX_* limit",
+    413: "the request body is over its limit (1 MiB; uploads QA_MAX_UPLOAD_BYTES), or an uploaded file's text is "
+         "over QA_MAX_DOCUMENT_CHARS",
     415: "the body is not sent as a content type this operation reads",
-    422: "the request is invalid; the detail names the field and the problem, e.g. 'body.question: Field required'",
+    422: "the request is invalid (a question or text over its QA_MAX_* limit too: the schema's maxLength); the "
+         "detail names the field and the problem, e.g. 'body.question: Field required'",
     500: "an unexpected failure; nothing internal is shown, the server log has the details",
     503: "the service is still starting (loading the index), or is handling QA_MAX_CONCURRENT_REQUESTS requests; "
          "retry in a moment",

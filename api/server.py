@@ -1,6 +1,6 @@
 """`qa serve`'s HTTP server: hypercorn, set so that idle and slow clients cannot take the service down.
 
-Measured against uvicorn 0.55, hypercorn 0.18 and granian 2.8 (docs/SERVING.md has the figures and the commands):
+Measured against uvicorn 0.55, hypercorn 0.18 and granian 2.8 (docs/limits.md has the figures):
 uvicorn has no header-read timeout and counts idle sockets against its only connection limit, so 256 sockets that
 never finish a request line shut everyone out; hypercorn closes a connection that has not completed its headers
 within ``keep_alive_timeout`` (also when it drips a byte a second), answers 431 to headers over

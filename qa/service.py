@@ -60,9 +60,10 @@ class QAService:
         cleaned = question.replace("\x00", " ").encode("utf-8", "replace").decode("utf-8").strip()
         if not cleaned:
             raise InvalidInputError("question is empty; ask something about the articles")
-        if len(cleaned) > self.settings.max_question_chars:
-            raise TooLargeError(
-                f"question is {len(cleaned):,} characters; the limit is {self.settings.max_question_chars:,}"
+        # counted as sent, as the API schema's maxLength counts: 422 like any value the schema refuses
+        if len(question) > self.settings.max_question_chars:
+            raise InvalidInputError(
+                f"question is {len(question):,} characters; the limit is {self.settings.max_question_chars:,}"
             )
         return cleaned
 

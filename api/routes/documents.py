@@ -90,7 +90,7 @@ async def add_document(
     one of more than QA_JOB_THRESHOLD documents by a background job (202)."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "application/json":
-        docs = [_from_json(await request.body(), settings.max_upload_bytes)]
+        docs = [_from_json(await request.body(), settings.max_upload_bytes, settings.max_document_chars)]
     elif content_type == "multipart/form-data":
         docs = await _from_upload(request, settings.max_upload_bytes, settings.max_document_chars)
     else:
@@ -112,7 +112,7 @@ def delete_document(doc_id: str, service: ServiceDep) -> Deleted:
     return Deleted(deleted=doc_id)
 
 
-def _from_json(raw: bytes, max_bytes: int) -> Document:
+def _from_json(raw: bytes, max_bytes: int, max_chars: int) -> Document:
     try:
         payload: Any = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError, or an integer over Python's digit limit
@@ -123,6 +123,9 @@ def _from_json(raw: bytes, max_bytes: int) -> Document:
         body = DocumentIn.model_validate(payload)
     except ValidationError as exc:
         raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None
+    if len(body.text) > max_chars:  # the schema's maxLength: 422 (a file's extracted text over it is 413)
+        raise InvalidInputError(f"body.text: document text is {len(body.text):,} characters, over the {max_chars:,}-"
+                                "character limit (QA_MAX_DOCUMENT_CHARS)")
     size = len(body.text.encode("utf-8", "surrogatepass"))
     if size > max_bytes:
         raise TooLargeError(f"document text is {size:,} bytes, over the {max_bytes:,}-byte limit (QA_MAX_UPLOAD_BYTES)")

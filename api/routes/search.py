@@ -15,10 +15,10 @@ from qa.models import Passage
 router = APIRouter(tags=["questions"], dependencies=[ReadAccess])
 
 
-@router.get("/search", response_model=list[Passage], responses=errors(413, 422))
+@router.get("/search", response_model=list[Passage], responses=errors(422))
 def search(
     service: ServiceDep,
-    q: Annotated[str, Query(description="search text: not blank, at most QA_MAX_QUESTION_CHARS characters (413 "
+    q: Annotated[str, Query(description="search text: not blank, at most QA_MAX_QUESTION_CHARS characters (422 "
                                         "beyond)", json_schema_extra=QUESTION)],
     k: Annotated[int | None, Query(description="passages to return (1 to QA_MAX_TOP_K)",
                                    json_schema_extra=TOP_K)] = None,

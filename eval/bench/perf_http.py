@@ -1,4 +1,4 @@
-"""HTTP side of the performance benchmark: a real uvicorn server subprocess and a bounded async load generator."""
+"""HTTP side of the performance benchmark: a real `qa serve` subprocess and a bounded async load generator."""
 
 from __future__ import annotations
 
