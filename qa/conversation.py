@@ -197,9 +197,12 @@ def resolve_turn(messages: Sequence[tuple[str, str]]) -> Turn:
         return Turn(latest, latest)
     previous = [i for i, (role, content) in enumerate(messages) if role == "user" and content.strip()][-2]
     # the turn before, resolved as it was when asked (a chain of follow-ups keeps its topic), quoted flat
-    earlier = resolve_turn(messages[: previous + 1]).question.replace(" (following up on: ", " ").removesuffix(")")
+    resolved = resolve_turn(messages[: previous + 1]).question
+    earlier = resolved.replace(" (following up on: ", " ").removesuffix(")")
     person = _named_answer(messages) or _person(earlier, latest)
-    rewritten = rewrite(latest, earlier, last_answer(messages), person)
+    # a rewrite starts from one standalone question: a quoted one is two, so its own turn is taken as written
+    standalone = resolved if "(following up on: " not in resolved else messages[previous][1].strip()
+    rewritten = rewrite(latest, standalone, last_answer(messages), person)
     if rewritten is not None:
         return Turn(rewritten, rewritten)
     if person and _PERSON.search(latest):

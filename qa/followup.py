@@ -53,6 +53,8 @@ def _lemmatize(word: str) -> str:
 def parse(question: str) -> Parsed | None:
     """Split a wh-question; None when it does not start with one (or with a preposition and one)."""
     q = question.strip().rstrip("?!. ").strip()
+    if "?" in q:
+        return None  # two questions
     m = re.match(rf"(?:{_PREP}\s+)?({_WH})\b", q, re.I)
     if not m:
         return None

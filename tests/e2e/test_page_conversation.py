@@ -23,14 +23,15 @@ MOSCOW_TIMES = "U.S., Russian Military Chiefs Speak on the Phone"
 MOSCOW_TIMES_URL = "https://www.themoscowtimes.com/2021/11/24/us-russian-military-chiefs-speak-on-the-phone-a75651"
 MILLEY = "Top US military general holds talks with Russian counterpart"
 MEETING_Q = "How long did the meeting last?"
-# The three sentences the reader rated best for MEETING_Q (tests/api/test_api_ask.py has their offsets and scores).
+# The three sentences the reader rated best for MEETING_Q (tests/api/test_api_ask.py has their offsets and scores): the
+# standfirst holds the answer and is read first for "how long", but stays under the threshold with the shipped reader.
 MEETING_CLOSEST = [
+    ("General Mark Milley meets with Russia General Valery Gerasimov in Finland for six hours amid the US push for "
+     "Central Asia bases.", "six hours", "0.21", 62, 190),
     ("“It was a productive meeting. When military leaders of great powers communicate, the world is a safer place,” "
-     "Milley told The Associated Press.", "productive", "0.03", 796, 939),
+     "Milley told The Associated Press.", "productive", "0.04", 796, 939),
     ("Both sides agreed not to disclose details of the meeting, as has been the practice in previous meetings and "
      "calls, the AP reported.", "previous meetings and calls", "0.02", 941, 1072),
-    ("The Russian Ministry of Defence said “The meeting was constructive,” RIA reported.",
-     "The meeting was constructive", "0.01", 1734, 1816),
 ]
 VIEWS = {"desktop": {}, "phone": PHONE}
 
@@ -86,8 +87,8 @@ def test_an_abstention_shows_its_closest_passages_as_evidence_not_as_an_answer(v
     answer.locator(".closest__item").nth(1).locator("button.chip").click()  # the evidence opens in its article
     mark = page.locator("#source-text mark")
     expect(mark).to_have_text(MEETING_CLOSEST[1][0])
-    expect(mark.locator(".quote__focus")).to_have_text("previous meetings and calls")
-    expect(page.locator("#source-meta")).to_contain_text("[2] characters 941–1072")
+    expect(mark.locator(".quote__focus")).to_have_text("productive")
+    expect(page.locator("#source-meta")).to_contain_text("[2] characters 796–939")
 
 
 def test_the_conversation_survives_a_reload_until_new_chat(page) -> None:  # type: ignore[no-untyped-def]

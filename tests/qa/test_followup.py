@@ -54,6 +54,15 @@ def test_a_follow_up_becomes_a_standalone_question(texts: tuple[str, ...], expec
     assert resolve_turn(_turns(*texts)).question == expected
 
 
+def test_a_rewrite_starts_from_the_earlier_turn_not_from_a_quoted_pair() -> None:
+    # "Who is the Kremlin spokesman?" after an unrelated question is resolved by quoting that question; the next
+    # follow-up starts from the spokesman question alone
+    messages = _turns("How long did the meeting last?", "Not found in the articles.", "Who is the Kremlin spokesman?",
+                      "Dmitry Peskov", "When did he say it?")
+    assert resolve_turn(messages).question == "When did Dmitry Peskov say it?"
+    assert parse("Who is it? How long did it last?") is None
+
+
 def test_the_done_when_follow_up_names_the_meeting_its_parties_and_place() -> None:
     messages = _turns("Where did Milley and Gerasimov meet?", "Helsinki", "How long did it last?")
     assert resolve_turn(messages).question == "How long did the meeting between Milley and Gerasimov in Helsinki last?"
