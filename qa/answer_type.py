@@ -40,6 +40,7 @@ _LEAD = r"^\W*(?:(?:and|but|so|also|then)\W+)*"  # "And where?" asks what "Where
 _KINDS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\bhow (many|much)\b"), "number"),
     (re.compile(r"\b(what|which) (year|decade|century)\b|\bin what year\b"), "year"),
+    (re.compile(r"\bhow long (?:has|have|had)\b"), "duration_since"),  # "since 1951" answers it
     (re.compile(r"\bhow long\b(?! ago)"), "duration"),
     (re.compile(r"\b(what|which) (country|nation)\b(?!'s| s\b)"), "country"),
     (re.compile(r"\b(what|which) (city|town|capital)\b(?!'s)"), "city"),
@@ -52,6 +53,9 @@ def expected_kind(question: str) -> str | None:
     """The kind of span ``question`` asks for: number, year, duration, country, city, person, place; None when its
     form says nothing checkable ("What did he say?")."""
     q = question.lower().strip()
+    # "Since NASA didn't know how many attempts ..., what did they use?": the question is the last clause that asks
+    clauses = [c for c in q.split(",") if re.search(r"\b(what|which|who|whom|where|when|how)\b", c)]
+    q = clauses[-1].strip() if clauses else q
     for pattern, kind in _KINDS:
         if pattern.search(q):
             return kind
@@ -87,6 +91,25 @@ def _is_country(span: str) -> bool:
     return text in _country_names() and text not in _CITY_STATES
 
 
+_ORDINAL = re.compile(r"\b(\d+(st|nd|rd|th)|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|"
+                      r"eleventh|twelfth|[a-z]+tieth|hundredth|thousandth)\b", re.I)
+_QUANTIFIER = re.compile(r"^\W*(all|none|no|every|both|most|each|neither|nothing)\b", re.I)
+_ERA = re.compile(r"\b(centur(y|ies)|decades?|millenni(um|a)|BCE?|AD|CE)\b")
+# adjectives of countries that do not share their first four letters with the country's name
+_DEMONYMS = frozenset(["french", "dutch", "spanish", "finnish", "swiss", "welsh", "danish", "swedish", "polish",
+                       "irish", "scottish", "english", "chinese", "cypriot", "filipino", "thai", "lao", "malagasy"])
+
+
+def _demonym(span: str) -> bool:
+    """A country's adjective ("British", "French"): a capitalized word sharing its first four letters with a country
+    name, with an adjective's ending, or a known exception."""
+    words = [w for w in re.findall(r"[A-Za-z]+", span) if w[:1].isupper()]
+    names = {n[:4] for n in _country_names() if len(n) >= 4}
+    return any(w.lower() in _DEMONYMS or (len(w) > 4 and w.lower()[:4] in names
+                                          and re.search(r"(an|ish|ese|i|ic)$", w.lower()) is not None)
+               for w in words)
+
+
 def has_number(span: str) -> bool:
     """Digits or a number word ("six", "1.4 million", "dozens")."""
     return bool(_DIGIT.search(span)) or any(w.lower() in _NUMBER_WORDS for w in _WORD.findall(span))
@@ -103,14 +126,17 @@ def agrees(kind: str | None, span: str) -> bool:
     """Whether ``span`` can be an answer of ``kind``: False only when it is positively of another kind."""
     if kind is None:
         return True
-    if kind == "number":
-        return has_number(span) and not _only_time(span)
-    if kind == "year":
-        return bool(_YEAR.search(span))
-    if kind == "duration":
+    if kind == "number":  # "1.4 million", "seventh", "none", "all"; "2000" guests too, but not "in June"
+        return (has_number(span) or bool(_ORDINAL.search(span) or _QUANTIFIER.search(span))) and not (
+            _CALENDAR.search(span))
+    if kind == "year":  # "2014", "the 1990s", "17th century", "2nd century BCE"
+        return bool(_YEAR.search(span) or _ORDINAL.search(span) or _ERA.search(span))
+    if kind in ("duration", "duration_since"):
+        if kind == "duration_since" and (_YEAR.search(span) or re.search(r"\bsince\b", span, re.I)):
+            return True
         return (has_number(span) or bool(_TIME_UNITS.search(span))) and not _only_time(span)
     if kind == "country":
-        return _has_country(span)
+        return _has_country(span) or _demonym(span)
     if kind == "city":
         return not _is_country(span) and not _only_time(span) and not _DIGIT.fullmatch(span.replace(",", ""))
     # person or place: never a bare number, year or date

@@ -14,7 +14,11 @@ from qa.answer_type import agrees, count_span, counted_noun, expected_kind, may_
      ("How long ago was it?", None), ("In which country is Al Udeid?", "country"),
      ("Which country's army fought?", None), ("Which city hosted the summit?", "city"),
      ("Who speaks for the Kremlin?", "person"), ("From whom did Ukraine seek aid?", "person"),
-     ("And where?", "place"), ("What did he say?", None)],
+     ("And where?", "place"), ("What did he say?", None),
+     # the clause that asks decides, not a "how many" inside another clause
+     ("Since NASA didn't know how many attempts it needed, what did they use?", None),
+     ("According to the text, how much money was raised?", "number"),
+     ("How long has Radio Tyneside been on air?", "duration_since")],
 )
 def test_expected_kind(question: str, kind: str | None) -> None:
     assert expected_kind(question) == kind
@@ -28,7 +32,12 @@ def test_expected_kind(question: str, kind: str | None) -> None:
      ("number", "1.4 million", True), ("number", "in June 2021", False), ("number", "the ministry", False),
      ("year", "June", False), ("year", "in 2014", True), ("city", "Finland", False), ("city", "Singapore", True),
      ("city", "Helsinki", True), ("place", "Wednesday", False), ("person", "2014", False),
-     ("person", "Dmitry Peskov", True), (None, "2019", True)],
+     ("person", "Dmitry Peskov", True), (None, "2019", True),
+     # what SQuAD answers such questions with: ordinals, "none", a bare count, centuries, adjectives, "since"
+     ("number", "seventh", True), ("number", "None", True), ("number", "2000", True), ("year", "17th", True),
+     ("year", "2nd century BCE", True), ("country", "British", True), ("country", "French", True),
+     ("country", "Paris", False), ("duration_since", "1951", True), ("duration_since", "since 1951", True),
+     ("duration", "1951", False)],
 )
 def test_agrees(kind: str | None, span: str, ok: bool) -> None:
     assert agrees(kind, span) is ok
