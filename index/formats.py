@@ -25,6 +25,9 @@ MAX_HTML_ELEMENTS = 25_000
 # A DOCX is a ZIP: refuse one that would unpack to more than this many times the upload limit (a ZIP bomb).
 MAX_DOCX_UNPACK_RATIO = 10
 DEFAULT_MAX_CHARS = 200_000  # QA_MAX_DOCUMENT_CHARS' default: one article's extracted text
+# A news page's text (navigation, comments, related stories) is a few times its article's; a page with more text than
+# this many articles of the limit cannot hold one that fits, or is not a news page.
+MAX_HTML_TEXT_RATIO = 5
 _PDF_MAGIC = b"%PDF-"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # encrypted Office files and old binary .doc are OLE containers
 _DOCX_TEMPLATE_AUTHOR = "python-docx"  # what python-docx's blank template says when nobody set an author
@@ -57,12 +60,14 @@ def _clean(text: str) -> str:
 
 
 # ---- HTML ------------------------------------------------------------------------------------------------------
-def extract_html(html: str) -> Extracted:
+def extract_html(html: str, max_chars: int = DEFAULT_MAX_CHARS) -> Extracted:
     """The main text of a news page, without navigation, footer, ads, cookie banner, newsletter box or comments,
-    and the page's title, canonical URL, author, site name and publication date."""
+    and the page's title, canonical URL, author, site name and publication date. A page holding more than
+    ``MAX_HTML_TEXT_RATIO * max_chars`` characters of text is refused before the extractor reads it."""
     import trafilatura
 
     tree = _parse_html(html)
+    _check_page_text(tree, max_chars)
     result = trafilatura.bare_extraction(
         tree, with_metadata=True, include_comments=False, include_tables=True, include_images=False,
         include_links=False, include_formatting=False,
@@ -101,7 +106,7 @@ def _parse_html(html: str) -> Any:
             if "depth" in error.message:
                 raise InvalidInputError(f"HTML page is nested more than {MAX_HTML_DEPTH} elements deep; "
                                         "save the article as plain text or simpler HTML")
-            raise TooLargeError(f"HTML page is over the HTML parser's limits ({error.message}); "
+            raise TooLargeError(f"HTML page is over the HTML parser's limits ({error.message.strip()}); "
                                 "save the article as plain text")
     # trafilatura's fallback for short pages would keep what these hold ("enable JavaScript")
     etree.strip_elements(tree, "script", "style", "noscript", "template", with_tail=False)
@@ -110,6 +115,18 @@ def _parse_html(html: str) -> Any:
         raise TooLargeError(f"HTML page has {elements:,} elements, over the {MAX_HTML_ELEMENTS:,}-element limit; "
                             "save the article as plain text")
     return tree
+
+
+def _check_page_text(tree: Any, max_chars: int) -> None:
+    """The article is part of the page's text: a page with far more text than one article may hold is refused
+    before trafilatura, whose time and memory grow with the page."""
+    limit = MAX_HTML_TEXT_RATIO * max_chars
+    chars = 0
+    for text in tree.itertext():
+        chars += len(text)
+        if chars > limit:
+            raise TooLargeError(f"HTML page holds more than {limit:,} characters of text ({MAX_HTML_TEXT_RATIO} times "
+                                "the document limit, QA_MAX_DOCUMENT_CHARS); save the article alone")
 
 
 def _body_text(body: Any) -> str:

@@ -134,10 +134,10 @@ def _from_extracted(doc_id: str, page: Extracted, source: str | None) -> Documen
                      page.published_raw or published_raw, source, page.author, page.site_name)
 
 
-def parse_html(doc_id: str, html: str, source: str | None = None) -> Document:
+def parse_html(doc_id: str, html: str, source: str | None = None, max_chars: int = DEFAULT_MAX_CHARS) -> Document:
     """The article of a saved news page (trafilatura: no navigation, ads, cookie banner or comments), one paragraph
     per block, with the page's title, canonical URL, author, site name and publication date."""
-    return _from_extracted(doc_id, extract_html(html), source)
+    return _from_extracted(doc_id, extract_html(html, max_chars), source)
 
 
 def parse_binary(doc_id: str, data: bytes, suffix: str, source: str | None = None,
@@ -219,7 +219,7 @@ def parse_records(data: bytes, filename: str, doc_id: str, max_bytes: int = DEFA
         if suffix in BINARY_SUFFIXES:
             return [parse_binary(doc_id, data, suffix, filename, max_bytes, max_chars)]
         decoded = decode(data, max_bytes)
-        parsed = _parse_decoded(decoded.text, suffix, filename, doc_id)
+        parsed = _parse_decoded(decoded.text, suffix, filename, doc_id, max_chars)
     except (QAError, MemoryError):
         raise
     except Exception as exc:  # whatever else a parser raises on a hostile file is the file's fault, never a crash
@@ -230,9 +230,10 @@ def parse_records(data: bytes, filename: str, doc_id: str, max_bytes: int = DEFA
     return [replace(p, encoding=decoded.encoding) if isinstance(p, Document) else p for p in parsed]
 
 
-def _parse_decoded(text: str, suffix: str, filename: str, doc_id: str) -> list[Document | RecordError]:
+def _parse_decoded(text: str, suffix: str, filename: str, doc_id: str,
+                   max_chars: int = DEFAULT_MAX_CHARS) -> list[Document | RecordError]:
     if suffix in (".html", ".htm"):
-        return [parse_html(doc_id, text, filename)]
+        return [parse_html(doc_id, text, filename, max_chars)]
     if suffix in (".md", ".markdown"):
         return [parse_markdown(doc_id, text, filename)]
     if suffix not in (".json", ".jsonl"):

@@ -73,6 +73,19 @@ def test_html_entity_declarations_never_reach_the_text(doctype: bytes) -> None:
                                      "The &brand; reported a record harvest on Monday.")
 
 
+def test_html_page_with_far_more_text_than_an_article_is_refused_before_extraction() -> None:
+    texts = [f"Item {n}: the harbour council voted on the pier budget for the {n}th time." for n in range(1, 9)]
+    page = "<html><body><article>{}</article></body></html>"
+    five = page.format("".join(f"<p>{t}</p>" for t in texts[:5]))  # 360 characters of page text: read
+    [doc] = parse_bytes(five.encode(), "page.html", "page", max_chars=100)
+    assert doc.text == "\n\n".join(texts[:5])
+    eight = page.format("".join(f"<p>{t}</p>" for t in texts))  # 576: over 5 times the limit
+    with pytest.raises(TooLargeError) as err:
+        parse_bytes(eight.encode(), "page.html", "page", max_chars=100)
+    assert str(err.value) == ("HTML page holds more than 500 characters of text (5 times the document limit, "
+                              "QA_MAX_DOCUMENT_CHARS); save the article alone")
+
+
 def test_html_nesting_is_bounded_with_a_clear_message() -> None:
     def nested(depth: int) -> bytes:
         return b"<html><body>" + b"<div>" * depth + b"Deep text." + b"</div>" * depth + b"</body></html>"

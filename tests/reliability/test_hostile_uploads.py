@@ -1,6 +1,6 @@
 """Hostile uploads against a real `qa serve`: a parser failure is a 4xx on a connection that stays open, and a small
-DOCX that unpacks to 96 MiB of XML is refused quickly with the server's memory bounded (its RSS, sampled while the
-upload is handled, grows less than 200 MB)."""
+DOCX that unpacks to 96 MiB of XML, or a 10 MB HTML page of text, is refused quickly with the server's memory bounded
+(its RSS, sampled while the upload is handled, grows less than 200 MB)."""
 
 from __future__ import annotations
 
@@ -144,3 +144,18 @@ def _small_docx() -> bytes:
     out = BytesIO()
     document.save(out)
     return out.getvalue()
+
+
+def test_html_page_of_10_mb_text_is_refused_fast_with_bounded_memory(server: tuple[psutil.Process, str]) -> None:
+    process, url = server
+    paragraph = "<p>" + "The harbour council met on Monday and voted on the budget for the pier. " * 40 + "</p>\n"
+    page = ("<html><body><article>" + paragraph * (10_000_000 // len(paragraph)) + "</article></body></html>").encode()
+    with httpx.Client(base_url=url, timeout=120) as client, PeakRss(process) as rss:
+        started = time.monotonic()
+        response = client.post("/documents", files={"file": ("page.html", page)})
+        elapsed = time.monotonic() - started
+    assert (response.status_code, response.json()) == (413, {"detail": (
+        "HTML page holds more than 1,000,000 characters of text (5 times the document limit, QA_MAX_DOCUMENT_CHARS); "
+        "save the article alone")})
+    assert elapsed < MAX_SECONDS, f"refused after {elapsed:.1f} s"
+    assert rss.growth < MAX_RSS_GROWTH, f"server RSS grew {rss.growth / 2**20:.0f} MiB"
