@@ -45,7 +45,6 @@ def cmd_index(args: argparse.Namespace) -> int:
         return _index_through_server(args)
     from tqdm import tqdm
 
-    from index.lock import WriterLock
     from index.store import IndexStore
     from qa.service import QAService
 
@@ -54,19 +53,19 @@ def cmd_index(args: argparse.Namespace) -> int:
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise InvalidInputError(f"no such file or folder: {', '.join(missing)}")
-    with WriterLock(settings.index_dir):
-        if args.rebuild:
-            import shutil
-
-            for child in settings.index_dir.iterdir():
-                shutil.rmtree(child) if child.is_dir() else child.unlink()
-        service = QAService(IndexStore.open(settings.index_dir, settings.make_embedder(), create=True), settings)
+    embedder = settings.make_embedder()
+    # --rebuild keeps the old generations until the new index is published (they are its backup until then)
+    with (IndexStore.rebuild(settings.index_dir, embedder) if args.rebuild else
+          IndexStore.open(settings.index_dir, embedder, create=True, writer=True)) as store:
+        service = QAService(store, settings)
         from index.ingest import iter_files
 
         files = sum(1 for _ in iter_files(paths))  # the total for the bar: one file is one article (JSONL: more)
         with tqdm(desc="indexing", unit="doc", total=files,
                   disable=args.quiet or args.json or not sys.stderr.isatty()) as bar:
             report = service.index_paths(paths, on_progress=bar.update)
+        if store.generation is None:  # a rebuild that added nothing still replaces the index (with an empty one)
+            store.save()
     snap = service.store.snapshot
     if args.json:
         print(json.dumps({"added": report.added, "changed": report.changed, "unchanged": report.unchanged,
@@ -217,20 +216,19 @@ def cmd_ask(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from api import server
     from api.app import create_app
-    from index.lock import WriterLock
     from qa.service import QAService
 
     settings = _settings(args)
-    lock = WriterLock(settings.index_dir)  # held for the server's lifetime; freed by the OS when it exits
     print(f"loading the model and the index in {settings.index_dir} (a first run indexes {settings.seeds_dir} "
           "first)…", file=sys.stderr)
-    service = QAService.from_settings(settings, build_from_seeds=True)
+    # the store holds the writer lock for the server's lifetime; the OS frees it should the server be killed
+    service = QAService.from_settings(settings, build_from_seeds=True, writer=True)
     print(f"serving {len(service.store.snapshot.entries)} documents: open http://{args.host}:{args.port} "
           f"(API docs at /docs); Ctrl+C stops", file=sys.stderr)
     try:
         server.run(create_app(settings, service), settings, args.host, args.port, args.log_level)
     finally:
-        lock.release()
+        service.store.close()
     return 0
 
 

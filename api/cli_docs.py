@@ -12,11 +12,11 @@ if TYPE_CHECKING:
     from index.filters import Filters
 
 
-def _local(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _local(args: argparse.Namespace, writer: bool = False):  # type: ignore[no-untyped-def]
     from api.cli import _settings
     from qa.service import QAService
 
-    return QAService.from_settings(_settings(args))
+    return QAService.from_settings(_settings(args), writer=writer)
 
 
 def _client(args: argparse.Namespace):  # type: ignore[no-untyped-def]
@@ -85,11 +85,11 @@ def cmd_rm(args: argparse.Namespace) -> int:
         with _client(args) as client:
             client.delete(args.doc_id)
     else:
-        from api.cli import _settings
-        from index.lock import WriterLock
-
-        with WriterLock(_settings(args).index_dir):
-            _local(args).delete_document(args.doc_id)
+        service = _local(args, writer=True)
+        try:
+            service.delete_document(args.doc_id)
+        finally:
+            service.store.close()
     print(json.dumps({"deleted": args.doc_id}) if args.json else f"removed {args.doc_id}")
     return 0
 

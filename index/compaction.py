@@ -1,29 +1,27 @@
-"""Generations and compaction: fold the write-ahead log into a new base without stopping readers or writers.
+"""Compaction: fold the write-ahead log into a new base without stopping readers or writers.
 
-A compaction takes the current snapshot (a moment under the write lock), builds and writes the new base from it with
-no lock held, then, briefly under the write lock, copies the log records appended since into the new generation's
-log, fsyncs, switches ``CURRENT`` (the commit point) and removes the old generation. A crash at any point leaves the
-last acknowledged state: before the switch ``CURRENT`` still names the old generation with its whole log.
+A compaction takes the current snapshot and its write number (a moment under the write lock), builds and writes the
+new base from it with no lock held, then, briefly under the write lock, copies the log records appended since into
+the new generation's log, fsyncs it with its folder, switches ``CURRENT`` (the commit point) and deletes the
+generations it provably holds. A crash at any point leaves the last acknowledged state: before the switch
+``CURRENT`` still names the old generation with its whole log.
+
+The compactor sees its store through a narrow interface: the store's write lock, ``head()`` (what is published now)
+and ``swap(head)`` (publish a new one), plus the manifest to write; it knows nothing else of the store.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import shutil
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from index import wal
-from index.errors import QAError
-from index.generation import LOG_FILE, base_bytes, fsync_dir, write_atomic, write_base
-from index.lock import before_release
+from index import faults, wal
+from index.generation import base_bytes, prepare, publish, seal
 from index.snapshot import IndexSnapshot
 from index.wal import WriteAheadLog
-
-if TYPE_CHECKING:
-    from index.store import IndexStore
 
 log = logging.getLogger(__name__)
 
@@ -33,14 +31,35 @@ DEAD_ROWS_SHARE = 0.25  # or when this share of the in-memory sentence rows belo
 DEAD_ROWS_MIN = 50_000  # ... and they are at least this many
 
 
+@dataclass(frozen=True)
+class Head:
+    """What readers see and the next write starts from: the snapshot, the number of the last write it holds, and
+    the published generation with its log (None until the first write of a new or rebuilt index)."""
+
+    snapshot: IndexSnapshot
+    seq: int = 0
+    generation: Path | None = None
+    log: WriteAheadLog | None = None
+
+
+Manifest = Callable[[IndexSnapshot, int], dict]  # the manifest of a base holding ``snapshot`` up to write ``seq``
+
+
+def write_generation(index_dir: Path, snap: IndexSnapshot, seq: int, manifest: Manifest) -> Head:
+    """Write and publish ``snap`` (holding writes up to ``seq``) as a new generation with an empty log."""
+    tmp = prepare(index_dir, snap, manifest(snap, seq))
+    seal(tmp, b"", seq)
+    final = publish(index_dir, tmp)
+    return Head(snap, seq, final, WriteAheadLog(final, 0, seq))
+
+
 class Compactor:
     """Decides when to compact one store and runs compactions, in a background thread or in the caller's."""
 
-    def __init__(self, store: IndexStore) -> None:
-        self.store = store
-        # Crash tests set QA_TEST_COMPACT_AT_BYTES to compact once the log holds that much, whatever the base's size.
-        forced = os.environ.get("QA_TEST_COMPACT_AT_BYTES")
-        self.at_bytes = int(forced) if forced else None
+    def __init__(self, index_dir: Path, lock: threading.RLock, head: Callable[[], Head],
+                 swap: Callable[[Head], None], manifest: Manifest) -> None:
+        self.index_dir = index_dir
+        self._lock, self._head, self._swap, self._manifest = lock, head, swap, manifest
         self.tail: list[tuple[bytes, wal.Change]] | None = None  # records appended since a compaction's snapshot
         self.thread: threading.Thread | None = None
         self._retry_at = 0  # after a failed compaction, wait until the log has doubled
@@ -51,16 +70,15 @@ class Compactor:
         if self.tail is not None:
             self.tail.append((frame, change))
         if (self.thread is None or not self.thread.is_alive()) and self._due():
-            before_release(self.store.index_dir, self.wait)  # the writer lock is released only after it ends
             self.thread = threading.Thread(target=self._background, name="index-compaction")
             self.thread.start()
 
     def _due(self) -> bool:
-        store = self.store
-        assert store.log is not None and store.generation is not None
-        size, snap = store.log.size, store.snapshot
-        due_at = self.at_bytes if self.at_bytes is not None else max(COMPACT_MIN_BYTES, COMPACT_RATIO *
-                                                                    base_bytes(store.generation))
+        head = self._head()
+        assert head.log is not None and head.generation is not None
+        size, snap = head.log.size, head.snapshot
+        forced = faults.compact_at_bytes()
+        due_at = forced if forced is not None else max(COMPACT_MIN_BYTES, COMPACT_RATIO * base_bytes(head.generation))
         if size >= max(due_at, self._retry_at):
             return True
         dead = snap.next_id - snap.n_sentences
@@ -70,9 +88,9 @@ class Compactor:
         try:
             self.run()
         except Exception as exc:  # the log still holds every write; the next trigger tries again
-            assert self.store.log is not None
-            self._retry_at = 2 * self.store.log.size
-            log.warning("compacting index %s failed (%s); writes go on to its log", self.store.index_dir, exc)
+            head = self._head()
+            self._retry_at = 2 * (head.log.size if head.log else 0)
+            log.warning("compacting index %s failed (%s); writes go on to its log", self.index_dir, exc)
 
     def wait(self) -> None:
         thread = self.thread
@@ -85,76 +103,21 @@ class Compactor:
             return self._run()
 
     def _run(self) -> Path:
-        store = self.store
-        with store._write_lock:
-            snap = store.snapshot
+        with self._lock:
+            head = self._head()
             self.tail = []
         try:
-            new = IndexSnapshot.build(snap.entries, store.embedder.dim)  # rows renumbered, removed ones dropped
-            tmp, final = prepare(store, new)
-            with store._write_lock:
+            new = IndexSnapshot.build(head.snapshot.entries, head.snapshot.dim)  # rows renumbered, removed dropped
+            tmp = prepare(self.index_dir, new, self._manifest(new, head.seq))
+            with self._lock:
                 assert self.tail is not None
                 for _, change in self.tail:
                     new = new.apply(change.added, change.removed)
                 frames = b"".join(frame for frame, _ in self.tail)
-                if frames:
-                    _write_log(tmp / LOG_FILE, frames)
-                publish(store, tmp, final)
-                store.generation, store.log, store.snapshot = final, WriteAheadLog(final / LOG_FILE, len(frames)), new
+                seq = self._head().seq
+                seal(tmp, frames, seq)
+                final = publish(self.index_dir, tmp)
+                self._swap(Head(new, seq, final, WriteAheadLog(final, len(frames), seq)))
                 return final
         finally:
             self.tail = None
-
-
-def prepare(store: IndexStore, snap: IndexSnapshot) -> tuple[Path, Path]:
-    """Write ``snap`` as the base of the next generation into ``gen-N.tmp``, fsynced; returns it and its final
-    name. On failure removes what was written and raises (``StorageFullError`` for a full disk)."""
-    from index.store import _inject_fault, _pause_for_tests, _save_error, remove_leftovers
-
-    index_dir = store.index_dir
-    index_dir.mkdir(parents=True, exist_ok=True)
-    remove_leftovers(index_dir)
-    gens = [p.name for p in index_dir.glob("gen-*")]
-    number = max((int(g[4:10]) for g in gens if g[4:10].isdigit()), default=0) + 1
-    tmp, final = index_dir / f"gen-{number:06d}.tmp", index_dir / f"gen-{number:06d}"
-    try:
-        tmp.mkdir()
-        write_base(tmp, snap, store.manifest(snap))
-        _inject_fault("write")
-        fsync_dir(tmp)
-    except BaseException as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if isinstance(exc, Exception) and not isinstance(exc, QAError):
-            raise _save_error(exc, index_dir) from exc
-        raise
-    _pause_for_tests("save")
-    return tmp, final
-
-
-def publish(store: IndexStore, tmp: Path, final: Path) -> None:
-    """Rename ``tmp`` to ``final``, switch ``CURRENT`` to it (the commit point) and drop older generations."""
-    from index.store import _pause_for_tests, _save_error
-
-    index_dir = store.index_dir
-    try:
-        os.rename(tmp, final)
-        _pause_for_tests("switch")
-        write_atomic(index_dir / "CURRENT", final.name + "\n")
-        fsync_dir(index_dir)
-    except BaseException as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if store._current_name() != final.name:  # renamed but never published
-            shutil.rmtree(final, ignore_errors=True)
-        if isinstance(exc, Exception) and not isinstance(exc, QAError):
-            raise _save_error(exc, index_dir) from exc
-        raise
-    for old in index_dir.glob("gen-*"):
-        if old.name != final.name:
-            shutil.rmtree(old, ignore_errors=True)
-
-
-def _write_log(path: Path, frames: bytes) -> None:
-    with open(path, "wb") as fh:
-        fh.write(frames)
-        fh.flush()
-        os.fsync(fh.fileno())

@@ -2,39 +2,32 @@
 
 from __future__ import annotations
 
-import errno
-import json
 import logging
 import os
-import shutil
-import sys
 import threading
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import faiss
-import numpy as np
-
-from index import wal
+from index import faults, wal
 from index.chunking import ChunkParams, chunk_document
-from index.compaction import Compactor, prepare, publish
+from index.compaction import Compactor, Head, write_generation
 from index.documents import Document, content_hash
+from index.durable import fsync_dir, write_atomic
 from index.embedder import Embedder
 from index.errors import (
     DocumentNotFoundError,
-    IndexCorruptError,
     IndexMismatchError,
     IndexMissingError,
     InvalidInputError,
     QAError,
     StorageError,
-    StorageFullError,
 )
-from index.generation import INDEX_FILES, LOG_FILE, fsync_dir, generations, read_base, sha256, write_atomic
+from index.generation import lineage, remove_leftovers, storage_error
 from index.ingest import DetectedEncoding, Skipped
-from index.snapshot import DocEntry, IndexSnapshot, reusable, spec_of
+from index.lock import WriterLock
+from index.recovery import Opened, open_folder
+from index.snapshot import DocEntry, IndexSnapshot, spec_of
 from index.wal import WriteAheadLog
 
 log = logging.getLogger(__name__)
@@ -60,10 +53,12 @@ class UpdateReport:
 
 
 class IndexStore:
-    """Documents with their sentences, passages and vectors; readers use ``snapshot``, writers hold a lock.
+    """Documents with their sentences, passages and vectors; readers use ``snapshot``, writers ``update``/``remove``.
 
     On disk: the current generation (a compacted base) plus its write-ahead log; each write appends one record and
     fsyncs it before readers see the change. ``index.compaction`` folds the log into a new base in the background.
+    Opened with ``writer=True`` the store holds the folder's writer lock (index/lock.py) until ``close()``, and only
+    then does it change anything on disk besides the writes themselves (leftovers, a repaired ``CURRENT``).
     """
 
     def __init__(self, index_dir: Path, embedder: Embedder, params: ChunkParams | None = None) -> None:
@@ -74,140 +69,115 @@ class IndexStore:
         self.stamps: dict[str, str] = {}
         # True when the folder held no index at all when opened (never used): only then may seeds be indexed into it.
         self.fresh = False
+        self.lineage: str | None = None  # the generation this index's line of writes began with (index/generation.py)
+        self.read_only: str | None = None  # why writes are refused (recovered in memory by a store without the lock)
+        self._writer_lock: WriterLock | None = None
         self._write_lock = threading.RLock()
-        self.snapshot = IndexSnapshot.build({}, embedder.dim)
-        self.generation: Path | None = None  # the published generation this store reads and appends to
-        self.log: WriteAheadLog | None = None
-        self.compactor = Compactor(self)
+        self._head = Head(IndexSnapshot.build({}, embedder.dim))
+        self.compactor = Compactor(self.index_dir, self._write_lock, lambda: self._head, self._swap, self._manifest_at)
 
-    # ---- loading -------------------------------------------------------------------------------------------
+    @property
+    def snapshot(self) -> IndexSnapshot:
+        return self._head.snapshot
+
+    @property
+    def generation(self) -> Path | None:
+        """The published generation this store reads and appends to (None before a new index's first write)."""
+        return self._head.generation
+
+    @property
+    def log(self) -> WriteAheadLog | None:
+        return self._head.log
+
+    # ---- opening and closing ---------------------------------------------------------------------------------
     @classmethod
     def open(cls, index_dir: Path, embedder: Embedder, params: ChunkParams | None = None,
-             create: bool = False) -> IndexStore:
-        """Load the index at ``index_dir``; with ``create`` a missing index starts empty."""
+             create: bool = False, writer: bool = False) -> IndexStore:
+        """Load the index at ``index_dir``; with ``create`` a missing index starts empty. With ``writer`` take the
+        folder's writer lock first (``IndexLockedError`` when another process holds it), remove what a killed
+        writer left behind, and repair what recovery found; ``close()`` releases it."""
         store = cls(index_dir, embedder, params)
-        current = store._current_dir()
-        if current is None and generations(store.index_dir):
-            store._repair_current()
-            return store
-        if current is None:
-            if not create:
-                raise IndexMissingError(f"no index in {index_dir}; run `qa index PATH --index-dir {index_dir}` first")
-            store.fresh = True
-            return store
-        store._load(current)
+        if writer:
+            store._take_lock()
+        try:
+            store._open(create)
+        except BaseException:
+            store.close()
+            raise
         return store
 
-    def _repair_current(self) -> None:
-        """``CURRENT`` is gone but generations exist: load the newest one that loads and point ``CURRENT`` at it.
+    @classmethod
+    def rebuild(cls, index_dir: Path, embedder: Embedder, params: ChunkParams | None = None) -> IndexStore:
+        """An empty writer store over ``index_dir`` whose first write (or ``save()``) publishes a new index; the
+        generations there stay, as a backup and for readers, until that publish deletes them."""
+        store = cls(index_dir, embedder, params)
+        store._take_lock()
+        return store
 
-        Never rebuilds over them: if none loads, the folder is refused as damaged and left as it is."""
-        problems = []
-        for gen in generations(self.index_dir):
-            try:
-                self._load(gen)
-            except (IndexCorruptError, IndexMismatchError) as exc:
-                problems.append(f"{gen.name}: {str(exc).split(';')[0]}")
-                continue
-            write_atomic(self.index_dir / "CURRENT", gen.name + "\n")
-            fsync_dir(self.index_dir)
-            log.warning("index %s had no CURRENT; restored it to %s, the newest generation that loads",
-                        self.index_dir, gen.name)
+    def close(self) -> None:
+        """Wait for a running compaction (it switches ``CURRENT`` and deletes old generations), then release the
+        writer lock if this store holds it. Another process may write only after that."""
+        self.compactor.wait()
+        if self._writer_lock is not None:
+            self._writer_lock.release()
+            self._writer_lock = None
+
+    def __enter__(self) -> IndexStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _take_lock(self) -> None:
+        self._writer_lock = WriterLock(self.index_dir)
+        remove_leftovers(self.index_dir)  # a killed or failed writer's unpublished files: only a writer may delete
+
+    def _open(self, create: bool) -> None:
+        opened = open_folder(self.index_dir, self.embedder.dim, self._check_manifest)
+        if opened is None:
+            if not create:
+                raise IndexMissingError(f"no index in {self.index_dir}; run `qa index PATH --index-dir "
+                                        f"{self.index_dir}` first")
+            self.fresh = True
             return
-        raise IndexCorruptError(f"index {self.index_dir} has generations but no CURRENT, and none of them loads "
-                                f"({'; '.join(problems)[:200]}); {self.rebuild_hint()}")
+        self.stamps = {k: v for k, v in opened.manifest.items() if k not in _MANIFEST_KEYS and isinstance(v, str)}
+        self.lineage = lineage(opened.manifest)
+        if opened.recovered is None:
+            self._head = Head(opened.snapshot, opened.seq, opened.generation,
+                              WriteAheadLog(opened.generation, opened.log_end, opened.seq))
+        elif self._writer_lock is None:
+            self._head = Head(opened.snapshot, opened.seq)
+            self.read_only = (f"index {self.index_dir} was recovered in memory ({opened.recovered}); open it as the "
+                              "writer (`qa serve`, `qa index`) to repair it before writing")
+            log.warning("%s", self.read_only)
+        else:
+            self._repair(opened)
 
-    def _current_dir(self) -> Path | None:
-        pointer = self.index_dir / "CURRENT"
-        if not pointer.exists():
-            return None
-        try:
-            name = pointer.read_text(encoding="utf-8").strip()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise IndexCorruptError(
-                f"index pointer {pointer} is unreadable ({_brief(exc)}); {self.rebuild_hint()}"
-            ) from None
-        path = self.index_dir / name
-        if not (name[:4] == "gen-" and name[4:].isdigit()) or not path.is_dir():
-            raise IndexCorruptError(f"index pointer {pointer} names a missing folder {name!r}; {self.rebuild_hint()}")
-        return path
-
-    def _current_name(self) -> str | None:
-        try:
-            return (self.index_dir / "CURRENT").read_text(encoding="utf-8").strip()
-        except (OSError, UnicodeDecodeError):
-            return None
-
-    def rebuild_hint(self) -> str:
-        return f"rebuild it with `qa index PATH --rebuild --index-dir {self.index_dir}`"
+    def _repair(self, opened: Opened) -> None:
+        """Make the recovered state the published one: point ``CURRENT`` at the generation when its own log held
+        every write, else write a new generation holding them all (older ones are deleted once it is published)."""
+        if opened.own_log:
+            write_atomic(self.index_dir / "CURRENT", opened.generation.name + "\n")
+            fsync_dir(self.index_dir)
+            self._head = Head(opened.snapshot, opened.seq, opened.generation,
+                              WriteAheadLog(opened.generation, opened.log_end, opened.seq))
+        else:
+            self._head = write_generation(self.index_dir, opened.snapshot, opened.seq, self._manifest_at)
+        log.warning("index %s: %s; recovered every acknowledged write (up to write %d) and published %s",
+                    self.index_dir, opened.recovered, opened.seq, self._head.generation.name)  # type: ignore[union-attr]
 
     def manifest(self, snap: IndexSnapshot | None = None) -> dict:
         return {**_manifest(self.embedder, self.params, snap or self.snapshot), **self.stamps}
 
-    def _load(self, path: Path) -> None:
-        """The base of generation ``path`` with its log replayed: documents and rows as the writes left them, then
-        one build (so opening costs one build, however many records the log holds)."""
-        manifest = self._read_manifest(path)
-        self._check_manifest(manifest)
-        self._check_files(path, manifest)
-        self.stamps = {k: v for k, v in manifest.items() if k not in _MANIFEST_KEYS and isinstance(v, str)}
-        dim = self.embedder.dim
-        try:
-            entries, id_base, index = read_base(path, dim)
-            if index.d != dim or index.ntotal != sum(len(e.sentences) for e in entries.values()):
-                raise IndexCorruptError(f"FAISS index in {path} does not match its documents; {self.rebuild_hint()}")
-            records, size = wal.read(path / LOG_FILE, dim)
-            next_row = max((id_base[d] + len(e.sentences) for d, e in entries.items()), default=0)
-            gone: list[np.ndarray] = []  # base vectors to remove from FAISS
-            new: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # vectors the log adds, unless it removes them again
-            for _, change in records:
-                for doc_id in change.removed:
-                    e, first = entries.pop(doc_id), id_base.pop(doc_id)
-                    if new.pop(doc_id, None) is None:
-                        gone.append(np.arange(first, first + len(e.sentences)))
-                for e in change.added:
-                    entries[e.doc.doc_id], id_base[e.doc.doc_id] = e, next_row
-                    new[e.doc.doc_id] = (e.vectors, np.arange(next_row, next_row + len(e.sentences)))
-                    next_row += len(e.sentences)
-        except wal.LogCorruptError as exc:
-            raise IndexCorruptError(f"{exc}; {self.rebuild_hint()}") from None
-        except (OSError, ValueError, KeyError, IndexError, TypeError, RuntimeError) as exc:
-            raise IndexCorruptError(
-                f"index files in {path} are damaged ({_brief(exc)}); {self.rebuild_hint()}"
-            ) from None
-        _replay_faiss(index, gone, list(new.values()))
-        n_live = sum(len(e.sentences) for e in entries.values())
-        self.snapshot = IndexSnapshot.build(entries, dim, index if reusable(index, n_live) else None, id_base)
-        self.generation, self.log = path, WriteAheadLog(path / LOG_FILE, size)
+    def _manifest_at(self, snap: IndexSnapshot, seq: int) -> dict:
+        """The manifest of a base holding ``snap``, the writes up to ``seq``."""
+        return {**self.manifest(snap), "last_seq": seq, **({"lineage": self.lineage} if self.lineage else {})}
 
-    def _read_manifest(self, path: Path) -> dict:
-        try:
-            manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise IndexCorruptError(
-                f"index manifest in {path} is unreadable ({_brief(exc)}); {self.rebuild_hint()}"
-            ) from None
-        if not isinstance(manifest, dict):
-            raise IndexCorruptError(f"index manifest in {path} is not a JSON object; {self.rebuild_hint()}")
-        return manifest
-
-    def _check_files(self, path: Path, manifest: dict) -> None:
-        """Every base file has the sha256 the manifest recorded when it was written (indexes from before the
-        checksums were recorded have none to check; the log's records carry their own crc32)."""
-        recorded = manifest.get("files")
-        if recorded is None:
-            return
-        if not isinstance(recorded, dict):
-            raise IndexCorruptError(f"index manifest in {path} has no valid file checksums; {self.rebuild_hint()}")
-        for name in INDEX_FILES:
-            try:
-                actual = sha256(path / name)
-            except OSError as exc:
-                raise IndexCorruptError(f"index file {path / name} is unreadable ({_brief(exc)}); "
-                                        f"{self.rebuild_hint()}") from None
-            if recorded.get(name) != actual:
-                raise IndexCorruptError(f"index file {path / name} does not match its checksum in the manifest "
-                                        f"(damaged or edited); {self.rebuild_hint()}")
+    def _swap(self, head: Head) -> None:
+        """Publish ``head`` (callers hold the write lock); a new index's first generation begins its lineage."""
+        self._head = head
+        if self.lineage is None and head.generation is not None:
+            self.lineage = head.generation.name
 
     def _check_manifest(self, manifest: dict) -> None:
         expected = _manifest(self.embedder, self.params, None)
@@ -223,43 +193,55 @@ class IndexStore:
                on_progress: Callable[[int], None] | None = None) -> UpdateReport:
         """Add new documents, replace changed ones, drop vanished ones under the given folders; no duplicates.
 
-        The change is written to disk (one fsynced log record) before readers see it; if writing fails, memory
-        and disk stay exactly as they were and the error says why."""
+        Documents are embedded with no lock held; the write lock covers only deciding the change against the
+        current snapshot, appending its log record and publishing it. The change is on disk (one fsynced log
+        record) before readers see it; if writing fails, memory and disk stay exactly as they were."""
         report = UpdateReport()
+        looked = self.snapshot.entries  # what to embed is decided against this; the commit checks again
+        latest: dict[str, Document] = {}  # the last document given for each id, in first-seen order
+        embedded: dict[str, DocEntry] = {}
+        pending: list[Document] = []
+        for item in items:
+            if isinstance(item, Skipped):
+                report.skipped.append(item)
+                continue
+            check_storable(item)
+            if item.encoding is not None:
+                report.encodings.append(DetectedEncoding(item.doc_id, item.source or item.doc_id, item.encoding))
+            latest[item.doc_id] = item
+            old = looked.get(item.doc_id)
+            if old is not None and old.sha256 == content_hash(item):
+                embedded.pop(item.doc_id, None)
+                if on_progress:
+                    on_progress(1)
+                continue
+            pending.append(item)
+            if len(pending) >= EMBED_BATCH_DOCS:
+                embedded.update(self._embed(pending, on_progress))
+                pending = []
+        embedded.update(self._embed(pending, on_progress))
+        roots = [str(Path(p).resolve()) for p in remove_missing_under]
         with self._write_lock:
-            entries = self.snapshot.entries
-            seen: set[str] = set()
-            pending: list[Document] = []
-            added: dict[str, DocEntry] = {}
-            for item in items:
-                if isinstance(item, Skipped):
-                    report.skipped.append(item)
+            current = self.snapshot.entries
+            stale = []  # unchanged when looked at, changed by another write since: embedded now (rare)
+            for doc_id, doc in latest.items():
+                old, entry = current.get(doc_id), embedded.get(doc_id)
+                if entry is not None and entry.doc != doc:
+                    entry = None  # a later duplicate in the stream replaced the one embedded
+                if old is not None and old.sha256 == content_hash(doc):
+                    report.unchanged.append(doc_id)
+                    embedded.pop(doc_id, None)
                     continue
-                check_storable(item)
-                if item.encoding is not None:
-                    report.encodings.append(DetectedEncoding(item.doc_id, item.source or item.doc_id, item.encoding))
-                seen.add(item.doc_id)
-                old = added.get(item.doc_id) or entries.get(item.doc_id)
-                if old is not None and old.sha256 == content_hash(item):
-                    report.unchanged.append(item.doc_id)
-                    if on_progress:
-                        on_progress(1)
-                    continue
-                if item.doc_id not in added:
-                    (report.changed if old is not None else report.added).append(item.doc_id)
-                pending.append(item)
-                if len(pending) >= EMBED_BATCH_DOCS:
-                    added.update(self._embed(pending, on_progress))
-                    pending = []
-            added.update(self._embed(pending, on_progress))
-            roots = [str(Path(p).resolve()) for p in remove_missing_under]
-            for doc_id, entry in entries.items() if roots else ():  # a folder run checks every document; an add not
-                source = entry.doc.source or ""
-                if doc_id not in seen and any(_is_under(source, r) for r in roots):
+                if entry is None:
+                    stale.append(doc)
+                (report.changed if old is not None else report.added).append(doc_id)
+            embedded.update(self._embed(stale, None))
+            for doc_id, entry in current.items() if roots else ():  # a folder run checks every document; an add not
+                if doc_id not in latest and any(_is_under(entry.doc.source or "", r) for r in roots):
                     report.removed.append(doc_id)
             if report.modified:
-                replaced = [d for d in added if d in entries]
-                self._commit(wal.Change(tuple(report.removed + replaced), tuple(added.values())))
+                replaced = [d for d in embedded if d in current]
+                self._commit(wal.Change(tuple(report.removed + replaced), tuple(embedded.values())))
         return report
 
     def add(self, docs: list[Document]) -> UpdateReport:
@@ -274,27 +256,26 @@ class IndexStore:
     def _commit(self, change: wal.Change) -> None:
         """Write-ahead, then publish: the change is on disk before ``snapshot`` shows it to readers. A failed
         append is cut off the log before the error is raised, so memory and disk are as before the call."""
-        if self.log is None:  # never written: the first write writes a whole generation
-            entries = {d: e for d, e in self.snapshot.entries.items() if d not in change.removed}
+        if self.read_only:
+            raise StorageError(self.read_only)
+        head = self._head
+        if head.log is None:  # never written (a new or rebuilt index): the first write writes a whole generation
+            entries = {d: e for d, e in head.snapshot.entries.items() if d not in change.removed}
             entries.update((e.doc.doc_id, e) for e in change.added)
             snap = IndexSnapshot.build(entries, self.embedder.dim)
-            tmp, final = prepare(self, snap)
-            publish(self, tmp, final)
-            self.generation, self.log, self.snapshot = final, WriteAheadLog(final / LOG_FILE, 0), snap
+            self._swap(write_generation(self.index_dir, snap, head.seq + 1, self._manifest_at))
             return
-        frame = wal.encode(change)
         try:
-            self.log.append(frame, fault=lambda: _inject_fault("write"))
+            frame = head.log.append(change)
         except Exception as exc:
-            raise (exc if isinstance(exc, QAError) else _save_error(exc, self.index_dir)) from exc
-        _pause_for_tests("append")
-        before = self.log.size - len(frame)
+            raise (exc if isinstance(exc, QAError) else storage_error(exc, self.index_dir)) from exc
+        faults.pause("append")
         try:
-            snap = self.snapshot.apply(change.added, change.removed)
+            snap = head.snapshot.apply(change.added, change.removed)
         except BaseException:
-            self.log.cut(before)  # never acknowledged: off the disk too
+            head.log.undo(frame)  # never acknowledged: off the disk too
             raise
-        self.snapshot = snap
+        self._head = Head(snap, head.log.seq, head.generation, head.log)
         self.compactor.after_write(frame, change)
 
     def _embed(self, docs: list[Document], on_progress: Callable[[int], None] | None) -> dict[str, DocEntry]:
@@ -310,7 +291,7 @@ class IndexStore:
             out[doc.doc_id] = DocEntry(doc, content_hash(doc), tuple(sentences), tuple(chunks), vecs)
         if on_progress:
             on_progress(len(docs))
-        _pause_for_tests("embed")
+        faults.pause("embed")
         return out
 
     # ---- saving --------------------------------------------------------------------------------------------
@@ -320,6 +301,8 @@ class IndexStore:
 
     def compact(self) -> Path:
         """Fold the log into a new base generation now (waiting for a background compaction first)."""
+        if self.read_only:
+            raise StorageError(self.read_only)
         self.compactor.wait()
         return self.compactor.run()
 
@@ -341,52 +324,12 @@ def check_storable(doc: Document) -> None:
                                     "send valid Unicode text") from None
 
 
-def remove_leftovers(index_dir: Path) -> None:
-    """Delete ``*.tmp`` files and folders a failed or killed save left behind (never published, never read)."""
-    for leftover in index_dir.glob("*.tmp"):
-        if leftover.is_dir():
-            shutil.rmtree(leftover, ignore_errors=True)
-        else:
-            leftover.unlink(missing_ok=True)
-
-
-def _save_error(exc: Exception, index_dir: Path) -> QAError:
-    """What a failed save tells the caller: a full disk is 507, anything else a storage error; both say that the
-    write was not applied."""
-    if (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or "No space left on device" in str(exc):
-        return StorageFullError(f"no space left on the disk holding {index_dir}; the write was not applied "
-                                "(free some space and send it again)")
-    return StorageError(f"saving the index in {index_dir} failed ({_brief(exc)}); the write was not applied")
-
-
-def _inject_fault(point: str) -> None:
-    """Fault tests set QA_TEST_FAIL_AT="write" to make a write fail with ENOSPC, as a full disk would: a log append
-    after its bytes are written (before the fsync), a generation after its files are. Does nothing otherwise."""
-    if os.environ.get("QA_TEST_FAIL_AT") == point:
-        raise OSError(errno.ENOSPC, "No space left on device (injected by QA_TEST_FAIL_AT)")
-
-
-def _pause_for_tests(point: str) -> None:
-    """Crash-safety tests set QA_TEST_PAUSE_AT to "embed", "append", "save" or "switch" to hold `qa index` at that
-    point (after a batch is embedded / a log record is fsynced but not yet applied / a new generation is written /
-    it is renamed but CURRENT not yet switched) and SIGKILL it there; see tests/reliability/test_crash_safety.py.
-    Does nothing otherwise."""
-    if os.environ.get("QA_TEST_PAUSE_AT") == point:
-        print(f"paused at {point}", file=sys.stderr, flush=True)
-        time.sleep(600)
-
-
-def _brief(exc: Exception) -> str:
-    """An exception's message on one line and short, for error messages (FAISS's are long C++ traces)."""
-    text = " ".join(str(exc).split())
-    return text if len(text) <= 160 else text[:157] + "..."
-
-
 def _is_under(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
-_MANIFEST_KEYS = frozenset(["format_version", "model", "chunking", "faiss", "bm25", "counts", "documents", "files"])
+_MANIFEST_KEYS = frozenset(["format_version", "model", "chunking", "faiss", "bm25", "counts", "documents", "files",
+                            "last_seq", "lineage"])
 
 
 def _manifest(embedder: Embedder, params: ChunkParams, snap: IndexSnapshot | None) -> dict:
@@ -404,11 +347,3 @@ def _manifest(embedder: Embedder, params: ChunkParams, snap: IndexSnapshot | Non
     return manifest
 
 
-def _replay_faiss(index: faiss.Index, gone: list[np.ndarray], new: list[tuple[np.ndarray, np.ndarray]]) -> None:
-    """Apply the log's removals and additions to the base's FAISS index, by id."""
-    if gone:
-        index.remove_ids(np.concatenate(gone).astype(np.int64))  # type: ignore[arg-type]  # the wrapper takes ids
-    new = [(v, i) for v, i in new if len(v)]
-    if new:
-        index.add_with_ids(np.ascontiguousarray(np.vstack([v for v, _ in new]), dtype=np.float32),
-                           np.concatenate([i for _, i in new]).astype(np.int64))

@@ -41,15 +41,20 @@ class QAService:
         self.jobs = JobManager(self._write_batch, settings.job_batch_docs)
 
     @classmethod
-    def from_settings(cls, settings: Settings, build_from_seeds: bool = False) -> QAService:
+    def from_settings(cls, settings: Settings, build_from_seeds: bool = False, writer: bool = False) -> QAService:
         """Open the index at ``settings.index_dir``; optionally build it from the seeds when the folder holds no index
-        at all. An index emptied by deletes stays empty, and one missing only its ``CURRENT`` is repaired, not
-        rebuilt."""
+        at all. An index emptied by deletes stays empty, and one missing only its ``CURRENT`` is recovered, not
+        rebuilt. With ``writer`` the store holds the folder's writer lock (release it with ``store.close()``);
+        without it nothing on disk is changed by opening."""
         embedder = settings.make_embedder()
-        store = IndexStore.open(settings.index_dir, embedder, ChunkParams(), create=build_from_seeds)
-        service = cls(store, settings)  # stamps the reader version before anything is written
-        if build_from_seeds and store.fresh:
-            store.update(load_files([settings.seeds_dir]), remove_missing_under=[settings.seeds_dir])
+        store = IndexStore.open(settings.index_dir, embedder, ChunkParams(), create=build_from_seeds, writer=writer)
+        try:
+            service = cls(store, settings)  # stamps the reader version before anything is written
+            if build_from_seeds and store.fresh:
+                store.update(load_files([settings.seeds_dir]), remove_missing_under=[settings.seeds_dir])
+        except BaseException:
+            store.close()
+            raise
         return service
 
     # ---- questions -----------------------------------------------------------------------------------------

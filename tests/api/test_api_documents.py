@@ -195,14 +195,14 @@ def test_auth_is_checked_before_the_body_is_read(keyed_client: TestClient) -> No
 def test_a_full_disk_is_507_and_nothing_is_applied(client: TestClient, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     doc = {"doc_id": "ferry", "title": "Ferry", "text": "The ferry to Tallinn leaves at noon."}
     listed = client.get("/documents").json()
-    monkeypatch.setenv("QA_TEST_FAIL_AT", "write")  # the save fails with ENOSPC, as on a full disk
+    monkeypatch.setenv("QA_TEST_FAULTS", "fail=write")  # the save fails with ENOSPC, as on a full disk
     for response in (client.post("/documents", json=doc), client.delete(f"/documents/{PATROL_DOC}")):
         assert response.status_code == 507
         assert response.json()["detail"].startswith("no space left on the disk holding ")
         assert response.json()["detail"].endswith("; the write was not applied (free some space and send it again)")
     assert client.get("/documents").json() == listed
     assert client.get("/documents/ferry").status_code == 404
-    monkeypatch.delenv("QA_TEST_FAIL_AT")
+    monkeypatch.delenv("QA_TEST_FAULTS")
     assert client.post("/documents", json=doc).json()["added"] == ["ferry"]  # the retry does the write
     assert client.delete(f"/documents/{PATROL_DOC}").status_code == 200
 

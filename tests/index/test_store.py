@@ -11,7 +11,7 @@ import pytest
 
 from index.chunking import ChunkParams, chunk_document
 from index.embedder import Embedder
-from index.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
+from index.errors import IndexCorruptError, IndexMismatchError, IndexMissingError, StorageError
 from index.ingest import load_files
 from index.store import IndexStore
 
@@ -112,8 +112,9 @@ def test_manifest_describes_the_index(seed_index_dir: Path) -> None:
     assert manifest["counts"] == dict(zip(["documents", "sentences", "passages"], _expected_counts(SEEDS),
                                           strict=True))
     assert sorted(manifest["documents"]) == [D0, D3]
+    assert (manifest["last_seq"], manifest["lineage"]) == (1, current)  # the seeds were its first write
     assert sorted(p.name for p in (seed_index_dir / current).iterdir()) == [
-        "documents.jsonl", "faiss.index", "manifest.json", "vectors.npy"]
+        "acked", "documents.jsonl", "faiss.index", "manifest.json", "vectors.npy"]
 
 
 def test_other_chunking_params_raise_mismatch(seed_index_dir: Path, embedder: Embedder) -> None:
@@ -132,13 +133,19 @@ def test_missing_index_says_how_to_build_one(tmp_path: Path, embedder: Embedder)
     assert str(err.value) == f"no index in {missing}; run `qa index PATH --index-dir {missing}` first"
 
 
-def test_missing_current_is_restored_from_the_newest_generation(index_copy: Path, embedder: Embedder) -> None:
+def test_missing_current_is_recovered_in_memory_by_a_reader_and_restored_by_the_writer(
+        index_copy: Path, embedder: Embedder) -> None:
     generation = (index_copy / "CURRENT").read_text()
     expected = _counts(IndexStore.open(index_copy, embedder))
     (index_copy / "CURRENT").unlink()
-    store = IndexStore.open(index_copy, embedder, create=True)
-    assert _counts(store) == expected
-    assert not store.fresh
+    before = _files(index_copy)
+    reader = IndexStore.open(index_copy, embedder)
+    assert _counts(reader) == expected and _files(index_copy) == before  # a reader writes nothing
+    with pytest.raises(StorageError, match="was recovered in memory .*; open it as the writer"):
+        reader.remove(D0)
+    with IndexStore.open(index_copy, embedder, create=True, writer=True) as store:
+        assert _counts(store) == expected
+        assert not store.fresh
     assert (index_copy / "CURRENT").read_text() == generation
 
 
@@ -149,8 +156,10 @@ def test_generations_without_current_that_do_not_load_are_refused_not_rebuilt(in
     (gen / "faiss.index").write_bytes(b"garbage")
     before = _files(index_copy)
     with pytest.raises(IndexCorruptError) as err:
-        IndexStore.open(index_copy, embedder, create=True)
-    assert f"index {index_copy} has generations but no CURRENT, and none of them loads ({gen.name}: " in str(err.value)
+        IndexStore.open(index_copy, embedder, create=True, writer=True)
+    assert str(err.value).startswith(
+        f"index {index_copy} has no usable CURRENT (CURRENT is missing), and no generation can be completed with "
+        f"every acknowledged write ({gen.name}: index file {gen / 'faiss.index'} does not match its checksum")
     assert _files(index_copy) == before  # nothing deleted, nothing rebuilt
 
 

@@ -16,7 +16,7 @@ from index.embedder import Embedder
 from index.errors import IndexCorruptError, StorageFullError
 from index.generation import INDEX_FILES
 from index.store import IndexStore
-from index.wal import HEADER
+from index.wal import HEADER, write_acked
 
 D0, D3 = "000_674862a2fea0ee51", "003_15bbf54440315bf5"
 NEW = Document("zz_new", "Harbour", "The ferry to Tallinn leaves at noon. It returns after dark on Fridays.")
@@ -75,23 +75,62 @@ def test_reopening_replays_the_log_to_the_same_documents_ids_and_results(index_c
     assert reopened.manifest()["counts"] == store.manifest()["counts"]
 
 
-def test_a_torn_last_record_is_cut_off_with_a_warning(index_copy: Path, embedder: Embedder,
-                                                     caplog: pytest.LogCaptureFixture) -> None:
+def test_a_torn_record_that_was_never_acknowledged_is_cut_off_with_a_warning(
+        index_copy: Path, embedder: Embedder, caplog: pytest.LogCaptureFixture) -> None:
     store = IndexStore.open(index_copy, embedder)
     store.add([NEW])
-    log = _current(index_copy) / "log"
+    gen = _current(index_copy)
+    log = gen / "log"
     good = log.read_bytes()
     store.add([_doc(1)])
     whole = log.read_bytes()
+    write_acked(gen, 2, both=True)  # as if killed after the append, before write 3 was acknowledged
     for torn in (whole[: len(good) + 5], whole[:-7], good + b"\x00" * 64):  # header, payload cut short; zeros
         log.write_bytes(torn)
-        with caplog.at_level(logging.WARNING, logger="index.wal"):
+        with caplog.at_level(logging.WARNING, logger="index.recovery"):
             reopened = IndexStore.open(index_copy, embedder)
         assert sorted(reopened.snapshot.entries) == [D0, D3, NEW.doc_id]
         assert "ends in an incomplete record" in caplog.text
     reopened.add([_doc(2)])  # the next append cuts the torn bytes off first
     assert log.read_bytes()[: len(good)] == good
     assert list(IndexStore.open(index_copy, embedder).snapshot.entries) == [D0, D3, NEW.doc_id, "w_002"]
+
+
+def _flip_last(data: bytes) -> bytes:
+    damaged = bytearray(data)
+    damaged[-3] ^= 0x01  # a bit of the last record's vectors: the record fails its checksum
+    return bytes(damaged)
+
+
+@pytest.mark.parametrize(("damage", "what", "ends_at"), [
+    ("deleted", "is missing", 1),
+    ("emptied", "is empty or truncated", 1),
+    ("cut at a record boundary", "is truncated or damaged", 2),
+    ("cut inside the last record", "is truncated or damaged", 2),
+    ("last record's bit flipped", "is truncated or damaged", 2),
+])
+def test_a_log_missing_an_acknowledged_write_is_refused_not_served_smaller(
+        index_copy: Path, embedder: Embedder, damage: str, what: str, ends_at: int) -> None:
+    """The seed index holds write 1 in its base; writes 2 and 3 are acknowledged log records. Losing any part of
+    them is refused at open (on today's main these served fewer documents, or undid the delete)."""
+    store = IndexStore.open(index_copy, embedder)
+    store.add([NEW])
+    log = _current(index_copy) / "log"
+    first = log.read_bytes()
+    store.remove(D0)
+    whole = log.read_bytes()
+    {"deleted": lambda: log.unlink(), "emptied": lambda: log.write_bytes(b""),
+     "cut at a record boundary": lambda: log.write_bytes(first),
+     "cut inside the last record": lambda: log.write_bytes(whole[:-7]),
+     "last record's bit flipped": lambda: log.write_bytes(_flip_last(whole))}[damage]()
+    before = log.read_bytes() if log.exists() else None
+    with pytest.raises(IndexCorruptError) as err:
+        IndexStore.open(index_copy, embedder)
+    assert str(err.value) == (
+        f"index log {log} {what}: it ends at write {ends_at} but write 3 was acknowledged; restore {index_copy} "
+        f"from a backup, or rebuild it from the article files with `qa index PATH --rebuild --index-dir "
+        f"{index_copy}` (the damaged files are kept until the new index is published)")
+    assert (log.read_bytes() if log.exists() else None) == before  # refused, not "repaired" by cutting
 
 
 def test_a_damaged_record_before_the_last_is_refused(index_copy: Path, embedder: Embedder) -> None:
@@ -104,8 +143,10 @@ def test_a_damaged_record_before_the_last_is_refused(index_copy: Path, embedder:
     log.write_bytes(bytes(data))
     with pytest.raises(IndexCorruptError) as err:
         IndexStore.open(index_copy, embedder)
-    assert str(err.value) == (f"index log {log} is damaged at byte 0 (record fails its checksum); rebuild it with "
-                              f"`qa index PATH --rebuild --index-dir {index_copy}`")
+    assert str(err.value) == (
+        f"index log {log} is damaged at byte 0 (record fails its checksum); restore {index_copy} from a backup, or "
+        f"rebuild it from the article files with `qa index PATH --rebuild --index-dir {index_copy}` (the damaged "
+        "files are kept until the new index is published)")
 
 
 def test_a_failed_append_leaves_memory_and_disk_as_before(index_copy: Path, embedder: Embedder,
@@ -114,12 +155,12 @@ def test_a_failed_append_leaves_memory_and_disk_as_before(index_copy: Path, embe
     store.add([_doc(1)])
     log = _current(index_copy) / "log"
     disk, view, snap = log.read_bytes(), _view(store), store.snapshot
-    monkeypatch.setenv("QA_TEST_FAIL_AT", "write")
+    monkeypatch.setenv("QA_TEST_FAULTS", "fail=write")
     for write in (lambda: store.add([NEW]), lambda: store.remove(D0)):
         with pytest.raises(StorageFullError, match=r"^no space left on the disk holding .*the write was not applied"):
             write()
         assert store.snapshot is snap and _view(store) == view and log.read_bytes() == disk
-    monkeypatch.delenv("QA_TEST_FAIL_AT")
+    monkeypatch.delenv("QA_TEST_FAULTS")
     store.add([NEW])
     assert list(IndexStore.open(index_copy, embedder).snapshot.entries) == [D0, D3, "w_001", NEW.doc_id]
 
@@ -160,7 +201,7 @@ def test_compaction_while_a_writer_adds_loses_nothing(index_copy: Path, embedder
 
 def test_background_compaction_starts_past_the_threshold(index_copy: Path, embedder: Embedder,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("QA_TEST_COMPACT_AT_BYTES", "1")
+    monkeypatch.setenv("QA_TEST_FAULTS", "compact_at_bytes=1")
     store = IndexStore.open(index_copy, embedder)
     old = _current(index_copy)
     store.add([NEW])  # past the threshold: a compaction thread starts

@@ -13,7 +13,6 @@ import pytest
 from index.documents import Document
 from index.embedder import Embedder
 from index.errors import InvalidInputError, StorageFullError
-from index.lock import WriterLock
 from index.snapshot import IndexSnapshot
 from index.store import IndexStore
 
@@ -43,14 +42,14 @@ def test_a_failed_save_changes_nothing_and_a_retry_does_the_write(index_copy: Pa
           "remove": lambda: store.remove(D0)}[write]
     before, disk_before = _state(store), _disk(index_copy)
 
-    monkeypatch.setenv("QA_TEST_FAIL_AT", "write")
+    monkeypatch.setenv("QA_TEST_FAULTS", "fail=write")
     with pytest.raises(StorageFullError, match=r"^no space left on the disk holding .*; the write was not applied"):
         do()
     assert _state(store) == before  # readers never saw the change, FAISS holds exactly what it held
     assert store.snapshot.entries[D3].doc.text == old_text
     assert _disk(index_copy) == disk_before  # no new generation, no .tmp left behind
 
-    monkeypatch.delenv("QA_TEST_FAIL_AT")
+    monkeypatch.delenv("QA_TEST_FAULTS")
     do()  # the same write, sent again, is done (not answered "unchanged" or "not found")
     expected = {"add": sorted([*before[0], NEW.doc_id]), "replace": before[0],
                 "remove": [d for d in before[0] if d != D0]}[write]
@@ -75,12 +74,14 @@ def test_a_lone_surrogate_is_refused_before_anything_changes(index_copy: Path, e
     assert NEW.doc_id in IndexStore.open(index_copy, embedder).snapshot.entries
 
 
-def test_a_writer_removes_what_a_killed_save_left(index_copy: Path) -> None:
+def test_a_writer_removes_what_a_killed_save_left(index_copy: Path, embedder: Embedder) -> None:
     (index_copy / "gen-000099.tmp").mkdir()
     (index_copy / "gen-000099.tmp" / "vectors.npy").write_bytes(np.zeros(10).tobytes())
     (index_copy / "CURRENT.tmp").write_text("gen-000099\n")
     current = (index_copy / "CURRENT").read_text()
-    with WriterLock(index_copy):
+    IndexStore.open(index_copy, embedder).close()  # a reader leaves them: only the writer may delete
+    assert sorted(p.name for p in index_copy.glob("*.tmp")) == ["CURRENT.tmp", "gen-000099.tmp"]
+    with IndexStore.open(index_copy, embedder, writer=True):
         assert not list(index_copy.glob("*.tmp"))
     assert (index_copy / "CURRENT").read_text() == current
     manifest = json.loads((index_copy / current.strip() / "manifest.json").read_text())
