@@ -9,7 +9,7 @@ the bytes each wrote (``write_bytes`` of /proc/self/io: what reached the block l
 
 The bulk is inserted through a direct path to keep the run short: the articles are chunked as usual but get random
 unit vectors instead of embeddings (``_bulk``), and the snapshot built from them is written as the base generation
-(``index.compaction.prepare``/``publish``).
+(``index.compaction.write_generation``).
 Only the measured writes embed. A report (``write_cost.md``) is written only with ``--out``.
 """
 
@@ -27,7 +27,7 @@ import numpy as np
 
 from eval.report_files import git_commit
 from index.chunking import chunk_document
-from index.compaction import prepare, publish
+from index.compaction import write_generation
 from index.documents import Document, content_hash
 from index.embedder import Embedder
 from index.snapshot import DocEntry, IndexSnapshot
@@ -78,7 +78,8 @@ def measure(n: int, embedder: Embedder, root: Path) -> dict[str, float]:
     store = IndexStore.open(folder, embedder, create=True)
     t0 = time.perf_counter()
     snap = IndexSnapshot.build(_bulk(n, embedder.dim, store.params, rng), embedder.dim)
-    publish(store, *prepare(store, snap))  # written as a base generation, as a compaction writes one
+    # written as a base generation holding write 0, as a compaction writes one
+    write_generation(folder, snap, 0, lambda s, seq: {**store.manifest(s), "last_seq": seq})
     build_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     store = IndexStore.open(folder, embedder)
