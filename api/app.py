@@ -51,7 +51,7 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
             app.state.service = await run_in_threadpool(QAService.from_settings, settings, True)
         yield
         jobs = getattr(app.state.service, "jobs", None)  # None before startup finished
-        if jobs is not None:  # stop background indexing: a running job ends after its current batch
+        if jobs is not None:  # stop background indexing after the current batch (the journal resumes it)
             await run_in_threadpool(jobs.close, JOB_STOP_SECONDS)
 
     app = FastAPI(

@@ -7,7 +7,7 @@ No other product module reads a ``QA_TEST_*`` variable. The switch holds comma-s
 - ``pause=POINT``: the process prints ``paused at POINT`` to stderr and sleeps, so a test can SIGKILL it exactly there.
   POINT is ``embed`` (a batch embedded, nothing written), ``append`` (a log record fsynced, not yet applied),
   ``save`` (a compaction's new generation written as ``gen-N.tmp``), ``switch`` (renamed to ``gen-N``, ``CURRENT``
-  not yet switched) or ``job-batch`` (a background job's batch committed, its progress not yet journaled).
+  not yet switched) or ``job-batch`` (a background job about to write its next batch; its upload is journaled).
 - ``compact_at_bytes=N``: compact once the log holds N bytes, whatever the base's size.
 
 Unset (the normal case) every hook does nothing. The variable is read at each call, so a test may set it mid-run.

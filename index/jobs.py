@@ -1,7 +1,9 @@
 """Background indexing jobs: a large upload is committed in batches by one worker thread, with progress and cancel.
 
 Each batch is its own durable write (the store's write lock is taken and released per batch), and a write gate lets
-the requests that were already waiting for that lock (a delete, a small upload) go before the job's next batch.
+the requests that were already waiting for that lock (a delete, a small upload) go before the job's next batch. With
+a journal (index/job_journal.py: the server, which writes the index) an accepted upload and each batch's progress are on
+disk, so after a restart or a kill every unfinished job resumes after its last journaled batch.
 """
 
 from __future__ import annotations
@@ -18,15 +20,17 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from index import faults
 from index.documents import Document
 from index.errors import JobFinishedError, JobNotFoundError, JobQueueFullError, QAError
+from index.job_journal import JobJournal
 from index.store import UpdateReport
 
 log = logging.getLogger(__name__)
 
 JobState = Literal["queued", "running", "done", "failed", "cancelled"]
 FINISHED: frozenset[str] = frozenset({"done", "failed", "cancelled"})
-KEEP_FINISHED = 100  # finished records kept for GET /jobs; older ones are forgotten (jobs live in memory only)
+KEEP_FINISHED = 100  # finished records kept for GET /jobs (and in the journal); older ones are forgotten
 MAX_PENDING = 8  # queued + running jobs; each holds its parsed upload (at most QA_MAX_UPLOAD_BYTES) in memory
 INTERNAL = "internal error; the server log has the details"
 
@@ -100,8 +104,11 @@ class JobManager:
     the queue is empty). ``write_batch(docs, on_progress)`` commits one batch of documents and says what it did."""
 
     def __init__(self, write_batch: Callable[[list[Document], Callable[[int], None]], UpdateReport],
-                 batch_docs: int = 64, keep_finished: int = KEEP_FINISHED, max_pending: int = MAX_PENDING) -> None:
+                 batch_docs: int = 64, keep_finished: int = KEEP_FINISHED, max_pending: int = MAX_PENDING,
+                 journal: JobJournal | None = None) -> None:
         self._write_batch = write_batch
+        self._journal = journal
+        self._stopping = False  # close() with a journal: stop after the current batch, resume at the next start
         self.batch_docs = batch_docs
         self._keep_finished = keep_finished
         self._max_pending = max_pending
@@ -125,20 +132,54 @@ class JobManager:
                 raise JobQueueFullError(f"{pending} indexing jobs are queued or running, the most the server keeps; "
                                         "send the upload again when one has finished (GET /jobs)")
             job = Job(id=f"job_{secrets.token_hex(8)}", state="queued", total=len(docs), done=0, created=_now())
+            if self._journal is not None:  # on disk before the caller answers 202
+                self._journal.accept(job.model_dump(mode="json"), docs)
             self._jobs[job.id] = job
             self._docs[job.id] = list(docs)
             self._queue.append(job.id)
-            if self._worker is None:
-                self._worker = threading.Thread(target=self._run, name="qa-jobs", daemon=True)
-                self._worker.start()
+            self._start_worker()
             return job
+
+    def resume(self) -> list[Job]:
+        """Load the journal: finished jobs are listed again, unfinished ones queued to go on after their last
+        journaled batch (in their order of creation). Returns the resumed jobs."""
+        if self._journal is None:
+            return []
+        resumed = []
+        with self._cond:
+            for record, docs in self._journal.load():
+                job = Job.model_validate(record)
+                if job.state in FINISHED or docs is None or len(docs) != job.total:
+                    if job.state not in FINISHED:
+                        log.warning("job %s cannot be resumed: its journaled upload is missing or incomplete", job.id)
+                        job = job.model_copy(update={"state": "failed", "finished": _now(), "error": (
+                            f"the server restarted and the upload was lost from its journal; the first {job.done} "
+                            "documents are indexed")})
+                        self._journal.finish(job.model_dump(mode="json"))
+                    self._jobs[job.id] = job
+                    continue
+                job = job.model_copy(update={"state": "queued"})
+                self._jobs[job.id], self._docs[job.id] = job, docs
+                self._queue.append(job.id)
+                resumed.append(job)
+            self._forget_old()
+            if self._queue:
+                self._start_worker()
+        for job in resumed:
+            log.warning("resuming indexing job %s after document %d of %d", job.id, job.done, job.total)
+        return resumed
+
+    def _start_worker(self) -> None:
+        if self._worker is None and not self._stopping:
+            self._worker = threading.Thread(target=self._run, name="qa-jobs", daemon=True)
+            self._worker.start()
 
     def get(self, job_id: str) -> Job:
         with self._cond:
             job = self._jobs.get(job_id)
         if job is None:
-            raise JobNotFoundError(f"no job with id {job_id!r}; GET /jobs lists the recent ones (jobs are kept in "
-                                   "memory and forgotten when the server restarts)")
+            raise JobNotFoundError(f"no job with id {job_id!r}; GET /jobs lists the recent ones (the latest "
+                                   f"{self._keep_finished} finished jobs are kept)")
         return job
 
     def recent(self) -> list[Job]:
@@ -165,34 +206,52 @@ class JobManager:
             return self.get(job_id)
 
     def close(self, timeout: float | None = None) -> None:
-        """Cancel every queued and running job (committed batches stay) and wait for the worker to stop."""
+        """``stop()``, then wait for the worker to end."""
+        self.stop()
         with self._cond:
-            for job_id in list(self._docs):
-                self.cancel(job_id)
             worker = self._worker
         if worker is not None:
             worker.join(timeout)
+
+    def stop(self) -> None:
+        """Have the worker stop after the batch it is writing (no new job starts). With a journal the unfinished
+        jobs stay queued there and resume at the next start; without one they are cancelled (committed batches
+        stay)."""
+        with self._cond:
+            if self._journal is None:
+                for job_id in list(self._docs):
+                    self.cancel(job_id)
+            self._stopping = True
 
     # ---- the worker ------------------------------------------------------------------------------------------
     def _update(self, job: Job, **changes: object) -> Job:
         """Publish a new record (callers hold ``_cond``)."""
         new = job.model_copy(update=changes)
         self._jobs[job.id] = new
+        if self._journal is not None and new.state not in FINISHED:
+            self._journal.save(new.model_dump(mode="json"))
         self._cond.notify_all()
         return new
 
     def _finish(self, job: Job, state: JobState, **changes: object) -> Job:
         self._docs.pop(job.id, None)  # a finished job holds no documents, and no longer counts as pending
         new = self._update(job, state=state, finished=_now(), **changes)
+        if self._journal is not None:
+            self._journal.finish(new.model_dump(mode="json"))
+        self._forget_old()
+        return new
+
+    def _forget_old(self) -> None:
         finished = [j for j in self._jobs if self._jobs[j].state in FINISHED]
         for old in finished[: max(0, len(finished) - self._keep_finished)]:
             del self._jobs[old]
-        return new
+            if self._journal is not None:
+                self._journal.forget(old)
 
     def _run(self) -> None:
         while True:
             with self._cond:
-                if not self._queue:
+                if not self._queue or self._stopping:
                     self._worker = None
                     return
                 job_id = self._queue.popleft()
@@ -207,14 +266,17 @@ class JobManager:
                         self._finish(self._jobs[job_id], "failed", error=INTERNAL)
 
     def _run_job(self, job: Job, docs: list[Document]) -> None:
-        for start in range(0, len(docs), self.batch_docs):
+        for start in range(job.done, len(docs), self.batch_docs):  # a resumed job goes on after its last batch
             batch = docs[start : start + self.batch_docs]
             rest = [d.doc_id for d in docs[start:]]
+            faults.pause("job-batch")
             with self._cond:
                 job = self._jobs[job.id]
                 if job.cancel_requested:
                     self._finish(job, "cancelled", skipped=rest)
                     return
+                if self._stopping:
+                    return  # journaled as it is: the next start resumes it here
             try:
                 report = self._write_batch(batch, self._once(self.on_write, job))
             except Exception as exc:  # a job has no caller to raise to: its record carries the reason

@@ -73,6 +73,9 @@ class IndexStore:
         self.read_only: str | None = None  # why writes are refused (recovered in memory by a store without the lock)
         self._writer_lock: WriterLock | None = None
         self._write_lock = threading.RLock()
+        # Writers embed one at a time, outside the write lock: concurrent encoder calls would share the cores and
+        # all finish late, where one at a time each finishes in turn. Deletes never wait for it.
+        self._embed_lock = threading.Lock()
         self._head = Head(IndexSnapshot.build({}, embedder.dim))
         self.compactor = Compactor(self.index_dir, self._write_lock, lambda: self._head, self._swap, self._manifest_at)
 
@@ -88,6 +91,11 @@ class IndexStore:
     @property
     def log(self) -> WriteAheadLog | None:
         return self._head.log
+
+    @property
+    def is_writer(self) -> bool:
+        """True while this store holds the folder's writer lock."""
+        return self._writer_lock is not None
 
     # ---- opening and closing ---------------------------------------------------------------------------------
     @classmethod
@@ -283,7 +291,8 @@ class IndexStore:
         if not docs:
             return {}
         pieces = [chunk_document(d.doc_id, d.text, self.params) for d in docs]
-        vectors = self.embedder.encode([s.text for sentences, _ in pieces for s in sentences])
+        with self._embed_lock:
+            vectors = self.embedder.encode([s.text for sentences, _ in pieces for s in sentences])
         out, pos = {}, 0
         for doc, (sentences, chunks) in zip(docs, pieces, strict=True):
             vecs = vectors[pos : pos + len(sentences)]

@@ -11,6 +11,7 @@ from index.documents import Document
 from index.errors import DocumentNotFoundError, InvalidInputError, TooLargeError
 from index.filters import Filters
 from index.ingest import Skipped, load_files
+from index.job_journal import JobJournal
 from index.jobs import Job, JobManager, WriteGate
 from index.snapshot import DocEntry, IndexSnapshot
 from index.store import IndexStore, UpdateReport, check_storable
@@ -38,7 +39,9 @@ class QAService:
         self.encoder = QuestionEncoder(store.embedder)
         self.retriever = Retriever(self.encoder, settings.fusion, settings.dense_weight)
         self.writes = WriteGate()
-        self.jobs = JobManager(self._write_batch, settings.job_batch_docs)
+        # the writer journals background jobs beside the index, so they survive a restart or a kill
+        journal = JobJournal(store.index_dir / "jobs") if store.is_writer else None
+        self.jobs = JobManager(self._write_batch, settings.job_batch_docs, journal=journal)
 
     @classmethod
     def from_settings(cls, settings: Settings, build_from_seeds: bool = False, writer: bool = False) -> QAService:
@@ -52,6 +55,7 @@ class QAService:
             service = cls(store, settings)  # stamps the reader version before anything is written
             if build_from_seeds and store.fresh:
                 store.update(load_files([settings.seeds_dir]), remove_missing_under=[settings.seeds_dir])
+            service.jobs.resume()  # jobs a killed or stopped server accepted go on where their last batch ended
         except BaseException:
             store.close()
             raise

@@ -11,8 +11,9 @@ from index.jobs import Job
 
 router = APIRouter(prefix="/jobs", tags=["jobs"], dependencies=[ReadAccess])
 
-_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No job with that id (unknown, or forgotten: "
-                                                                   "jobs are kept in memory, the latest 100 finished)"}}
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": (
+    "No job with that id (unknown, or forgotten: the server keeps the latest 100 finished jobs, and unfinished ones "
+    "across restarts)")}}
 
 
 @router.get("", response_model=list[Job])

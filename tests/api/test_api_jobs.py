@@ -154,8 +154,8 @@ def test_a_job_whose_first_batch_cannot_be_saved_fails_with_the_reason(client: T
 
 
 def test_unknown_jobs_are_404_and_cancel_needs_the_key(keyed_client: TestClient) -> None:
-    unknown = {"detail": "no job with id 'job_nope'; GET /jobs lists the recent ones (jobs are kept in memory and "
-                         "forgotten when the server restarts)"}
+    unknown = {"detail": "no job with id 'job_nope'; GET /jobs lists the recent ones (the latest 100 finished jobs "
+                         "are kept)"}
     for response in (keyed_client.get("/jobs/job_nope"), keyed_client.delete("/jobs/job_nope", headers=AUTH)):
         assert (response.status_code, response.json()) == (404, unknown)
     refused = keyed_client.post("/documents", files=_jsonl(_records()))

@@ -146,8 +146,8 @@ def test_queued_jobs_cancel_at_once_and_the_queue_is_bounded(service: QAService)
 def test_unknown_jobs_and_bad_uploads_are_refused_before_any_job(service: QAService) -> None:
     with pytest.raises(JobNotFoundError) as exc:
         service.jobs.get("job_nope")
-    assert str(exc.value) == ("no job with id 'job_nope'; GET /jobs lists the recent ones (jobs are kept in memory "
-                              "and forgotten when the server restarts)")
+    assert str(exc.value) == ("no job with id 'job_nope'; GET /jobs lists the recent ones (the latest 100 finished "
+                              "jobs are kept)")
     docs = bulk_docs(100)
     cases: list[tuple[list[Document], type[Exception], str]] = [
         ([*docs, Document("huge", "Huge", "x" * 200_001)], TooLargeError,
@@ -164,3 +164,43 @@ def test_unknown_jobs_and_bad_uploads_are_refused_before_any_job(service: QAServ
         assert str(refused.value) == message
     assert service.jobs.recent() == []
     assert set(service.store.snapshot.entries) == SEED_IDS
+
+
+def test_a_stopped_job_resumes_from_the_journal_after_its_last_batch(index_copy: Path, embedder: Embedder) -> None:
+    """The writer journals jobs in INDEX_DIR/jobs: a server stopped after the first batch of three leaves the job
+    queued there, and the next writer resumes it at document 65 (kills: tests/reliability/test_job_durability.py)."""
+    settings = Settings(index_dir=index_copy, seeds_dir=SEEDS)
+    service = QAService(IndexStore.open(index_copy, embedder, writer=True), settings)
+    stopped_after_first = threading.Event()
+
+    def stop(job: Job) -> None:  # as a shutdown would, right after the first batch
+        service.jobs.stop()
+        stopped_after_first.set()
+
+    service.jobs.on_batch = stop
+    docs = bulk_docs(150)
+    job_id = service.submit_documents(docs).id
+    assert stopped_after_first.wait(WAIT)
+    service.jobs.close(WAIT)
+    stopped = service.jobs.get(job_id)
+    assert (stopped.state, stopped.done, stopped.added) == ("running", 64, [d.doc_id for d in docs[:64]])
+    service.store.close()
+    assert sorted(p.name for p in (index_copy / "jobs").iterdir()) == [f"{job_id}.docs.jsonl", f"{job_id}.json"]
+
+    service = QAService(IndexStore.open(index_copy, embedder, writer=True), settings)
+    batches: list[int] = []
+    service.jobs.on_batch = lambda job: batches.append(job.done)
+    assert [j.id for j in service.jobs.resume()] == [job_id]
+    job = service.jobs.wait(job_id, WAIT)
+    service.jobs.close(WAIT)
+    service.store.close()
+    assert batches == [128, 150]  # the two batches left, nothing written twice
+    assert (job.state, job.done, job.added, job.unchanged) == ("done", 150, [d.doc_id for d in docs], [])
+    assert _on_disk(index_copy, embedder) == SEED_IDS | {d.doc_id for d in docs}
+    assert sorted(p.name for p in (index_copy / "jobs").iterdir()) == [f"{job_id}.json"]  # the upload is dropped
+    again = QAService(IndexStore.open(index_copy, embedder), settings)  # a reader keeps no journal ...
+    assert again.jobs.resume() == []
+    reopened = QAService(IndexStore.open(index_copy, embedder, writer=True), settings)
+    reopened.jobs.resume()  # ... the writer lists the finished job again
+    assert reopened.jobs.get(job_id) == job
+    reopened.store.close()
