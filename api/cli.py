@@ -8,36 +8,14 @@ import os
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import ValidationError
 
+from api.cli_args import add_filter_arguments, filters_of
+from api.cli_args import settings_of as _settings
 from index.errors import InvalidInputError, QAError
-from qa.config import Settings
 from qa.models import Answer, Citation
-
-if TYPE_CHECKING:
-    from index.filters import Filters
-
-
-def _settings(args: argparse.Namespace) -> Settings:
-    overrides = {"index_dir": args.index_dir} if getattr(args, "index_dir", None) else {}
-    return Settings(**overrides)
-
-
-def add_filter_arguments(p: argparse.ArgumentParser) -> None:
-    """``--since``, ``--until`` and ``--source``, as the HTTP API takes them."""
-    p.add_argument("--since", help="only articles published on or after this date (YYYY-MM-DD)")
-    p.add_argument("--until", help="only articles published on or before this date (YYYY-MM-DD)")
-    p.add_argument("--source", help="only articles whose site name, URL host (or its first label or a suffix of it) "
-                                    "or doc_id prefix is this")
-
-
-def filters_of(args: argparse.Namespace) -> Filters | None:
-    """The validated filters of ``add_filter_arguments`` (InvalidInputError when malformed), None when none."""
-    from index.filters import Filters
-
-    return Filters.parse(args.since, args.until, args.source)
 
 
 def cmd_index(args: argparse.Namespace) -> int:

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 
 def _local(args: argparse.Namespace, writer: bool = False):  # type: ignore[no-untyped-def]
-    from api.cli import _settings
+    from api.cli_args import settings_of as _settings
     from qa.service import QAService
 
     return QAService.from_settings(_settings(args), writer=writer)
@@ -38,7 +38,7 @@ def format_passages(passages: list[Passage], filters: Filters | None = None) -> 
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from api.cli import filters_of
+    from api.cli_args import filters_of
 
     filters = filters_of(args)
     if args.url:
@@ -95,7 +95,7 @@ def cmd_rm(args: argparse.Namespace) -> int:
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from api.cli import add_filter_arguments
+    from api.cli_args import add_filter_arguments
 
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("--index-dir", help="index folder (default: $QA_INDEX_DIR or .qa-index)")
