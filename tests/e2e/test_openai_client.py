@@ -8,7 +8,7 @@ import pytest
 from api.cli import format_answer
 from api.cli import main as cli_main
 from api.client import QAClient
-from index.errors import DocumentNotFoundError, TooLargeError
+from index.errors import DocumentNotFoundError, InvalidInputError
 
 PATROL_Q = "Which port did the US patrol boats reach?"
 PATROL_DOC = "003_15bbf54440315bf5"
@@ -60,7 +60,7 @@ def test_qa_client_matches_the_server(live_server: str) -> None:
         assert len(answer.passages) == 2
         assert client.search("Odessa", k=1)[0].doc_id == PATROL_DOC
         assert client.health()["documents"] == 2
-        with pytest.raises(TooLargeError, match="server answered 413: question is 2,001 characters"):
+        with pytest.raises(InvalidInputError, match="server answered 422: question is 2,001 characters"):
             client.ask("x" * 2001)
     with QAClient(live_server) as client, pytest.raises(DocumentNotFoundError):
         client._request("GET", "/documents/missing")
