@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from index.documents import Document
 from index.durable import fsync_dir, write_atomic
+from index.generation import storage_error
 
 log = logging.getLogger(__name__)
 
@@ -29,11 +30,16 @@ class JobJournal:
         self.folder = Path(folder)
 
     def accept(self, record: dict, docs: Sequence[Document]) -> None:
-        """Journal a new job: its upload, then its record (so a record never lacks its upload)."""
-        self.folder.mkdir(parents=True, exist_ok=True)
+        """Journal a new job: its upload, then its record (so a record never lacks its upload). A failure (a full
+        disk: ``StorageFullError``) leaves nothing behind, and the job is not accepted."""
         lines = [json.dumps({**d.metadata(), "text": d.text}, ensure_ascii=False) for d in docs]
-        write_atomic(self._docs(record["id"]), "\n".join(lines) + "\n")
-        self.save(record)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            write_atomic(self._docs(record["id"]), "\n".join(lines) + "\n")
+            self.save(record)
+        except OSError as exc:
+            self.forget(record["id"])
+            raise storage_error(exc, self.folder) from exc
 
     def save(self, record: dict) -> None:
         """Replace the job's record (atomically, fsynced with its folder)."""

@@ -69,6 +69,8 @@ def open_folder(index_dir: Path, dim: int, check: CheckManifest) -> Opened | Non
         try:
             return load(index_dir / name, dim, check)
         except IndexCorruptError as exc:
+            if _pointer(index_dir)[0] not in (name, None):  # a writer published a newer one meanwhile: read that
+                return open_folder(index_dir, dim, check)
             if len(gens) < 2:
                 raise
             problem = f"{name} does not load: {str(exc).split('; ')[0]}"
@@ -84,8 +86,10 @@ def load(path: Path, dim: int, check: CheckManifest) -> Opened:
     try:
         seq0 = base_seq(manifest)
         entries, id_base, index = read_base(path, dim)
-        contents = wal.read(path / LOG_FILE, dim, seq0)
+        # the side record before the log: a writer appends the record before acknowledging it, so a log read after
+        # the side record holds at least the writes it names, even while that writer goes on appending
         acked = wal.read_acked(path)
+        contents = wal.read(path / LOG_FILE, dim, seq0)
         if acked is None and "last_seq" in manifest:
             raise wal.LogCorruptError(f"index side record {path / wal.ACKED_FILE} is missing")
         wal.verify(path / LOG_FILE, contents, seq0, acked)

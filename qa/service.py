@@ -43,6 +43,12 @@ class QAService:
         journal = JobJournal(store.index_dir / "jobs") if store.is_writer else None
         self.jobs = JobManager(self._write_batch, settings.job_batch_docs, journal=journal)
 
+    def warm_up(self) -> None:
+        """Load the encoders now (they load on first use), so a server answers its first write or question as fast
+        as the next ones once it reports ready."""
+        self.store.embedder.encode(["The ferry leaves at noon."])
+        self.encoder.encode(["When does the ferry leave?"])
+
     @classmethod
     def from_settings(cls, settings: Settings, build_from_seeds: bool = False, writer: bool = False) -> QAService:
         """Open the index at ``settings.index_dir``; optionally build it from the seeds when the folder holds no index
