@@ -209,3 +209,35 @@ def test_background_compaction_starts_past_the_threshold(index_copy: Path, embed
     new = _current(index_copy)
     assert new != old and not old.exists()
     assert sorted(IndexStore.open(index_copy, embedder).snapshot.entries) == [D0, D3, NEW.doc_id]
+
+
+def test_the_compaction_tail_log_is_fsynced_with_its_folder(index_copy: Path, embedder: Embedder,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """A write that lands while a compaction builds its base becomes the new generation's tail log; that file and
+    the side record are created after the base, so the folder is fsynced again once they exist (before the rename),
+    or a power loss could lose the tail (on the main of issue #24 only the base's files were covered)."""
+    from index import compaction, generation
+
+    store = IndexStore.open(index_copy, embedder)
+    synced: list[tuple[str, list[str]]] = []  # each folder fsync with the files the folder then held
+    real_fsync, real_prepare = generation.fsync_dir, compaction.prepare
+
+    def fsync_dir(path: Path) -> None:
+        synced.append((path.name, sorted(p.name for p in path.iterdir())))
+        real_fsync(path)
+
+    def prepare_then_write(*args: object, **kwargs: object) -> Path:
+        tmp = real_prepare(*args, **kwargs)  # type: ignore[arg-type]
+        writer = threading.Thread(target=store.add, args=([NEW],))  # no lock is held while the base is written
+        writer.start()
+        writer.join()
+        return tmp
+
+    monkeypatch.setattr(generation, "fsync_dir", fsync_dir)
+    monkeypatch.setattr(compaction, "prepare", prepare_then_write)
+    gen = store.compact()
+    assert (gen / "log").stat().st_size > 0  # the write is the new generation's tail
+    assert (f"{gen.name}.tmp", ["acked", "documents.jsonl", "faiss.index", "log", "manifest.json", "vectors.npy"]) \
+        in synced
+    assert synced[-1][0] == index_copy.name  # CURRENT's rename, last
+    assert sorted(IndexStore.open(index_copy, embedder).snapshot.entries) == [D0, D3, NEW.doc_id]
