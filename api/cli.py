@@ -17,20 +17,51 @@ from api.cli_args import settings_of as _settings
 from index.errors import InvalidInputError, QAError
 from qa.models import Answer, Citation
 
+# `qa index` exit codes (README, "Indexing"): every file indexed, some skipped, or nothing done (usage, lock, I/O)
+EXIT_INDEXED, EXIT_SKIPPED, EXIT_ERROR = 0, 1, 2
+
 
 def cmd_index(args: argparse.Namespace) -> int:
-    if args.url:
-        return _index_through_server(args)
+    """Index files locally or through a server; the same files print the same summary either way. Exit code 0 when
+    every file and record was indexed, 1 when some were skipped (each named with its reason), 2 on errors."""
+    if args.sync and args.url:
+        raise InvalidInputError("--sync works on a local index only (the server does not know which of its documents "
+                                "came from your folder); remove documents there with `qa rm ID... --url` or "
+                                "`qa rm --source X --url`")
+    paths = [Path(p) for p in args.paths]
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise InvalidInputError(f"no such file or folder: {', '.join(missing)}")
+    summary = _index_through_server(args, paths) if args.url else _index_locally(args, paths)
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(f"documents: {len(summary['added'])} added, {len(summary['changed'])} changed, "
+              f"{len(summary['unchanged'])} unchanged, {len(summary['removed'])} removed, "
+              f"{len(summary['skipped'])} skipped")
+        for doc_id in summary["removed"]:
+            print(f"removed {doc_id}")
+        for skipped in summary["skipped"]:
+            print(f"skipped {skipped['source']}: {skipped['reason']}")
+        if summary["undated"]:
+            print(f"{len(summary['undated'])} without a publication date (date filters never match them): "
+                  f"{', '.join(summary['undated'])}")
+        _print_encodings((e["source"], e["encoding"]) for e in summary["encodings"])
+        if args.url:
+            print(f"server: {args.url}")
+        else:
+            print(f"index: {summary['index_dir']} ({summary['documents']} documents, {summary['passages']} passages)")
+    return EXIT_SKIPPED if summary["skipped"] else EXIT_INDEXED
+
+
+def _index_locally(args: argparse.Namespace, paths: list[Path]) -> dict[str, Any]:
     from tqdm import tqdm
 
     from index.store import IndexStore
     from qa.service import QAService
 
     settings = _settings(args)
-    paths = [Path(p) for p in args.paths] or [settings.seeds_dir]
-    missing = [str(p) for p in paths if not p.exists()]
-    if missing:
-        raise InvalidInputError(f"no such file or folder: {', '.join(missing)}")
+    paths = paths or [settings.seeds_dir]
     embedder = settings.make_embedder()
     # --rebuild keeps the old generations until the new index is published (they are its backup until then)
     with (IndexStore.rebuild(settings.index_dir, embedder) if args.rebuild else
@@ -41,26 +72,15 @@ def cmd_index(args: argparse.Namespace) -> int:
         files = sum(1 for _ in iter_files(paths))  # the total for the bar: one file is one article (JSONL: more)
         with tqdm(desc="indexing", unit="doc", total=files,
                   disable=args.quiet or args.json or not sys.stderr.isatty()) as bar:
-            report = service.index_paths(paths, on_progress=bar.update)
+            report = service.index_paths(paths, on_progress=bar.update, sync=args.sync)
         if store.generation is None:  # a rebuild that added nothing still replaces the index (with an empty one)
             store.save()
     snap = service.store.snapshot
-    if args.json:
-        print(json.dumps({"added": report.added, "changed": report.changed, "unchanged": report.unchanged,
-                          "removed": report.removed,
-                          "skipped": [{"source": s.source, "reason": s.reason} for s in report.skipped],
-                          "encodings": [{"doc_id": e.doc_id, "source": e.source, "encoding": e.encoding}
-                                        for e in report.encodings],
-                          "index_dir": str(settings.index_dir), "documents": len(snap.entries),
-                          "passages": len(snap.passages)}, indent=2))
-        return 0
-    print(f"documents: {len(report.added)} added, {len(report.changed)} changed, "
-          f"{len(report.unchanged)} unchanged, {len(report.removed)} removed, {len(report.skipped)} skipped")
-    for skipped in report.skipped:
-        print(f"skipped {skipped.source}: {skipped.reason}")
-    _print_encodings((e.source, e.encoding) for e in report.encodings)
-    print(f"index: {settings.index_dir} ({len(snap.entries)} documents, {len(snap.passages)} passages)")
-    return 0
+    return {"added": report.added, "changed": report.changed, "unchanged": report.unchanged,
+            "removed": report.removed, "undated": service.undated(report.added + report.changed),
+            "skipped": [{"source": s.source, "reason": s.reason} for s in report.skipped],
+            "encodings": [{"doc_id": e.doc_id, "source": e.source, "encoding": e.encoding} for e in report.encodings],
+            "index_dir": str(settings.index_dir), "documents": len(snap.entries), "passages": len(snap.passages)}
 
 
 def _print_encodings(found: Iterable[tuple[str, str]]) -> None:
@@ -69,18 +89,14 @@ def _print_encodings(found: Iterable[tuple[str, str]]) -> None:
         print(f"not UTF-8: {source} decoded as {encoding}")
 
 
-def _index_through_server(args: argparse.Namespace) -> int:
+def _index_through_server(args: argparse.Namespace, paths: list[Path]) -> dict[str, Any]:
     """Upload each file to a running server (POST /documents), which owns the index's writer lock."""
     from api.client import QAClient
     from index.ingest import doc_id_for, iter_files
 
-    paths = [Path(p) for p in args.paths]
     if not paths:
         raise InvalidInputError("name the files or folders to send to the server")
-    missing = [str(p) for p in paths if not p.exists()]
-    if missing:
-        raise InvalidInputError(f"no such file or folder: {', '.join(missing)}")
-    done: dict[str, list[str]] = {"added": [], "changed": [], "unchanged": []}
+    done: dict[str, list[str]] = {"added": [], "changed": [], "unchanged": [], "undated": []}
     skipped: list[dict[str, str]] = []
     encodings: list[dict[str, str]] = []
     with QAClient(args.url, api_key=args.api_key) as client:
@@ -92,25 +108,20 @@ def _index_through_server(args: argparse.Namespace) -> int:
             except QAError as exc:
                 if exc.status_code not in (413, 415, 422):
                     raise
-                skipped.append({"source": str(path), "reason": str(exc)})
-                if not args.json:
-                    print(f"skipped {path}: {exc}")
+                skipped.append({"source": str(path), "reason": str(exc).split(": ", 1)[-1]})
                 continue
             if result.get("job") and not args.json:
                 print(f"{path}: {len(result['documents'])} documents indexed by job {result['job']}")
             for key, ids in done.items():
-                ids.extend(result[key])
+                ids.extend(result.get(key) or [])  # a job's record names no undated documents
+            # a JSON Lines file's bad lines, named as a local run names them
+            skipped.extend({"source": f"{path}, {r['where']}", "reason": r["reason"]}
+                           for r in result.get("rejected", []))
             if result.get("encoding"):  # the server names it only for a file that was not UTF-8
                 encodings.extend({"doc_id": doc_id, "source": str(path.resolve()), "encoding": result["encoding"]}
                                  for doc_id in result["documents"])
-    if args.json:
-        print(json.dumps({**done, "removed": [], "skipped": skipped, "encodings": encodings, "url": args.url},
-                         indent=2))
-        return 0
-    _print_encodings((e["source"], e["encoding"]) for e in encodings)
-    print(f"documents: {len(done['added'])} added, {len(done['changed'])} changed, {len(done['unchanged'])} unchanged, "
-          f"{len(skipped)} skipped (via {args.url})")
-    return 0
+    return {"added": done["added"], "changed": done["changed"], "unchanged": done["unchanged"], "removed": [],
+            "undated": done["undated"], "skipped": skipped, "encodings": encodings, "url": args.url}
 
 
 class _JobBar:
@@ -223,10 +234,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qa", description="Extractive question answering over news articles.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("index", help="index files or folders (default: the seeds folder)")
+    p = sub.add_parser("index", help="index files or folders (default: the seeds folder)",
+                       epilog="exit codes: 0 every file and record indexed; 1 some skipped (each is named with its "
+                              "reason, the others are indexed); 2 usage error, index locked by another writer, or "
+                              "the server or the index failed")
     p.add_argument("paths", nargs="*", help="files or folders of .txt .md .html .pdf .docx .json .jsonl articles")
     p.add_argument("--index-dir", help="index folder (default: $QA_INDEX_DIR or .qa-index)")
     p.add_argument("--rebuild", action="store_true", help="discard the existing index first")
+    p.add_argument("--sync", action="store_true", help="also remove the documents of files gone from the folders "
+                   "named (never those of a file skipped now); without it nothing is removed")
     p.add_argument("--url", help="send the files to a running server (which holds the index) instead")
     p.add_argument("--api-key", default=None, help="bearer token for the server, if it needs one")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -22,8 +22,8 @@ def add_filter_arguments(p: argparse.ArgumentParser) -> None:
     """``--since``, ``--until`` and ``--source``, as the HTTP API takes them."""
     p.add_argument("--since", help="only articles published on or after this date (YYYY-MM-DD)")
     p.add_argument("--until", help="only articles published on or before this date (YYYY-MM-DD)")
-    p.add_argument("--source", help="only articles whose site name, URL host (or its first label or a suffix of it) "
-                                    "or doc_id prefix is this")
+    p.add_argument("--source", help="only articles whose site name or author (a wire: AFP), URL host (or its first "
+                                    "label or a suffix of it) or doc_id prefix is this")
 
 
 def filters_of(args: argparse.Namespace) -> Filters | None:

@@ -81,17 +81,34 @@ def cmd_docs(args: argparse.Namespace) -> int:
 
 
 def cmd_rm(args: argparse.Namespace) -> int:
+    """Remove documents by id (all or none) and every document of a source, in one write; ``--dry-run`` only names
+    them."""
+    from index.errors import InvalidInputError
+
+    if not args.doc_ids and args.source is None:
+        raise InvalidInputError("name the documents to remove (qa rm ID...) or their source (qa rm --source X)")
     if args.url:
         with _client(args) as client:
-            client.delete(args.doc_id)
+            ids = client.delete_many(args.doc_ids, args.source, args.dry_run)
     else:
-        service = _local(args, writer=True)
-        try:
-            service.delete_document(args.doc_id)
-        finally:
-            service.store.close()
-    print(json.dumps({"deleted": args.doc_id}) if args.json else f"removed {args.doc_id}")
+        ids = _remove_locally(args)
+    if args.json:
+        print(json.dumps({"deleted": ids, "count": len(ids), "dry_run": args.dry_run}))
+        return 0
+    verb = "would remove" if args.dry_run else "removed"
+    for doc_id in ids:
+        print(f"{verb} {doc_id}")
+    if args.source is not None:
+        print(f"{len(ids)} documents of source {args.source!r} " + ("would be removed" if args.dry_run else "removed"))
     return 0
+
+
+def _remove_locally(args: argparse.Namespace) -> list[str]:
+    service = _local(args, writer=True)  # holds the index's writer lock until closed
+    try:
+        return list(service.delete_documents(args.doc_ids, args.source, args.dry_run))
+    finally:
+        service.store.close()
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -116,8 +133,12 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     common(p)
     p.set_defaults(func=cmd_docs)
 
-    p = sub.add_parser("rm", help="remove a document from the index")
-    p.add_argument("doc_id")
-    p.add_argument("--json", action="store_true", help="print the JSON body DELETE /documents/{id} returns")
+    p = sub.add_parser("rm", help="remove documents from the index: by id, or every one of a source")
+    p.add_argument("doc_ids", nargs="*", metavar="ID", help="documents to remove (all or none: an unknown id removes "
+                                                           "nothing)")
+    p.add_argument("--source", help="remove every document whose site name, author, URL host or doc_id prefix is "
+                                    "this (the --source filter of qa ask)")
+    p.add_argument("--dry-run", action="store_true", help="only name the documents that would be removed")
+    p.add_argument("--json", action="store_true", help="print the JSON body DELETE /documents returns")
     common(p)
     p.set_defaults(func=cmd_rm)

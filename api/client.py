@@ -113,7 +113,8 @@ class QAClient:
             return result
         job = self.follow_job(response.headers["location"], on_job)
         return {"documents": job["added"] + job["changed"] + job["unchanged"], "added": job["added"],
-                "changed": job["changed"], "unchanged": job["unchanged"], "job": job["id"]}
+                "changed": job["changed"], "unchanged": job["unchanged"], "rejected": job.get("rejected", []),
+                "job": job["id"]}
 
     def job(self, location: str) -> dict[str, Any]:
         """A job's record by its ``Location`` (``/jobs/{id}``)."""
@@ -143,6 +144,16 @@ class QAClient:
 
     def delete(self, doc_id: str) -> None:
         self._request("DELETE", f"/documents/{quote(doc_id, safe='')}")
+
+    def delete_many(self, doc_ids: Sequence[str] = (), source: str | None = None,
+                    dry_run: bool = False) -> list[str]:
+        """DELETE /documents: the documents ``doc_ids`` names (all or none) and every one of ``source``; the ids
+        removed (with ``dry_run``, that would be)."""
+        params: dict[str, Any] = {"dry_run": str(dry_run).lower(), "doc_id": list(doc_ids)}
+        if source is not None:
+            params["source"] = source
+        result: list[str] = self._request("DELETE", "/documents", params=params)["deleted"]
+        return result
 
     def documents(self) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = self._request("GET", "/documents")

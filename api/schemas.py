@@ -8,6 +8,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, 
 from pydantic.config import JsonDict
 
 from index.filters import Filters
+from index.jobs import RejectedRecord
 from index.snapshot import DocEntry
 from qa.models import Citation
 
@@ -37,8 +38,9 @@ JsonInt = Annotated[StrictInt, BeforeValidator(_whole_number)]
 SINCE_DOC = ("only articles published on or after this date (YYYY-MM-DD, not after `until`: 422); undated articles "
              "never match")
 UNTIL_DOC = "only articles published on or before this date (YYYY-MM-DD); undated articles never match"
-SOURCE_DOC = ("only articles whose site name, URL host (`www.themoscowtimes.com`, `themoscowtimes.com`, "
-              "`themoscowtimes`, or a host suffix such as `co.uk`) or doc_id prefix is this, ignoring case")
+SOURCE_DOC = ("only articles whose site name or author (a wire such as `AFP`; `aljazeera` matches \"Al Jazeera\"), URL "
+              "host (`www.themoscowtimes.com`, `themoscowtimes.com`, `themoscowtimes`, or a host suffix such as "
+              "`co.uk`) or doc_id prefix is this, ignoring case and accents")
 
 
 class FilterFields(BaseModel):
@@ -123,6 +125,7 @@ class DocumentInfo(BaseModel):
     url: str | None
     published: str | None = Field(description="publication date, ISO 8601 (YYYY-MM-DD); null when unknown")
     published_raw: str | None = Field(None, description="the date as the article wrote it")
+    undated: bool = Field(False, description="no publication date was found: since/until filters never match it")
     author: str | None = None
     site_name: str | None = None
     passages: int
@@ -133,7 +136,7 @@ class DocumentInfo(BaseModel):
     def of(cls, entry: DocEntry) -> DocumentInfo:
         d = entry.doc
         return cls(doc_id=d.doc_id, title=d.title, url=d.url, published=d.published, published_raw=d.published_raw,
-                   author=d.author, site_name=d.site_name, passages=len(entry.chunks),
+                   undated=d.published is None, author=d.author, site_name=d.site_name, passages=len(entry.chunks),
                    sentences=len(entry.sentences), chars=len(d.text))
 
 
@@ -156,10 +159,23 @@ class DocumentsAdded(BaseModel):
     unchanged: list[str]
     encoding: str | None = Field(None, description="only for an uploaded file that was not UTF-8: the encoding it was "
                                                     "decoded as (a Python codec name such as 'cp1252')")
+    undated: list[str] | None = Field(None, description="only when some are: ids added or changed without a "
+                                      "publication date (since/until filters never match them)")
+    rejected: list[RejectedRecord] | None = Field(None, description="only when some were: records of an uploaded "
+                                                  "JSON / JSON Lines file that could not be read, with where they "
+                                                  "are; the others were indexed")
 
 
 class Deleted(BaseModel):
     deleted: str
+
+
+class DeletedMany(BaseModel):
+    """What DELETE /documents removed (or, with ``dry_run``, would remove)."""
+
+    deleted: list[str] = Field(description="ids of the documents removed, or that would be with dry_run")
+    count: int
+    dry_run: bool
 
 
 class Health(BaseModel):

@@ -20,6 +20,7 @@ import numpy as np
 from index.documents import Document
 from index.errors import InvalidInputError
 from index.snapshot import IndexSnapshot, id_selector
+from index.text import fold
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -53,14 +54,20 @@ def _host(url: str | None) -> str | None:
     return host.removeprefix("www.") if host else None
 
 
+def _name_key(folded: str) -> str:
+    """A folded site or author name without spaces and punctuation: ``al jazeera`` -> ``aljazeera``."""
+    return "".join(c for c in folded if c.isalnum())
+
+
 @dataclass(frozen=True, slots=True)
 class Filters:
     """Which documents a question or search may use; every given condition must hold.
 
     - ``since`` / ``until``: the document's ``published`` date is on or after ``since`` and on or before ``until``
       (both inclusive). A document without a publication date never matches a date filter.
-    - ``source`` matches a document, case-insensitively and ignoring surrounding spaces, when it
-      (1) equals the document's ``site_name`` (a leading ``www.`` ignored on both sides);
+    - ``source`` matches a document, ignoring case, accents and surrounding spaces, when it
+      (1) equals the document's ``site_name`` or ``author`` (a wire: ``AFP``, ``Reuters``) ignoring spaces and
+      punctuation too (``aljazeera`` matches "Al Jazeera"; a leading ``www.`` ignored on both sides);
       (2) or, with a leading ``www.`` dropped, equals its URL's host name without ``www.`` (``themoscowtimes.com``),
       or that host's first label (``themoscowtimes``), or a trailing run of the host's labels (``bbc.co.uk`` and
       ``co.uk`` match ``news.bbc.co.uk``; ``com`` matches every ``.com`` host);
@@ -105,11 +112,13 @@ class Filters:
 
     def _source_matches(self, doc: Document) -> bool:
         assert self.source is not None
-        given = self.source.lower()
-        if doc.doc_id.lower().startswith(given):
+        given = fold(self.source)
+        if fold(doc.doc_id).startswith(given):
             return True
         value = given.removeprefix("www.")
-        if doc.site_name is not None and doc.site_name.strip().lower().removeprefix("www.") == value:
+        key = _name_key(value)
+        if key and any(name is not None and _name_key(fold(name.strip()).removeprefix("www.")) == key
+                       for name in (doc.site_name, doc.author)):
             return True
         host = _host(doc.url)
         return host is not None and (host == value or host.split(".")[0] == value or host.endswith("." + value))

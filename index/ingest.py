@@ -15,30 +15,22 @@ from index.decoding import DecodedText, decode_text
 from index.documents import Document
 from index.errors import InvalidInputError, QAError, TooLargeError
 from index.formats import DEFAULT_MAX_CHARS, Extracted, brief, extract_docx, extract_html, extract_pdf
+from index.header import read_header
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx", ".json", ".jsonl")
 BINARY_SUFFIXES = (".pdf", ".docx")  # parsed from their bytes, never decoded as text
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
-HEADER_LINES = 10  # a plain-text article's date is looked for in its first lines (title, byline, dateline)
-
-_URL = re.compile(r"https?://\S+")
-_MONTH = (r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?"
-          r"|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?")
-_TIME = r"(?:,?\s+(?:at\s+)?\d{1,2}:\d{2}(?:\s*[AaPp]\.?[Mm]\.?)?(?:\s+[A-Z]{2,4}\b)?)?"
-# "November 24, 2021", "Nov. 24, 2021 10:05 AM EST", "24 November 2021", "2021-11-24" or "2021-11-24T10:00:00Z"
-_DATE = re.compile(
-    rf"\b(?:{_MONTH}\s+\d{{1,2}},?\s+\d{{4}}\b{_TIME}|\d{{1,2}}\s+{_MONTH}\s+\d{{4}}\b{_TIME}"
-    r"|\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2})?(?:Z|[+-]\d{2}:?\d{2})?)?(?!\d))"
-)
 _DOC_ID = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
 @dataclass(frozen=True, slots=True)
 class Skipped:
-    """A file (or record) that was not indexed, and why."""
+    """A file (or record) that was not indexed, and why; ``path`` is the file's resolved path, so a folder sync keeps
+    the documents a skipped file gave before (a file that cannot be read now is not a file that is gone)."""
 
     source: str
     reason: str
+    path: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,24 +86,6 @@ def parse_markdown(doc_id: str, markdown: str, source: str | None = None) -> Doc
 _INLINE_TEXT = {"softbreak": " ", "hardbreak": "\n"}
 
 
-def _metadata_from_text(text: str) -> tuple[str, str | None, str | None]:
-    """Title (first non-empty line), source URL and publication date (as written, in the first lines) found in a
-    plain-text article. Dates further down the text are events the article reports, not its own date."""
-    lines = [ln.strip() for ln in text.splitlines()]
-    nonempty = [ln for ln in lines if ln]
-    title = nonempty[0].lstrip("# ").strip() if nonempty else ""
-    url = None
-    for i, line in enumerate(nonempty):
-        low = line.lower()
-        if low.startswith(("original url:", "source:", "url:")):
-            found = _URL.search(line) or (_URL.match(nonempty[i + 1]) if i + 1 < len(nonempty) else None)
-            if found:
-                url = found.group(0)
-                break
-    date = _DATE.search("\n".join(nonempty[:HEADER_LINES]))
-    return title[:300], url, date.group(0) if date else None
-
-
 def _document(doc_id: str, title: str, text: str, url: str | None, published_raw: str | None, source: str | None,
               author: str | None = None, site_name: str | None = None) -> Document:
     """A Document whose date is normalised to ``YYYY-MM-DD`` (None when it does not parse); the date as written is
@@ -121,17 +95,19 @@ def _document(doc_id: str, title: str, text: str, url: str | None, published_raw
 
 
 def parse_text(doc_id: str, text: str, source: str | None = None) -> Document:
-    """A plain-text or Markdown article; offsets refer to ``text`` unchanged."""
-    title, url, published_raw = _metadata_from_text(text)
-    return _document(doc_id, title or doc_id, text, url, published_raw, source)
+    """A plain-text or Markdown article, with the metadata its header lines write (``index.header``); offsets refer
+    to ``text`` unchanged."""
+    h = read_header(text)
+    return _document(doc_id, h.title or doc_id, text, h.url, h.published_raw, source, h.author, h.site_name)
 
 
 def _from_extracted(doc_id: str, page: Extracted, source: str | None) -> Document:
     """A Document from an HTML, PDF or DOCX file's text and metadata; what the file's metadata does not say is looked
     for in the text as in a plain-text article."""
-    title, url, published_raw = _metadata_from_text(page.text)
-    return _document(doc_id, (page.title or title)[:300] or doc_id, page.text, page.url or url,
-                     page.published_raw or published_raw, source, page.author, page.site_name)
+    h = read_header(page.text)
+    return _document(doc_id, (page.title or h.title)[:300] or doc_id, page.text, page.url or h.url,
+                     page.published_raw or h.published_raw, source, page.author or h.author,
+                     page.site_name or h.site_name)
 
 
 def parse_html(doc_id: str, html: str, source: str | None = None, max_chars: int = DEFAULT_MAX_CHARS) -> Document:
@@ -300,15 +276,15 @@ def load_files(paths: Iterable[Path], max_bytes: int = DEFAULT_MAX_BYTES,
                 raise TooLargeError(f"file is {path.stat().st_size:,} bytes, over the {max_bytes:,}-byte limit")
             parsed = parse_records(path.read_bytes(), path.name, doc_id, max_bytes, max_chars)
         except (InvalidInputError, TooLargeError, OSError) as exc:
-            yield Skipped(str(path), str(exc))
+            yield Skipped(str(path), str(exc), str(path.resolve()))
             continue
         for item in parsed:
             if isinstance(item, RecordError):
-                yield Skipped(f"{path}, {item.where}", item.reason)
+                yield Skipped(f"{path}, {item.where}", item.reason, str(path.resolve()))
                 continue
             doc = replace(item, source=str(path.resolve()))
             if doc.doc_id in seen:
-                yield Skipped(str(path), f"duplicate document id {doc.doc_id!r}")
+                yield Skipped(str(path), f"duplicate document id {doc.doc_id!r}", str(path.resolve()))
                 continue
             seen.add(doc.doc_id)
             yield doc

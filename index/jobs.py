@@ -35,6 +35,15 @@ MAX_PENDING = 8  # queued + running jobs; each holds its parsed upload (at most 
 INTERNAL = "internal error; the server log has the details"
 
 
+class RejectedRecord(BaseModel):
+    """A record of an uploaded JSON / JSON Lines file that could not be read (the others were indexed)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    where: str = Field(description="`line N` of a JSON Lines file, `record N` of a JSON array")
+    reason: str
+
+
 class Job(BaseModel):
     """A background indexing job as GET /jobs/{id} shows it; ``done`` counts documents already committed."""
 
@@ -49,6 +58,8 @@ class Job(BaseModel):
     unchanged: list[str] = Field(default_factory=list)
     skipped: list[str] = Field(default_factory=list,
                                description="ids not applied because the job was cancelled or failed first")
+    rejected: list[RejectedRecord] = Field(default_factory=list,
+                                           description="records of the uploaded file that could not be read")
     cancel_requested: bool = False
     error: str | None = Field(None, description="why the job failed; the batches before it stay committed")
     created: datetime
@@ -124,14 +135,16 @@ class JobManager:
         self.on_batch: Callable[[Job], None] | None = None
 
     # ---- the API the routes call -----------------------------------------------------------------------------
-    def submit(self, docs: Sequence[Document]) -> Job:
-        """Queue a job over documents that are already validated; returns its first record (``queued``)."""
+    def submit(self, docs: Sequence[Document], rejected: Sequence[RejectedRecord] = ()) -> Job:
+        """Queue a job over documents that are already validated (``rejected``: the upload's records that were not,
+        to report); returns its first record (``queued``)."""
         with self._cond:
             pending = len(self._docs)
             if pending >= self._max_pending:
                 raise JobQueueFullError(f"{pending} indexing jobs are queued or running, the most the server keeps; "
                                         "send the upload again when one has finished (GET /jobs)")
-            job = Job(id=f"job_{secrets.token_hex(8)}", state="queued", total=len(docs), done=0, created=_now())
+            job = Job(id=f"job_{secrets.token_hex(8)}", state="queued", total=len(docs), done=0, created=_now(),
+                      rejected=list(rejected))
             if self._journal is not None:  # on disk before the caller answers 202
                 self._journal.accept(job.model_dump(mode="json"), docs)
             self._jobs[job.id] = job

@@ -244,8 +244,10 @@ class IndexStore:
                     stale.append(doc)
                 (report.changed if old is not None else report.added).append(doc_id)
             embedded.update(self._embed(stale, None))
-            for doc_id, entry in current.items() if roots else ():  # a folder run checks every document; an add not
-                if doc_id not in latest and any(_is_under(entry.doc.source or "", r) for r in roots):
+            kept = {s.path for s in report.skipped if s.path}  # a skipped file's documents stay as they were
+            for doc_id, entry in current.items() if roots else ():  # a folder sync checks every document; an add not
+                source = entry.doc.source or ""
+                if doc_id not in latest and source not in kept and any(_is_under(source, r) for r in roots):
                     report.removed.append(doc_id)
             if report.modified:
                 replaced = [d for d in embedded if d in current]
@@ -260,6 +262,15 @@ class IndexStore:
             if doc_id not in self.snapshot.entries:
                 raise DocumentNotFoundError(f"no document with id {doc_id!r}; GET /documents lists the ids")
             self._commit(wal.Change((doc_id,), ()))
+
+    def remove_selected(self, select: Callable[[IndexSnapshot], list[str]], dry_run: bool = False) -> list[str]:
+        """Remove the documents ``select`` picks from the current snapshot, in one write with no other write in
+        between (so the ids returned are exactly the ids removed); with ``dry_run`` only return them."""
+        with self._write_lock:
+            ids = list(dict.fromkeys(select(self.snapshot)))
+            if ids and not dry_run:
+                self._commit(wal.Change(tuple(ids), ()))
+        return ids
 
     def _commit(self, change: wal.Change) -> None:
         """Write-ahead, then publish: the change is on disk before ``snapshot`` shows it to readers. A failed

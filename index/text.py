@@ -1,13 +1,19 @@
-"""Word tokenization shared by BM25, lexical answer scoring and abstention checks."""
+"""Word tokenization shared by BM25, lexical answer scoring and abstention checks.
+
+Terms are case- and accent-folded before stemming, so "Cafe Lumiere" and "CAFÉ LUMIÈRE" find "Café Lumière". Terms
+are never stored: an index computes them from its text when it loads, so an index written before folding needs no
+rebuild.
+"""
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 
 import Stemmer
 
-_WORD = re.compile(r"\w+(?:[.'’]\w+)*", re.UNICODE)
+WORD = re.compile(r"\w+(?:[.'’]\w+)*", re.UNICODE)
 STOPWORDS = frozenset(
     [
         "a",
@@ -149,17 +155,26 @@ def _stemmer() -> Stemmer.Stemmer:
 
 def words(text: str) -> list[str]:
     """Surface word tokens, case kept, periods inside abbreviations dropped (U.S. -> US)."""
-    return [w.replace(".", "").replace("’", "'") for w in _WORD.findall(text)]
+    return [w.replace(".", "").replace("’", "'") for w in WORD.findall(text)]
+
+
+def fold(text: str) -> str:
+    """Case- and accent-folded text: ``Café Lumière`` -> ``cafe lumiere``, ``STRASSE`` and ``Straße`` -> ``strasse``
+    (for comparing words, never for offsets: the result may be longer or shorter than ``text``)."""
+    if text.isascii():
+        return text.lower()
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
 def normalize(word: str) -> str:
-    """Lower-cased, possessive-stripped, stemmed form of one word."""
-    low = word.lower()
+    """Case- and accent-folded, possessive-stripped, stemmed form of one word."""
+    low = fold(word)
     if low.endswith("'s"):
         low = low[:-2]
     return str(_stemmer().stemWord(low))
 
 
 def terms(text: str) -> list[str]:
-    """Content terms for BM25 and overlap scoring: stemmed words without stopwords."""
-    return [normalize(w) for w in words(text) if w.lower() not in STOPWORDS]
+    """Content terms for BM25 and overlap scoring: folded, stemmed words without stopwords."""
+    return [normalize(w) for w in words(text) if fold(w) not in STOPWORDS]

@@ -90,8 +90,8 @@ def candidates(snap: IndexSnapshot, query: Query, hits: list[Hit], params: Answe
 
 
 def unknown_entities(snap: IndexSnapshot, query: Query) -> list[str]:
-    """Names or numbers in the question that no indexed article contains."""
-    return [e for e in query.entities if not known_term(e, snap.vocab)]
+    """Names or numbers in the question that no indexed article contains, as the question wrote them."""
+    return [query.written(e) for e in query.entities if not known_term(e, snap.vocab)]
 
 
 def score(snap: IndexSnapshot, query: Query, cands: Sequence[Candidate], readings: Sequence[Reading]) -> list[Scored]:

@@ -8,7 +8,7 @@ from typing import Protocol
 
 import numpy as np
 
-from index.text import QUESTION_WORDS, STOPWORDS, normalize, terms, words
+from index.text import QUESTION_WORDS, STOPWORDS, WORD, fold, normalize, terms, words
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -18,25 +18,32 @@ class Query:
     text: str  # what retrieval searches with and the answer carries
     reader_text: str  # what the reader reads the candidate sentences with (a chat follow-up: the turn as written)
     terms: tuple[str, ...]  # index.text.terms of ``text``: BM25 ranks with them, coverage counts them
-    entities: tuple[str, ...]  # the names and numbers ``text`` is about
+    entities: tuple[str, ...]  # the names and numbers ``text`` is about, normalized (``index.text.normalize``)
     vector: np.ndarray  # the embedding of ``text``
+    entity_words: tuple[str, ...] = ()  # ``entities`` as the question wrote them, for messages
 
     @classmethod
     def of(cls, text: str, vector: np.ndarray, reader_text: str | None = None) -> Query:
-        return cls(text, text if reader_text is None else reader_text, tuple(terms(text)), question_entities(text),
-                   vector)
+        names = question_names(text)
+        return cls(text, text if reader_text is None else reader_text, tuple(terms(text)), tuple(names), vector,
+                   tuple(names.values()))
+
+    def written(self, entity: str) -> str:
+        """How the question wrote a normalized entity (``secretari`` -> ``Secretary``)."""
+        return dict(zip(self.entities, self.entity_words, strict=False)).get(entity, entity)
 
 
-def question_entities(question: str) -> tuple[str, ...]:
-    """Normalized names and numbers the question is about: capitalized words past the first, and digits."""
-    out = []
-    for i, w in enumerate(words(question)):
-        low = w.lower()
+def question_names(question: str) -> dict[str, str]:
+    """The names and numbers the question is about, normalized, each with the word as written (its first
+    occurrence): capitalized words past the first, and anything with a digit."""
+    out: dict[str, str] = {}
+    for i, (w, written) in enumerate(zip(words(question), WORD.findall(question), strict=True)):
+        low = fold(w)
         if low in QUESTION_WORDS or low in STOPWORDS:
             continue
         if any(c.isdigit() for c in w) or (i > 0 and w[:1].isupper()):
-            out.append(normalize(w))
-    return tuple(dict.fromkeys(out))
+            out.setdefault(normalize(w), written)
+    return out
 
 
 class Vocabulary(Protocol):

@@ -12,7 +12,7 @@ from index.errors import DocumentNotFoundError, InvalidInputError, TooLargeError
 from index.filters import Filters
 from index.ingest import Skipped, load_files
 from index.job_journal import JobJournal
-from index.jobs import Job, JobManager, WriteGate
+from index.jobs import Job, JobManager, RejectedRecord, WriteGate
 from index.snapshot import DocEntry, IndexSnapshot
 from index.store import IndexStore, UpdateReport, check_storable
 from qa.answer import Outcome, answer_batch, null_answer, passage_of
@@ -192,11 +192,12 @@ class QAService:
         with self.writes.interactive():
             return self.store.update(docs)
 
-    def submit_documents(self, docs: list[Document]) -> Job:
+    def submit_documents(self, docs: list[Document], rejected: Sequence[RejectedRecord] = ()) -> Job:
         """Index documents in a background job, committed in batches of ``job_batch_docs``; every document is
-        checked first, so one bad document refuses the whole upload and no job is created."""
+        checked first, so one bad document refuses the whole upload and no job is created. ``rejected`` names the
+        upload's records that could not be read, for the job's record."""
         self.check_documents(docs)
-        return self.jobs.submit(docs)
+        return self.jobs.submit(docs, rejected)
 
     def check_documents(self, docs: Sequence[Document]) -> None:
         """Refuse an upload holding a document over ``max_document_chars``, one the index cannot store, or two
@@ -224,7 +225,7 @@ class QAService:
         """Documents over ``max_document_chars`` become Skipped with the reason; the others pass through."""
         for item in items:
             if isinstance(item, Document) and len(item.text) > self.settings.max_document_chars:
-                yield Skipped(item.source or item.doc_id, self._too_long(item))
+                yield Skipped(item.source or item.doc_id, self._too_long(item), item.source)
             else:
                 yield item
 
@@ -232,10 +233,36 @@ class QAService:
         with self.writes.interactive():
             self.store.remove(doc_id)
 
-    def index_paths(self, paths: Sequence[Path], on_progress=None) -> UpdateReport:  # type: ignore[no-untyped-def]
+    def delete_documents(self, doc_ids: Sequence[str] = (), source: str | None = None,
+                         dry_run: bool = False) -> list[str]:
+        """Remove, in one write, the documents ``doc_ids`` names and every document the ``source`` filter matches
+        (site name, author, URL host or doc_id prefix), and return their ids; an unknown id removes nothing
+        (DocumentNotFoundError). With ``dry_run`` only return the ids."""
+        filters = Filters.parse(source=source) if source is not None else None
+
+        def select(snap: IndexSnapshot) -> list[str]:
+            unknown = [d for d in doc_ids if d not in snap.entries]
+            if unknown:
+                many = len(doc_ids) > 1 or filters is not None
+                raise DocumentNotFoundError(f"no document with id {unknown[0]!r}; GET /documents lists the ids"
+                                            + (" (nothing was removed)" if many else ""))
+            return [*doc_ids, *(filters.doc_ids(snap) if filters is not None else [])]
+
+        with self.writes.interactive():
+            return self.store.remove_selected(select, dry_run)
+
+    def undated(self, doc_ids: Sequence[str]) -> list[str]:
+        """Those of ``doc_ids`` indexed without a publication date (date filters never match them)."""
+        entries = self.store.snapshot.entries
+        return [d for d in doc_ids if d in entries and entries[d].doc.published is None]
+
+    def index_paths(self, paths: Sequence[Path], on_progress=None,  # type: ignore[no-untyped-def]
+                    sync: bool = False) -> UpdateReport:
+        """Index the files under ``paths``; with ``sync``, also remove the documents of files gone from the folders
+        named (never those of a file that was skipped: it is still there)."""
         files = load_files(paths, self.settings.max_upload_bytes, self.settings.max_document_chars)
-        return self.store.update(self._bounded(files),
-                                 remove_missing_under=[p for p in paths if p.is_dir()], on_progress=on_progress)
+        return self.store.update(self._bounded(files), remove_missing_under=[p for p in paths if p.is_dir()] if sync
+                                 else [], on_progress=on_progress)
 
 
 def _no_match(question: str, filters: Filters) -> Answer:

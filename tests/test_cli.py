@@ -44,7 +44,7 @@ def test_index_summary_counts_every_outcome(index_copy: Path, tmp_path: Path) ->
     (folder / "notes.pdf").write_bytes(b"%PDF-1.4")
     (folder / "blank.txt").write_text("\n\n")
     out = _qa(index_copy, "index", str(folder))
-    assert (out.returncode, out.stderr) == (0, "")
+    assert (out.returncode, out.stderr) == (1, "")  # some files were skipped
     docs = [d for d in load_files([folder]) if not isinstance(d, Skipped)]
     passages = sum(len(chunk_document(d.doc_id, d.text, ChunkParams())[1]) for d in docs)
     assert out.stdout.splitlines() == [
@@ -53,6 +53,7 @@ def test_index_summary_counts_every_outcome(index_copy: Path, tmp_path: Path) ->
         f"skipped {folder / 'notes.pdf'}: PDF file could not be read (Stream has ended unexpectedly); save or export "
         "it again",
         f"skipped {folder / 'photo.txt'}: file looks binary (contains NUL bytes)",
+        "2 without a publication date (date filters never match them): new_article, 000_674862a2fea0ee51",
         f"index: {index_copy} (3 documents, {passages} passages)",
     ]
 
@@ -144,18 +145,19 @@ def test_index_and_rm_print_json(index_copy: Path, tmp_path: Path) -> None:
     (folder / "blank.txt").write_text("\n")
     (folder / "long.txt").write_text("Long\n\n" + "The ferry leaves at noon. " * 50)
     out = _qa(index_copy, "index", str(folder), "--json", QA_MAX_DOCUMENT_CHARS="1000")
-    assert (out.returncode, out.stderr) == (0, "")
+    assert (out.returncode, out.stderr) == (1, "")  # some files were skipped
     report = json.loads(out.stdout)
     docs = _qa(index_copy, "docs", "--json")
     assert report == {
-        "added": ["2021.ferry"], "changed": [], "unchanged": [], "removed": [],
+        "added": ["2021.ferry"], "changed": [], "unchanged": [], "removed": [], "undated": ["2021.ferry"],
         "skipped": [{"source": str(folder / "blank.txt"), "reason": "file is empty"},
                     {"source": str((folder / "long.txt").resolve()), "reason": "document 'long' is 1,306 characters, "
                      "over the 1,000-character limit (QA_MAX_DOCUMENT_CHARS)"}],
         "encodings": [], "index_dir": str(index_copy), "documents": 3,
         "passages": sum(d["passages"] for d in json.loads(docs.stdout))}
     removed = _qa(index_copy, "rm", "2021.ferry", "--json")
-    assert (removed.returncode, json.loads(removed.stdout)) == (0, {"deleted": "2021.ferry"})
+    assert (removed.returncode, json.loads(removed.stdout)) == (0, {"deleted": ["2021.ferry"], "count": 1,
+                                                                    "dry_run": False})
 
 
 def test_index_names_the_encoding_of_a_file_that_is_not_utf8(index_copy: Path, tmp_path: Path) -> None:
@@ -220,3 +222,44 @@ def test_ask_prints_the_closest_passages_of_an_abstention(seed_index_dir: Path, 
         f"- score 0.04: {title} (000_674862a2fea0ee51, characters 796-939)",
         f"- score 0.02: {title} (000_674862a2fea0ee51, characters 941-1072)",
     ]
+
+
+def test_only_sync_removes_and_never_a_skipped_files_document(index_copy: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    for name, text in [("gone", "Gone\n\nThe pier closed."), ("nul", "Nul\n\nThe dock opened."),
+                       ("big", "Big\n\nThe crane was repaired."), ("kept", "Kept\n\nThe ferry sailed.")]:
+        (folder / f"{name}.txt").write_text(text + "\n", encoding="utf-8")
+    first = _qa(index_copy, "index", str(folder))
+    assert (first.returncode, first.stdout.splitlines()[0]) == (0, "documents: 4 added, 0 changed, 0 unchanged, "
+                                                                   "0 removed, 0 skipped")
+    (folder / "gone.txt").unlink()
+    (folder / "nul.txt").write_bytes(b"Nul\n\nThe dock \x00opened.\n")
+    (folder / "big.txt").write_text("Big\n\n" + "The crane was repaired. " * 60, encoding="utf-8")
+    expected_skips = [f"skipped {folder / 'big.txt'}: file is 1,445 bytes, over the 1,024-byte limit",
+                      f"skipped {folder / 'nul.txt'}: file looks binary (contains NUL bytes)"]
+    plain = _qa(index_copy, "index", str(folder), QA_MAX_UPLOAD_BYTES="1024")
+    assert (plain.returncode, plain.stderr) == (1, "")
+    assert plain.stdout.splitlines()[:3] == ["documents: 0 added, 0 changed, 1 unchanged, 0 removed, 2 skipped",
+                                             *expected_skips]
+    synced = _qa(index_copy, "index", "--sync", str(folder), QA_MAX_UPLOAD_BYTES="1024")
+    assert (synced.returncode, synced.stderr) == (1, "")
+    assert synced.stdout.splitlines()[:4] == ["documents: 0 added, 0 changed, 1 unchanged, 1 removed, 2 skipped",
+                                              "removed gone", *expected_skips]
+    listed = [line.split("\t")[0] for line in _qa(index_copy, "docs").stdout.splitlines()]
+    assert listed == ["000_674862a2fea0ee51", "003_15bbf54440315bf5", "big", "kept", "nul", "5 documents"]
+
+
+def test_rm_several_ids_and_by_source(index_copy: Path, tmp_path: Path) -> None:
+    usage = _qa(index_copy, "rm")
+    assert (usage.returncode, usage.stderr) == (2, "error: name the documents to remove (qa rm ID...) or their "
+                                                   "source (qa rm --source X)\n")
+    unknown = _qa(index_copy, "rm", "000_674862a2fea0ee51", "nope")
+    assert (unknown.returncode, unknown.stderr) == (2, "error: no document with id 'nope'; GET /documents lists the "
+                                                       "ids (nothing was removed)\n")
+    dry = _qa(index_copy, "rm", "--source", "themoscowtimes", "--dry-run")
+    assert (dry.returncode, dry.stdout) == (0, "would remove 003_15bbf54440315bf5\n"
+                                               "1 documents of source 'themoscowtimes' would be removed\n")
+    both = _qa(index_copy, "rm", "000_674862a2fea0ee51", "003_15bbf54440315bf5")
+    assert (both.returncode, both.stdout) == (0, "removed 000_674862a2fea0ee51\nremoved 003_15bbf54440315bf5\n")
+    assert _qa(index_copy, "docs").stdout == "0 documents\n"

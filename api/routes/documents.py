@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -15,11 +15,21 @@ from starlette.datastructures import UploadFile
 
 from api.deps import ReadAccess, ServiceDep, SettingsDep, WriteAccess
 from api.responses import ADDED_LINKS, errors
-from api.schemas import UPLOAD_DOC_ID, Deleted, DocumentIn, DocumentInfo, DocumentsAdded, DocumentText
+from api.schemas import (
+    NOT_BLANK,
+    SOURCE_DOC,
+    UPLOAD_DOC_ID,
+    Deleted,
+    DeletedMany,
+    DocumentIn,
+    DocumentInfo,
+    DocumentsAdded,
+    DocumentText,
+)
 from index.documents import Document
 from index.errors import InvalidInputError, TooLargeError
-from index.ingest import SUPPORTED_SUFFIXES, document_from_record, make_doc_id, parse_bytes
-from index.jobs import Job
+from index.ingest import SUPPORTED_SUFFIXES, RecordError, document_from_record, make_doc_id, parse_records
+from index.jobs import Job, RejectedRecord
 
 router = APIRouter(prefix="/documents", tags=["documents"], dependencies=[ReadAccess])
 
@@ -89,20 +99,24 @@ async def add_document(
     file may hold many). Every document is checked before anything is written; a small upload is indexed now (201),
     one of more than QA_JOB_THRESHOLD documents by a background job (202)."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    rejected: list[RejectedRecord] = []
     if content_type == "application/json":
         docs = [_from_json(await request.body(), settings.max_upload_bytes, settings.max_document_chars)]
     elif content_type == "multipart/form-data":
-        docs = await _from_upload(request, settings.max_upload_bytes, settings.max_document_chars)
+        docs, rejected = await _from_upload(request, settings.max_upload_bytes, settings.max_document_chars)
     else:
         raise UnsupportedMediaError(
             f"unsupported content type {content_type or '(none)'!r}; send application/json or multipart/form-data"
         )
     if background or len(docs) > settings.job_threshold:
-        job = await run_in_threadpool(service.submit_documents, docs)
+        job = await run_in_threadpool(service.submit_documents, docs, rejected)
         return JSONResponse(job.model_dump(mode="json"), status_code=202, headers={"Location": f"/jobs/{job.id}"})
     report = await run_in_threadpool(service.add_documents, docs)
     return DocumentsAdded(documents=[d.doc_id for d in docs], added=report.added, changed=report.changed,
-                          unchanged=report.unchanged, encoding=next((d.encoding for d in docs if d.encoding), None))
+                          unchanged=report.unchanged, encoding=next((d.encoding for d in docs if d.encoding), None),
+                          undated=[d.doc_id for d in docs if d.published is None
+                                   and d.doc_id in report.added + report.changed] or None,
+                          rejected=rejected or None)
 
 
 @router.delete("/{doc_id}", response_model=Deleted, dependencies=[WriteAccess],
@@ -110,6 +124,21 @@ async def add_document(
 def delete_document(doc_id: str, service: ServiceDep) -> Deleted:
     service.delete_document(doc_id)
     return Deleted(deleted=doc_id)
+
+
+@router.delete("", response_model=DeletedMany, dependencies=[WriteAccess],
+                responses={**_WRITE_FAILURES, **errors(404, 422)})
+def delete_documents(
+    service: ServiceDep,
+    doc_id: Annotated[list[str] | None, Query(description="a document to remove (repeat for several); all or none: "
+                                                          "an unknown id removes nothing (404)")] = None,
+    source: Annotated[str | None, Query(max_length=500, description="remove every document this source filter "
+                                        f"matches: {SOURCE_DOC}", json_schema_extra={"pattern": NOT_BLANK})] = None,
+    dry_run: bool = Query(False, description="only say which documents would be removed"),
+) -> DeletedMany:
+    """Remove in one write the documents ``doc_id`` names and every document of ``source`` (neither: nothing)."""
+    ids = service.delete_documents(doc_id or [], source, dry_run)
+    return DeletedMany(deleted=ids, count=len(ids), dry_run=dry_run)
 
 
 def _from_json(raw: bytes, max_bytes: int, max_chars: int) -> Document:
@@ -136,7 +165,10 @@ def _from_json(raw: bytes, max_bytes: int, max_chars: int) -> Document:
     return document_from_record(body.model_dump(exclude={"doc_id"}), doc_id, source="api")
 
 
-async def _from_upload(request: Request, max_bytes: int, max_chars: int) -> list[Document]:
+async def _from_upload(request: Request, max_bytes: int,
+                       max_chars: int) -> tuple[list[Document], list[RejectedRecord]]:
+    """The documents of an uploaded file and its records that could not be read (a JSON / JSON Lines file's good
+    records are indexed, as `qa index` does; a file with no good record is refused)."""
     async with request.form(max_files=1, max_fields=4) as form:
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
@@ -152,4 +184,10 @@ async def _from_upload(request: Request, max_bytes: int, max_chars: int) -> list
         filename = upload.filename or ""
     doc_id = make_doc_id(requested) if isinstance(requested, str) and requested.strip() else \
         f"upload_{hashlib.sha256(data).hexdigest()[:16]}"
-    return await run_in_threadpool(parse_bytes, data, filename, doc_id, max_bytes, max_chars)
+    parsed = await run_in_threadpool(parse_records, data, filename, doc_id, max_bytes, max_chars)
+    docs = [p for p in parsed if isinstance(p, Document)]
+    rejected = [RejectedRecord(where=p.where, reason=p.reason) for p in parsed if isinstance(p, RecordError)]
+    if not docs:
+        more = f" (and {len(rejected) - 1} more bad records)" if len(rejected) > 1 else ""
+        raise InvalidInputError(f"{rejected[0].where}: {rejected[0].reason}{more}; nothing from this file was added")
+    return docs, rejected

@@ -217,7 +217,7 @@ def test_abstention_shows_the_closest_sentences_with_the_scores_it_was_decided_o
 
 def test_a_term_check_abstention_still_shows_what_was_read(client: TestClient) -> None:
     body = client.post("/ask", json={"question": "What is the capital of Peru?"}).json()
-    assert body["abstain_reason"] == "the articles never mention: peru"
+    assert body["abstain_reason"] == "the articles never mention: Peru"
     assert [(c["doc_id"], c["start"], c["end"], c["score"], c["highlight"]["text"]) for c in body["closest"]] == [
         (MILLEY_DOC, 2407, 2486, 0.0082, "Pakistan"),
         (MILLEY_DOC, 2035, 2230, 0.004, "Afghanistan"),
@@ -229,3 +229,24 @@ def test_an_answer_has_no_closest_and_an_empty_filter_result_none(client: TestCl
     assert client.post("/ask", json={"question": PATROL_Q}).json()["closest"] == []
     body = client.post("/ask", json={"question": MEETING_Q, "source": "nowhere.example"}).json()
     assert (body["answer"], body["closest"]) == (None, [])
+
+
+LUMIERE = {"doc_id": "lumiere", "title": "Night shift at Café Lumière",
+           "text": "Night shift at Café Lumière\n\nThe shift leader at Café Lumière is Marthe Okafor, who has run the "
+                   "night service since March. The café on Rue Oberkampf stays open until 4 a.m."}
+
+
+def test_a_question_without_accents_finds_the_accented_name(client: TestClient) -> None:
+    assert client.post("/documents", json=LUMIERE).status_code == 201
+    for question in ("Who is the shift leader at Cafe Lumiere?", "Who is the shift leader at CAFÉ LUMIÈRE?"):
+        body = client.post("/ask", json={"question": question}).json()
+        assert body["answer"] == "Marthe Okafor"
+        [citation] = body["citations"]
+        assert (citation["doc_id"], citation["highlight"]["start"], citation["highlight"]["end"]) == ("lumiere", 65, 78)
+    hits = client.get("/search", params={"q": "cafe lumiere", "k": 1}).json()
+    assert hits[0]["doc_id"] == "lumiere"
+
+
+def test_an_abstention_quotes_the_names_as_the_question_wrote_them(client: TestClient) -> None:
+    body = client.post("/ask", json={"question": "What did the U.S. Secretaries say about Zorblaxia?"}).json()
+    assert (body["answer"], body["abstain_reason"]) == (None, "the articles never mention: Secretaries, Zorblaxia")

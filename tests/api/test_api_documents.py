@@ -76,7 +76,8 @@ def test_upload_of_a_legacy_encoding_names_it(client: TestClient) -> None:
     response = client.post("/documents", files={"file": ("old.txt", text.encode("cp1252"), "text/plain")},
                            data={"doc_id": "old"})
     assert (response.status_code, response.json()) == (201, {"documents": ["old"], "added": ["old"], "changed": [],
-                                                             "unchanged": [], "encoding": "cp1252"})
+                                                             "unchanged": [], "encoding": "cp1252",
+                                                             "undated": ["old"]})
     assert client.get("/documents/old").json()["text"] == text
     utf8 = client.post("/documents", files={"file": ("old.txt", text.encode(), "text/plain")}, data={"doc_id": "old"})
     assert utf8.json() == {"documents": ["old"], "added": [], "changed": [], "unchanged": ["old"]}
@@ -218,3 +219,94 @@ def test_a_lone_surrogate_is_422_and_later_writes_work(client: TestClient) -> No
     assert "title holds an invalid character ('\\udfff' at position 4, a lone surrogate)" in upload.json()["detail"]
     good = client.post("/documents", json={"doc_id": "ferry", "title": "Ferry", "text": "The ferry leaves at noon."})
     assert good.status_code == 201 and good.json()["added"] == ["ferry"]
+
+
+MIXED_FEED = (b'{"id": "feed-a", "title": "Dock strike", "text": "Dockers in Antwerp struck on Monday."}\n'
+              b'{"id": "feed-b", "title": "Broken"\n'
+              b'\n'
+              b'{"id": "feed-c", "title": "No text"}\n'
+              b'{"id": "feed-d", "title": "Ferry", "text": "The Calais ferry sailed at noon."}\n')
+
+
+def test_a_feed_with_bad_lines_indexes_the_good_ones_and_names_the_bad(client: TestClient) -> None:
+    response = client.post("/documents", files={"file": ("feed.jsonl", MIXED_FEED)})
+    assert response.status_code == 201
+    assert response.json() == {
+        "documents": ["feed-a", "feed-d"], "added": ["feed-a", "feed-d"], "changed": [], "unchanged": [],
+        "undated": ["feed-a", "feed-d"], "rejected": [
+            {"where": "line 2", "reason": "invalid JSON at line 2: Expecting ',' delimiter"},
+            {"where": "line 4", "reason": "JSON record needs a non-empty string 'text'"},
+        ]}
+    assert {"feed-a", "feed-d"} <= {d["doc_id"] for d in client.get("/documents").json()}
+    only_bad = client.post("/documents", files={"file": ("bad.jsonl", b'{"title": "x"}\n{\n')})
+    assert only_bad.status_code == 422
+    assert only_bad.json() == {"detail": "line 1: JSON record needs a non-empty string 'text' (and 1 more bad "
+                                         "records); nothing from this file was added"}
+
+
+def _ids(client: TestClient) -> set[str]:
+    return {d["doc_id"] for d in client.get("/documents").json()}
+
+
+def test_delete_by_source_with_a_dry_run_first(client: TestClient) -> None:
+    for i, site in enumerate(["Harbour Gazette", "Harbour Gazette", "Inland Post"]):
+        body = {"doc_id": f"h{i}", "title": f"Story {i}", "text": f"Story number {i} about the harbour.",
+                "site_name": site}
+        assert client.post("/documents", json=body).status_code == 201
+    dry = client.delete("/documents", params={"source": "harbour gazette", "dry_run": "true"})
+    assert (dry.status_code, dry.json()) == (200, {"deleted": ["h0", "h1"], "count": 2, "dry_run": True})
+    assert _ids(client) == {PATROL_DOC, MILLEY_DOC, "h0", "h1", "h2"}
+    done = client.delete("/documents", params={"source": "harbour gazette"})
+    assert (done.status_code, done.json()) == (200, {"deleted": ["h0", "h1"], "count": 2, "dry_run": False})
+    assert _ids(client) == {PATROL_DOC, MILLEY_DOC, "h2"}
+    none = client.delete("/documents", params={"source": "harbour gazette"})
+    assert none.json() == {"deleted": [], "count": 0, "dry_run": False}
+
+
+def test_delete_by_ids_is_all_or_nothing(client: TestClient) -> None:
+    missing = client.delete("/documents", params={"doc_id": [PATROL_DOC, "nope"]})
+    assert missing.status_code == 404
+    assert missing.json() == {"detail": "no document with id 'nope'; GET /documents lists the ids (nothing was "
+                                        "removed)"}
+    assert _ids(client) == {PATROL_DOC, MILLEY_DOC}
+    both = client.delete("/documents", params={"doc_id": [PATROL_DOC, MILLEY_DOC]})
+    assert both.json() == {"deleted": [PATROL_DOC, MILLEY_DOC], "count": 2, "dry_run": False}
+    assert _ids(client) == set()
+    assert client.delete("/documents").json() == {"deleted": [], "count": 0, "dry_run": False}  # names nothing
+    assert client.delete("/documents", params={"source": " "}).status_code == 422
+
+
+def test_delete_by_ids_and_source_together_removes_both(client: TestClient) -> None:
+    body = client.delete("/documents", params={"doc_id": MILLEY_DOC, "source": "themoscowtimes", "dry_run": "true"})
+    assert body.json() == {"deleted": [MILLEY_DOC, PATROL_DOC], "count": 2, "dry_run": True}
+    missing = client.delete("/documents", params={"doc_id": "nope", "source": "themoscowtimes"})
+    assert (missing.status_code, missing.json()) == (404, {"detail": "no document with id 'nope'; GET /documents "
+                                                                     "lists the ids (nothing was removed)"})
+    assert _ids(client) == {PATROL_DOC, MILLEY_DOC}
+
+
+def test_undated_articles_are_named_on_upload_and_flagged_in_the_list(client: TestClient) -> None:
+    undated = client.post("/documents", json={"doc_id": "nodate", "title": "Ferry", "text": "The ferry sailed."})
+    assert undated.json()["undated"] == ["nodate"]
+    dated = client.post("/documents", json={"doc_id": "dated", "title": "Ferry", "text": "The ferry sailed again.",
+                                            "published": "2024-03-12"})
+    assert "undated" not in dated.json()
+    flags = {d["doc_id"]: d["undated"] for d in client.get("/documents").json()}
+    assert flags == {MILLEY_DOC: True, PATROL_DOC: False, "nodate": True, "dated": False}
+
+
+def test_a_wire_byline_and_a_source_line_are_searchable_as_sources(client: TestClient) -> None:
+    docs = {d["doc_id"]: d for d in client.get("/documents").json()}
+    assert (docs[PATROL_DOC]["author"], docs[MILLEY_DOC]["site_name"]) == ("AFP", "Al Jazeera")
+    for source, doc_id in [("afp", PATROL_DOC), ("aljazeera", MILLEY_DOC), ("Al Jazeera", MILLEY_DOC)]:
+        hits = client.get("/search", params={"q": "military chiefs", "k": 50, "source": source}).json()
+        assert {h["doc_id"] for h in hits} == {doc_id}, source
+    body = client.post("/documents", files={"file": ("wire.txt", WIRE_TEXT.encode())}).json()
+    [doc_id] = body["documents"]
+    wire = client.get(f"/documents/{doc_id}").json()
+    assert (wire["author"], wire["published"], wire["undated"]) == ("Reuters", None, True)
+    assert body["undated"] == [doc_id]
+
+
+WIRE_TEXT = ("Grain corridor talks\n\nISTANBUL, July 13 (Reuters) - Russian, Ukrainian and Turkish officials met "
+             "on Wednesday to discuss grain exports.\n")

@@ -76,7 +76,7 @@ def test_a_large_upload_is_a_job_that_indexes_every_document(client: TestClient)
 def test_small_uploads_stay_synchronous_unless_background_is_asked(client: TestClient) -> None:
     small = client.post("/documents", files=_jsonl(_records(64)))  # at the threshold (64): indexed now
     assert (small.status_code, small.json()) == (201, {"documents": IDS[:64], "added": IDS[:64], "changed": [],
-                                                       "unchanged": []})
+                                                       "unchanged": [], "undated": IDS[:64]})
     assert client.get("/jobs").json() == []
     doc = {"doc_id": "ferry", "title": "Ferry", "text": "The ferry to Tallinn leaves at noon."}
     accepted = client.post("/documents", json=doc, params={"background": "true"})
@@ -85,14 +85,20 @@ def test_small_uploads_stay_synchronous_unless_background_is_asked(client: TestC
     assert (job["state"], job["added"]) == ("done", ["ferry"])
 
 
-def test_a_bad_document_anywhere_refuses_the_upload_and_creates_no_job(make_client: Callable[..., TestClient]) -> None:
-    client = make_client(max_document_chars=1000)
-    listed = client.get("/documents").json()
+def test_a_bad_line_is_named_in_the_job_and_the_others_are_indexed(client: TestClient) -> None:
     blank = _records()
     blank[119]["text"] = " "
     response = client.post("/documents", files=_jsonl(blank))
-    assert (response.status_code, response.json()) == (422, {"detail": "line 120: JSON record needs a non-empty "
-                                                             "string 'text'; nothing from this file was added"})
+    assert response.status_code == 202
+    job = _finished(client, response.json()["id"])
+    assert job["rejected"] == [{"where": "line 120", "reason": "JSON record needs a non-empty string 'text'"}]
+    assert (job["state"], job["total"], job["added"]) == ("done", 149, IDS[:119] + IDS[120:])
+
+
+def test_a_document_over_the_limit_or_an_id_twice_refuses_the_upload_and_creates_no_job(
+        make_client: Callable[..., TestClient]) -> None:
+    client = make_client(max_document_chars=1000)
+    listed = client.get("/documents").json()
     long = _records()
     long[140]["text"] = "The ferry leaves at noon. " * 50
     response = client.post("/documents", files=_jsonl(long))

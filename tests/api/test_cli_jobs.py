@@ -78,7 +78,8 @@ def test_index_through_the_server_follows_the_job(server: tuple[str, QAService],
     assert (again.returncode, again.stderr) == (0, "")
     newest = service.jobs.recent()[0]
     assert again.stdout.splitlines() == [f"{feed}: 5 documents indexed by job {newest.id}",
-                                         f"documents: 0 added, 0 changed, 5 unchanged, 0 skipped (via {url})"]
+                                         "documents: 0 added, 0 changed, 5 unchanged, 0 removed, 0 skipped",
+                                         f"server: {url}"]
 
 
 def test_a_job_cancelled_on_the_server_is_an_error_naming_what_was_kept(server: tuple[str, QAService],
@@ -91,3 +92,31 @@ def test_a_job_cancelled_on_the_server_is_an_error_naming_what_was_kept(server: 
     assert out.stderr == (f"error: indexing job {job.id} was cancelled after committing 2 of 5 documents "
                           "(3 not indexed)\n")
     assert set(IDS) & set(service.store.snapshot.entries) == set(IDS[:2])
+
+
+def test_a_feed_with_bad_lines_gives_the_same_result_locally_and_through_the_server(
+        server: tuple[str, QAService], seed_index_dir: Path, tmp_path: Path) -> None:
+    url, service = server
+    feed = tmp_path / "mixed.jsonl"
+    lines = [json.dumps({"id": doc_id, "title": doc_id, "text": f"Story {doc_id} about the harbour crane."})
+             for doc_id in IDS[:3]]
+    feed.write_text("\n".join([lines[0], '{"id": "broken",', lines[1], '{"title": "no text"}', lines[2]]) + "\n",
+                    encoding="utf-8")
+    local_index = tmp_path / "local-index"
+    shutil.copytree(seed_index_dir, local_index)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    local = subprocess.run([str(QA), "index", str(feed)], cwd=ROOT, env={**env, "QA_INDEX_DIR": str(local_index)},
+                           capture_output=True, text=True, timeout=300)
+    remote = _qa("index", str(feed), "--url", url)
+    expected = ["documents: 3 added, 0 changed, 0 unchanged, 0 removed, 2 skipped",
+                f"skipped {feed}, line 2: invalid JSON at line 2: Expecting property name enclosed in double quotes",
+                f"skipped {feed}, line 4: JSON record needs a non-empty string 'text'"]
+    assert (local.returncode, local.stderr, local.stdout.splitlines()[:3]) == (1, "", expected)
+    [job] = service.jobs.recent()  # three documents: over the server's job threshold of 2
+    assert (remote.returncode, remote.stderr) == (1, "")
+    assert remote.stdout.splitlines() == [f"{feed}: 3 documents indexed by job {job.id}", *expected,
+                                          f"server: {url}"]
+    assert [(r.where, r.reason) for r in job.rejected] == [
+        ("line 2", "invalid JSON at line 2: Expecting property name enclosed in double quotes"),
+        ("line 4", "JSON record needs a non-empty string 'text'")]
+    assert set(IDS[:3]) <= set(service.store.snapshot.entries)

@@ -174,6 +174,20 @@ def test_a_stored_date_that_is_no_iso_date_does_not_match() -> None:
     assert _parse(source="x").matches(doc)
 
 
+@pytest.mark.parametrize("source", ["aljazeera", "Al Jazeera", "AL-JAZEERA", " al jazeera "])
+def test_a_site_name_matches_ignoring_spaces_and_punctuation(source: str) -> None:
+    assert _parse(source=source).matches(Document("x", "T", "Body.", site_name="Al Jazeera"))
+
+
+def test_source_ignores_accents_and_matches_a_wire_author() -> None:
+    telegramme = Document("x", "T", "Body.", site_name="Le Télégramme")
+    wire = Document("y", "T", "Body.", author="AFP", site_name="The Moscow Times")
+    assert [_parse(source=s).matches(telegramme) for s in ("le telegramme", "LE TÉLÉGRAMME", "telegramme")] == [
+        True, True, False]
+    assert [_parse(source=s).matches(wire) for s in ("afp", "AFP", "themoscowtimes", "reuters")] == [
+        True, True, True, False]
+
+
 # ---- inside retrieval ------------------------------------------------------------------------------------------
 def test_a_filter_excluding_the_best_document_still_returns_k_passages(service: QAService) -> None:
     snap = service.store.snapshot

@@ -212,7 +212,8 @@ def test_duplicate_ids_in_one_batch_are_skipped(tmp_path: Path) -> None:
     (tmp_path / "a" / "same.md").write_text("Second\n\nTwo.")
     items = list(load_files([tmp_path]))
     assert [getattr(i, "doc_id", None) for i in items] == ["a.same", None]  # same.md sorts first
-    assert items[1] == Skipped(str(tmp_path / "a" / "same.txt"), "duplicate document id 'a.same'")
+    assert items[1] == Skipped(str(tmp_path / "a" / "same.txt"), "duplicate document id 'a.same'",
+                               str((tmp_path / "a" / "same.txt").resolve()))
 
 
 def test_markdown_is_indexed_as_its_plain_text() -> None:

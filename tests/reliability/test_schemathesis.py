@@ -147,7 +147,7 @@ def test_schema_states_the_configured_limits_and_key(keyed_app: TestClient) -> N
     assert (ask["question"]["maxLength"], ask["top_k"]["minimum"], ask["top_k"]["maximum"]) == (300, 1, 7)
     secured = sorted(f"{method.upper()} {path}" for path, methods in schema["paths"].items()
                      for method, operation in methods.items() if "security" in operation)
-    assert secured == ["DELETE /documents/{doc_id}", "DELETE /jobs/{job_id}", "POST /documents"]
+    assert secured == ["DELETE /documents", "DELETE /documents/{doc_id}", "DELETE /jobs/{job_id}", "POST /documents"]
     assert schema["components"]["securitySchemes"]["apiKey"]["scheme"] == "bearer"
     assert sorted(schema["paths"]["/ask"]["post"]["responses"]) == ["200", "400", "403", "413", "415", "422", "500",
                                                                     "503"]
@@ -160,7 +160,7 @@ def test_schema_states_the_configured_limits_and_key(keyed_app: TestClient) -> N
 
 def test_405_lists_every_method_of_the_path(keyed_app: TestClient) -> None:
     for method, path, allow in [("PUT", "/documents/x", "DELETE, GET"), ("OPTIONS", "/documents/x", "DELETE, GET"),
-                                ("PATCH", "/documents", "GET, POST"), ("GET", "/ask", "POST")]:
+                                ("PATCH", "/documents", "DELETE, GET, POST"), ("GET", "/ask", "POST")]:
         response = keyed_app.request(method, path)
         assert (response.status_code, response.headers["allow"], response.json()) == (
             405, allow, {"detail": "Method Not Allowed"}), (method, path)
