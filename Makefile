@@ -26,6 +26,7 @@ browser-deps:
 
 test: $(STAMP) browser-deps
 	$(BIN)/ruff check .
+	$(BIN)/mypy index qa api
 	$(BIN)/pytest -q
 
 # The page's browser tests, saving a 256-colour PNG of every state they reach into eval/reports/ui/ (look at each).

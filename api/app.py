@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from importlib.resources import files
 
@@ -32,7 +32,7 @@ UPLOAD_OVERHEAD = 64 * 1024
 JOB_STOP_SECONDS = 120.0
 
 
-def body_limit_for(settings: Settings):  # type: ignore[no-untyped-def]
+def body_limit_for(settings: Settings) -> Callable[[str], int]:
     upload_limit = settings.max_upload_bytes + UPLOAD_OVERHEAD
 
     def limit(path: str) -> int:
@@ -43,7 +43,7 @@ def body_limit_for(settings: Settings):  # type: ignore[no-untyped-def]
 
 def create_app(settings: Settings | None = None, service: QAService | None = None) -> FastAPI:
     """Build the app; without ``service`` it is built at startup from ``settings`` (seeds indexed if missing)."""
-    settings = settings or (service.settings if service is not None else Settings())  # type: ignore[call-arg]
+    settings = settings or (service.settings if service is not None else Settings())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -12,8 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from api.cli_args import add_filter_arguments, filters_of
-from api.cli_args import settings_of as _settings
+from api.cli_args import add_filter_arguments, filters_of, settings_of
 from index.errors import InvalidInputError, QAError
 from qa.models import Answer, Citation
 
@@ -60,7 +59,7 @@ def _index_locally(args: argparse.Namespace, paths: list[Path]) -> dict[str, Any
     from index.store import IndexStore
     from qa.service import QAService
 
-    settings = _settings(args)
+    settings = settings_of(args)
     paths = paths or [settings.seeds_dir]
     embedder = settings.make_embedder()
     # --rebuild keeps the old generations until the new index is published (they are its backup until then)
@@ -197,7 +196,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     else:
         from qa.service import QAService
 
-        answer = QAService.from_settings(_settings(args)).ask(args.question, args.top_k, filters)
+        answer = QAService.from_settings(settings_of(args)).ask(args.question, args.top_k, filters)
     print(answer.model_dump_json(indent=2) if args.json else format_answer(answer))
     return 0
 
@@ -207,7 +206,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from api.app import create_app
     from qa.service import QAService
 
-    settings = _settings(args)
+    settings = settings_of(args)
     print(f"loading the model and the index in {settings.index_dir} (a first run indexes {settings.seeds_dir} "
           "first)…", file=sys.stderr)
     # the store holds the writer lock for the server's lifetime; the OS frees it should the server be killed

@@ -6,20 +6,22 @@ import argparse
 import json
 from typing import TYPE_CHECKING, Any
 
+from api.cli_args import add_filter_arguments, filters_of, settings_of
 from qa.models import Passage
 
 if TYPE_CHECKING:
+    from api.client import QAClient
     from index.filters import Filters
-
-
-def _local(args: argparse.Namespace, writer: bool = False):  # type: ignore[no-untyped-def]
-    from api.cli_args import settings_of as _settings
     from qa.service import QAService
 
-    return QAService.from_settings(_settings(args), writer=writer)
+
+def _local(args: argparse.Namespace, writer: bool = False) -> QAService:
+    from qa.service import QAService
+
+    return QAService.from_settings(settings_of(args), writer=writer)
 
 
-def _client(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _client(args: argparse.Namespace) -> QAClient:
     from api.client import QAClient
 
     return QAClient(args.url, api_key=args.api_key)
@@ -38,8 +40,6 @@ def format_passages(passages: list[Passage], filters: Filters | None = None) -> 
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from api.cli_args import filters_of
-
     filters = filters_of(args)
     if args.url:
         with _client(args) as client:
@@ -111,9 +111,7 @@ def _remove_locally(args: argparse.Namespace) -> list[str]:
         service.store.close()
 
 
-def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from api.cli_args import add_filter_arguments
-
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("--index-dir", help="index folder (default: $QA_INDEX_DIR or .qa-index)")
         p.add_argument("--url", help="use a running server instead, e.g. http://127.0.0.1:8000")

@@ -50,7 +50,7 @@ def install_openapi(app: FastAPI, settings: Settings) -> None:
             app.openapi_schema = schema
         return app.openapi_schema
 
-    app.openapi = openapi  # type: ignore[method-assign]
+    app.openapi = openapi
 
 
 def _fill_limits(node: Any, settings: Settings) -> None:

@@ -12,10 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from typing import TYPE_CHECKING, cast
 
 from fastapi import FastAPI
 
 from qa.config import Settings
+
+if TYPE_CHECKING:
+    from hypercorn.config import Config
+    from hypercorn.typing import ASGIFramework
 
 # Connections waiting to be accepted: a burst of clients queues instead of being refused (Linux caps it at somaxconn).
 BACKLOG = 2048
@@ -41,11 +46,11 @@ def run(app: FastAPI, settings: Settings, host: str, port: int, log_level: str) 
     asyncio.run(_serve(app, config))
 
 
-async def _serve(app: FastAPI, config: object) -> None:
+async def _serve(app: FastAPI, config: Config) -> None:
     from hypercorn.asyncio import serve
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await serve(app, config, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
+    await serve(cast("ASGIFramework", app), config, shutdown_trigger=stop.wait)

@@ -85,7 +85,8 @@ class Postings:
             return np.zeros(0, np.int64), np.zeros(0, np.float64), np.zeros(0, np.int64)
         if len(parts) == 1:
             return parts[0]
-        return tuple(np.concatenate(p) for p in zip(*parts, strict=True))  # type: ignore[return-value]
+        pids, counts, lengths = (np.concatenate(p) for p in zip(*parts, strict=True))
+        return pids, counts, lengths
 
 
 def bm25_scores(terms: Sequence[str], postings: Postings, df: Callable[[str], int], alive: np.ndarray,

@@ -5,9 +5,14 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any, cast
 
 import faiss
 import numpy as np
+
+# faiss's SWIG wrappers take numpy arrays where its generated stubs name SWIG pointer types, and the stubs lack some
+# classes and methods it has (DirectMap.Hashtable, IndexFlat.get_xb): calls the stubs get wrong go through this alias.
+_swig: Any = faiss
 
 EXACT_SEARCH_LIMIT = 200_000  # below this many vectors search is exact (Flat); above, IVF (see eval/bench/scale.py)
 IVF_NPROBE = 32  # lists searched per query: recall@10 >= 0.95 at 1M vectors in eval/reports/scale
@@ -52,7 +57,7 @@ def id_selector(ids: np.ndarray) -> faiss.IDSelector:
     mask = np.zeros(int(ids.max()) + 1 if len(ids) else 0, dtype=bool)
     mask[ids] = True
     bitmap = np.packbits(mask, bitorder="little")
-    return faiss.IDSelectorBitmap(bitmap)  # type: ignore[call-arg, arg-type]  # the wrapper takes and keeps the array
+    return _swig.IDSelectorBitmap(bitmap)  # the wrapper takes and keeps the array
 
 
 def search_params(index: faiss.Index, selector: faiss.IDSelector) -> faiss.SearchParameters:
@@ -101,21 +106,21 @@ def forget(index: faiss.Index, ids: np.ndarray) -> None:
         return
     ivf = faiss.try_extract_index_ivf(index)
     if ivf is not None:
-        hashtable = faiss.DirectMap.Hashtable  # type: ignore[attr-defined]  # SWIG class the stubs lack
+        hashtable = _swig.DirectMap.Hashtable
         if ivf.direct_map.type != hashtable:
             ivf.set_direct_map_type(hashtable)
         index.remove_ids(faiss.IDSelectorArray(len(ids), faiss.swig_ptr(ids)))
         return
     if not isinstance(index, faiss.IndexIDMap2):
-        index.remove_ids(ids)  # type: ignore[arg-type]  # the wrapper takes ids
+        cast(Any, index).remove_ids(ids)  # the SWIG wrapper takes the ids as an array
         return
     # ids are added in increasing order (rows are appended, never reused), so the id map is sorted
     id_map = faiss.rev_swig_ptr(index.id_map.data(), index.id_map.size())
     pos = np.searchsorted(id_map, ids)
     found = pos < len(id_map)
     found[found] = id_map[pos[found]] == ids[found]
-    flat = faiss.downcast_index(index.index)
-    xb = faiss.rev_swig_ptr(flat.get_xb(), flat.ntotal * flat.d).reshape(-1, flat.d)  # type: ignore[attr-defined]
+    flat: Any = faiss.downcast_index(index.index)
+    xb = faiss.rev_swig_ptr(flat.get_xb(), flat.ntotal * flat.d).reshape(-1, flat.d)
     xb[pos[found]] = 0.0
 
 

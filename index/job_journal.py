@@ -58,7 +58,7 @@ class JobJournal:
     def load(self) -> list[tuple[dict, list[Document] | None]]:
         """Every journaled record, oldest first, with the upload of each unfinished one (None once finished). A
         record that cannot be read is logged and skipped, never fatal: the index itself is not affected."""
-        out = []
+        out: list[tuple[dict, list[Document] | None]] = []
         if not self.folder.is_dir():
             return out
         for path in self.folder.glob("*.json"):

@@ -16,6 +16,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import faiss
 import numpy as np
@@ -241,7 +242,7 @@ def _pointer(index_dir: Path) -> tuple[str | None, str | None]:
 def _replay_faiss(index: faiss.Index, gone: list[np.ndarray], new: list[tuple[np.ndarray, np.ndarray]]) -> None:
     """Apply the log's removals and additions to the base's FAISS index, by id."""
     if gone:
-        index.remove_ids(np.concatenate(gone).astype(np.int64))  # type: ignore[arg-type]  # the wrapper takes ids
+        cast(Any, index).remove_ids(np.concatenate(gone).astype(np.int64))  # the SWIG wrapper takes the ids as an array
     new = [(v, i) for v, i in new if len(v)]
     if new:
         index.add_with_ids(np.ascontiguousarray(np.vstack([v for v, _ in new]), dtype=np.float32),

@@ -256,7 +256,7 @@ class QAService:
         entries = self.store.snapshot.entries
         return [d for d in doc_ids if d in entries and entries[d].doc.published is None]
 
-    def index_paths(self, paths: Sequence[Path], on_progress=None,  # type: ignore[no-untyped-def]
+    def index_paths(self, paths: Sequence[Path], on_progress: Callable[[int], None] | None = None,
                     sync: bool = False) -> UpdateReport:
         """Index the files under ``paths``; with ``sync``, also remove the documents of files gone from the folders
         named (never those of a file that was skipped: it is still there)."""
