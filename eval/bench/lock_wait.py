@@ -54,9 +54,12 @@ def run(n_docs: int, n_deletes: int) -> dict[str, float]:
         idle = _timed_deletes(store, [f"idle_{i:04d}" for i in range(n_deletes)])
 
         embedding, added = threading.Event(), threading.Event()
-        adder = threading.Thread(target=lambda: (store.update([_article("bulk", i) for i in range(n_docs)],
-                                                              on_progress=lambda _: embedding.set()),
-                                                 added.set()))
+
+        def add() -> None:
+            store.update([_article("bulk", i) for i in range(n_docs)], on_progress=lambda _: embedding.set())
+            added.set()
+
+        adder = threading.Thread(target=add)
         adder.start()
         embedding.wait()  # the add's first batch is embedded: it is now well inside its work
         busy = _timed_deletes(store, [f"busy_{i:04d}" for i in range(n_deletes)], added)
