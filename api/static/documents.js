@@ -1,12 +1,13 @@
 // The documents view (a dialog opened from the header): every indexed article with its title, source, date, size
 // and id, sorted by any column and filtered by text; uploads by picker or drag-and-drop (upload.js); deleting the
-// selected articles after a confirmation that names what goes.
+// selected articles or every article of a source, each after a confirmation that names what goes.
 import { el } from "./answer.js";
-import { hostOf } from "./filters.js";
-import { getJSON, write } from "./http.js";
+import { hostOf, sourceOptions } from "./filters.js";
+import { RequestError, getJSON, write } from "./http.js";
 import { ACCEPT, createUploads } from "./upload.js";
 
 const SHOWN = 500; // rows drawn at most; the filter narrows the rest
+const IDS_PER_REQUEST = 100; // ids per DELETE /documents?doc_id=..., so the URL stays short
 
 /** Where an article comes from, as the table shows it: its site name, else its web site, else its author. */
 export function sourceOf(doc) {
@@ -33,6 +34,9 @@ export function createDocumentsView(onChange) {
   const status = document.getElementById("docs-status"); // what the last action did
   const summary = document.getElementById("docs-summary"); // what the filter shows
   const remove = document.getElementById("docs-delete");
+  const bySource = document.getElementById("docs-by-source");
+  const source = document.getElementById("docs-source");
+  const sources = document.getElementById("docs-sources");
   const picker = document.getElementById("docs-file");
   const drop = document.getElementById("docs-drop");
   const uploads = createUploads(document.getElementById("uploads"), changed);
@@ -108,6 +112,12 @@ export function createDocumentsView(onChange) {
     }
     const ids = new Set(docs.map((d) => d.doc_id));
     for (const id of [...selected]) if (!ids.has(id)) selected.delete(id);
+    sources.replaceChildren(...sourceOptions(docs).map(([value, label]) => {
+      const option = el("option");
+      option.value = value;
+      option.label = label;
+      return option;
+    }));
     draw();
   }
 
@@ -139,16 +149,38 @@ export function createDocumentsView(onChange) {
     if (!(await confirmDelete(`Delete ${articles(ids.length)} from the index?`, ids.map(titleOf)))) return;
     let gone = 0;
     try {
-      for (const id of ids) { // one durable write each: what is deleted before a failure stays deleted
-        status.textContent = `Deleting ${gone + 1} of ${articles(ids.length)}…`;
-        await write("DELETE", `/documents/${encodeURIComponent(id)}`);
-        gone += 1;
+      for (let i = 0; i < ids.length; i += IDS_PER_REQUEST) {
+        const query = ids.slice(i, i + IDS_PER_REQUEST).map((id) => `doc_id=${encodeURIComponent(id)}`).join("&");
+        status.textContent = `Deleting ${articles(ids.length)}…`;
+        gone += (await write("DELETE", `/documents?${query}`)).data.count;
       }
       status.textContent = `Deleted ${articles(gone)}.`;
     } catch (error) {
       status.textContent = `Deleted ${articles(gone)}; then the server refused: ${error.message}`;
     }
     selected.clear();
+    changed();
+  }
+
+  async function deleteBySource(event) {
+    event.preventDefault();
+    const name = source.value.trim();
+    if (!name) return;
+    const query = `/documents?source=${encodeURIComponent(name)}`;
+    try {
+      const found = (await write("DELETE", `${query}&dry_run=true`)).data;
+      if (!found.count) {
+        status.textContent = `No article matches the source “${name}”.`;
+        return;
+      }
+      if (!(await confirmDelete(`Delete the ${articles(found.count)} of the source “${name}”?`,
+        found.deleted.map(titleOf)))) return;
+      const done = (await write("DELETE", query)).data;
+      status.textContent = `Deleted ${articles(done.count)} of the source “${name}”.`;
+      source.value = "";
+    } catch (error) {
+      status.textContent = error instanceof RequestError ? `Not deleted: ${error.message}` : String(error);
+    }
     changed();
   }
 
@@ -191,6 +223,7 @@ export function createDocumentsView(onChange) {
     draw();
   });
   remove.addEventListener("click", deleteSelected);
+  bySource.addEventListener("submit", deleteBySource);
   document.getElementById("docs-close").addEventListener("click", () => dialog.close());
 
   return {

@@ -29,10 +29,11 @@ function idPrefix(docId) {
   return match ? match[0] : docId;
 }
 
-/** Datalist entries [value, label] for GET /documents rows: site names, then hosts, then doc-id prefixes. */
+/** Datalist entries [value, label] for GET /documents rows: site names, hosts, authors (a wire such as AFP), then
+ * doc-id prefixes. */
 export function sourceOptions(docs) {
   const kinds = [["site name", (d) => d.site_name?.trim() || null], ["web site", (d) => hostOf(d.url)],
-    ["id prefix", (d) => idPrefix(d.doc_id)]];
+    ["author", (d) => d.author?.trim() || null], ["id prefix", (d) => idPrefix(d.doc_id)]];
   const seen = new Set(); // lower-cased values: the server compares sources ignoring case
   const entries = [];
   for (const [kind, valueOf] of kinds) {

@@ -97,7 +97,7 @@ def test_not_found_state_is_distinct(page) -> None:  # type: ignore[no-untyped-d
     answer = _ask(page, "What is the capital of Peru?", 1)
     expect(answer).to_have_class("msg msg--assistant msg--notfound")
     expect(answer.locator(".notfound__title")).to_have_text("Not found in the articles.")
-    expect(answer.locator(".notfound__reason")).to_have_text("Why: the articles never mention: peru.")
+    expect(answer.locator(".notfound__reason")).to_have_text("Why: the articles never mention: Peru.")
     expect(answer.locator(".answer, .answer__span, .sources")).to_have_count(0)  # nothing reads as an answer
     # what the reader read is still shown, as evidence under its own heading (tests/e2e/test_page_conversation.py)
     expect(answer.locator(".closest__title")).to_have_text("Not in the articles — closest passages")
@@ -155,18 +155,18 @@ def _ask_sending(page, question: str, n: int):  # type: ignore[no-untyped-def]
     return answer, sent.value.post_data_json, response.json()
 
 
-# The seeds: 003_ (The Moscow Times) is dated 2021-11-24; 000_ has no date, URL or site name. These tests run before
-# the one that adds a document, so the index holds exactly the two seeds.
+# The seeds: 003_ (The Moscow Times, by AFP) is dated 2021-11-24; 000_ (Al Jazeera) has no date or URL. These tests
+# run before the one that adds a document, so the index holds exactly the two seeds.
 def test_filters_narrow_the_answer_to_the_one_article_that_qualifies(page) -> None:  # type: ignore[no-untyped-def]
     from playwright.sync_api import expect
 
     expect(page.locator("#filter-summary")).to_be_hidden()
     _open_filters(page)
     options = page.locator("#filter-sources option")
-    expect(options).to_have_count(3)  # listed from GET /documents when the disclosure opens
+    expect(options).to_have_count(5)  # listed from GET /documents when the disclosure opens
     assert options.evaluate_all("os => os.map(o => [o.value, o.label])") == [
-        ["themoscowtimes.com", "web site · 1 article"], ["000_", "id prefix · 1 article"],
-        ["003_", "id prefix · 1 article"]]
+        ["Al Jazeera", "site name · 1 article"], ["themoscowtimes.com", "web site · 1 article"],
+        ["AFP", "author · 1 article"], ["000_", "id prefix · 1 article"], ["003_", "id prefix · 1 article"]]
     page.fill("#filter-since", "2021-11-01")
     page.fill("#filter-source", "themoscowtimes.com")
     expect(page.locator("#filter-summary-text")).to_have_text("since 2021-11-01 · source themoscowtimes.com")

@@ -1,6 +1,6 @@
 """The documents view in real headless Chromium, at 1280 px and on a 375 x 812 phone: upload by picker and by drop,
 a JSON Lines feed indexed by a background job with live progress (to completion, and cancelled), deleting the
-selected articles after a confirmation, and the API key asked for once."""
+selected articles and every article of a source after a confirmation, and the API key asked for once."""
 
 from __future__ import annotations
 
@@ -265,14 +265,51 @@ def test_delete_the_selected_articles_after_a_confirmation(browser, server, erro
     page.locator("#confirm-cancel").click()
     assert {"pick-0", "pick-1", "pick-2"} <= set(_api_docs(served.url))
 
+    deletes: list[str] = []
+    page.on("request", lambda r: deletes.append(r.url.removeprefix(served.url)) if r.method == "DELETE" else None)
     delete.click()
     screenshot(page, "delete-confirm")
     page.locator("#confirm-delete").click()
     expect(page.locator("#docs-status")).to_have_text("Deleted 2 articles.")
+    assert deletes == ["/documents?doc_id=pick-0&doc_id=pick-2"]  # one write for both
     expect(page.locator("#docs-table tbody .docs__title")).to_have_text(["Orchard harvest 1"])
     expect(delete).to_have_text("Delete selected")
     remaining = set(_api_docs(served.url))
     assert "pick-1" in remaining and not {"pick-0", "pick-2"} & remaining
+    page.context.close()
+    assert errors == []
+
+
+@pytest.mark.parametrize("name", sorted(VIEWS))
+def test_delete_every_article_of_a_source(browser, server, errors: list[str], name: str) -> None:
+    from playwright.sync_api import expect
+
+    served, _ = server
+    site = f"Tide Weekly {name}"
+    for i in range(3):
+        _add(served.url, f"tide-{name}-{i}", f"Tide tables {name} {i}", site)
+    _add(served.url, f"other-{name}", f"Lock repairs {name}", "Canal Post")
+    page = _page(browser, served.url, errors, **VIEWS[name])
+    deletes: list[str] = []
+    page.on("request", lambda r: deletes.append(r.url.removeprefix(served.url)) if r.method == "DELETE" else None)
+    page.fill("#docs-source", site.lower())
+    page.get_by_role("button", name="Delete by source…").click()
+    expect(page.locator("#confirm-text")).to_have_text(f"Delete the 3 articles of the source “{site.lower()}”?")
+    expect(page.locator("#confirm-list li")).to_have_text([f"Tide tables {name} {i}" for i in range(3)])
+    assert {f"tide-{name}-{i}" for i in range(3)} <= set(_api_docs(served.url))  # the count was a dry run
+    screenshot(page, f"delete-by-source-{name}")
+    page.locator("#confirm-delete").click()
+    expect(page.locator("#docs-status")).to_have_text(f"Deleted 3 articles of the source “{site.lower()}”.")
+    expect(page.locator("#docs-table tbody .docs__title", has_text=f"Tide tables {name}")).to_have_count(0)
+    query = f"/documents?source=tide%20weekly%20{name}"  # as typed: the server ignores case
+    assert deletes == [f"{query}&dry_run=true", query]  # counted and named first, then deleted in one write
+    remaining = set(_api_docs(served.url))
+    assert f"other-{name}" in remaining and not {f"tide-{name}-{i}" for i in range(3)} & remaining
+
+    page.fill("#docs-source", "nowhere.example")
+    page.get_by_role("button", name="Delete by source…").click()
+    expect(page.locator("#docs-status")).to_have_text("No article matches the source “nowhere.example”.")
+    expect(page.locator("#confirm")).to_be_hidden()
     page.context.close()
     assert errors == []
 
