@@ -84,7 +84,7 @@ def candidates(snap: IndexSnapshot, query: Query, hits: list[Hit], params: Answe
                              cos + cov + params.passage_weight * best_passage[sid]))
     # a sentence that cannot hold an answer of the kind asked ("how long": no number with a time unit) is read last
     kind = expected_kind(query.text)
-    holds = {c.sentence_id: may_hold(kind, snap.sentences[c.sentence_id].text, query.text) for c in out}
+    holds = {c.sentence_id: may_hold(kind, snap.sentences[c.sentence_id].text) for c in out}
     out.sort(key=lambda c: (not holds[c.sentence_id], -c.prefilter))
     return out[:params.candidates]
 
@@ -167,8 +167,10 @@ def _read(snap: IndexSnapshot, reader: Reader, queries: Sequence[Query], cands: 
     first = cands if early_exit > 1.0 else [cs[:1] for cs in cands]
     readings = reader.read_batch([(q.reader_text, sentences(cs)) for q, cs in zip(queries, first, strict=True)])
     scored = [score(snap, q, cs, rs) for q, cs, rs in zip(queries, first, readings, strict=True)]
+    # a confident first span of the wrong kind ("Kabul" for "In which country ...?") is no reason to stop reading
     more = [i for i, (cs, sc) in enumerate(zip(cands, scored, strict=True))
-            if len(cs) > len(sc) and sc[0].probability < early_exit]
+            if len(cs) > len(sc)
+            and (sc[0].probability < early_exit or not of_asked_kind(snap, queries[i].text, sc[0]))]
     rest_read = reader.read_batch([(queries[i].reader_text, sentences(cands[i][1:])) for i in more])
     for i, rest in zip(more, rest_read, strict=True):
         # stable: of equals, the earlier candidate stays first, as when all are scored together
@@ -182,10 +184,6 @@ def build_answer(snap: IndexSnapshot, query: Query, passages: list[Passage], sco
     ``abstain_below``, or when the best sentence holds no span)."""
     passages = rerank(snap, passages, scored)
     typed = [s for s in scored if of_asked_kind(snap, query.text, s)]
-    # "How many turbines ...?": when some sentence puts a number before "turbines", a number elsewhere is no answer
-    kind = expected_kind(query.text)
-    counted = [s for s in typed if may_hold(kind, snap.sentences[s.candidate.sentence_id].text, query.text)]
-    typed = counted or typed
     best = typed[0] if typed else scored[0]
     if not typed or best.probability < abstain_below or best.reading.start >= best.reading.end:
         # the probability that the articles lack the answer is no higher for refusing a span of the wrong kind

@@ -206,20 +206,14 @@ def names_question_subject(question: str, sentence: str, start: int, end: int) -
     return False
 
 
-def may_hold(kind: str | None, sentence: str, question: str = "") -> bool:
-    """Whether a sentence holds any span of ``kind`` that the checks above would accept, so that it is worth reading
-    first: a number for "how many" (a number before the counted noun when the question names one), a number with a
-    time unit for "how long", a year, a country name."""
-    if kind == "number":
-        noun = counted_noun(question)
-        if noun is None or not has_number(sentence):
-            return has_number(sentence)
-        nowhere = len(sentence) + 1
-        return count_span(question, sentence, nowhere, nowhere) != (nowhere, nowhere)
-    if kind == "duration":
-        return has_number(sentence) and bool(_TIME_UNITS.search(sentence))
+def may_hold(kind: str | None, sentence: str) -> bool:
+    """Whether a sentence holds anything the checks above could accept, so that it is worth reading first: a number
+    for "how many" and "how long", a year, century or era for "which year", a country name or adjective. (Asking more,
+    such as a number right before the counted noun, cost SQuAD part A's how-many questions 0.585 -> 0.539 EM.)"""
+    if kind in ("number", "duration", "duration_since"):
+        return has_number(sentence) or (kind != "number" and bool(_TIME_UNITS.search(sentence)))
     if kind == "year":
-        return bool(_YEAR.search(sentence))
+        return bool(_YEAR.search(sentence) or _ORDINAL.search(sentence) or _ERA.search(sentence))
     if kind == "country":
-        return _has_country(sentence)
+        return _has_country(sentence) or _demonym(sentence)
     return True

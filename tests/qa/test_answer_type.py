@@ -75,10 +75,9 @@ def test_a_who_answer_is_not_the_name_the_question_gives() -> None:
 
 def test_a_sentence_is_read_first_when_it_may_hold_the_kind_asked() -> None:
     assert may_hold("duration", "Milley meets Gerasimov in Finland for six hours.")
-    assert not may_hold("duration", "Milley and Gerasimov had previously met in 2019.")
+    assert may_hold("duration", "The talks took more than a decade.")
+    assert not may_hold("duration", "Milley met Gerasimov in Helsinki on Wednesday.")
+    assert may_hold("year", "Mayow and Boyle experimented in the 17th century.")
+    assert not may_hold("year", "Milley met Gerasimov in Helsinki on Wednesday.")
     assert may_hold("country", UDEID)
-    # "how many turbines": a number before "turbines", not any number
-    assert may_hold("number", "62 turbines, each 260 metres tall", "How many turbines will it have?")
-    assert not may_hold("number", "It will power about 900,000 homes.", "How many turbines will it have?")
-    assert may_hold("number", "It will power about 900,000 homes.", "How many will it power?")
     assert may_hold(None, "anything")
