@@ -239,7 +239,8 @@ def build_parser() -> argparse.ArgumentParser:
                               "the server or the index failed")
     p.add_argument("paths", nargs="*", help="files or folders of .txt .md .html .pdf .docx .json .jsonl articles")
     p.add_argument("--index-dir", help="index folder (default: $QA_INDEX_DIR or .qa-index)")
-    p.add_argument("--rebuild", action="store_true", help="discard the existing index first")
+    p.add_argument("--rebuild", action="store_true", help="build a new index from PATH that replaces the existing "
+                   "one once it is written (the old one serves until then)")
     p.add_argument("--sync", action="store_true", help="also remove the documents of files gone from the folders "
                    "named (never those of a file skipped now); without it nothing is removed")
     p.add_argument("--url", help="send the files to a running server (which holds the index) instead")
