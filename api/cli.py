@@ -212,6 +212,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # the store holds the writer lock for the server's lifetime; the OS frees it should the server be killed
     service = QAService.from_settings(settings, build_from_seeds=True, writer=True)
     service.warm_up()
+    service.jobs.resume()  # jobs a killed or stopped server accepted go on after their last journaled batch
     print(f"serving {len(service.store.snapshot.entries)} documents: open http://{args.host}:{args.port} "
           f"(API docs at /docs); Ctrl+C stops", file=sys.stderr)
     try:

@@ -61,7 +61,6 @@ class QAService:
             service = cls(store, settings)  # stamps the reader version before anything is written
             if build_from_seeds and store.fresh:
                 store.update(load_files([settings.seeds_dir]), remove_missing_under=[settings.seeds_dir])
-            service.jobs.resume()  # jobs a killed or stopped server accepted go on where their last batch ended
         except BaseException:
             store.close()
             raise
