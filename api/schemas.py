@@ -7,9 +7,9 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt, field_validator
 from pydantic.config import JsonDict
 
+from index.backend import StoredDocument
 from index.filters import Filters
 from index.jobs import RejectedRecord
-from index.snapshot import DocEntry
 from qa.models import Citation
 
 # The schema states what the service checks, so a client (and schemathesis) can tell a valid request from an invalid
@@ -133,7 +133,7 @@ class DocumentInfo(BaseModel):
     chars: int
 
     @classmethod
-    def of(cls, entry: DocEntry) -> DocumentInfo:
+    def of(cls, entry: StoredDocument) -> DocumentInfo:
         d = entry.doc
         return cls(doc_id=d.doc_id, title=d.title, url=d.url, published=d.published, published_raw=d.published_raw,
                    undated=d.published is None, author=d.author, site_name=d.site_name, passages=len(entry.chunks),
@@ -146,7 +146,7 @@ class DocumentText(DocumentInfo):
     text: str
 
     @classmethod
-    def of(cls, entry: DocEntry) -> DocumentText:
+    def of(cls, entry: StoredDocument) -> DocumentText:
         return cls(**DocumentInfo.of(entry).model_dump(), text=entry.doc.text)
 
 

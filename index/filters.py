@@ -1,25 +1,21 @@
-"""Metadata filters on questions and searches (since, until, source) and what they leave of a snapshot.
+"""Metadata filters on questions and searches (since, until, source): parsing and what they mean.
 
-Retrieval applies a filter inside the search, not to its results: dense search runs over the FAISS ids of the
-allowed documents only, and BM25 and fusion rank only their passages, so a filtered question still gets its top k.
+Retrieval applies a filter inside the search, not to its results (each backend in its own way: the embedded one
+searches the FAISS ids of the allowed documents, Milvus a filter expression), so a filtered question still gets its
+top k.
 """
 
 from __future__ import annotations
 
 import re
-import threading
-import weakref
-from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 from urllib.parse import urlsplit
-
-import faiss
-import numpy as np
 
 from index.documents import Document
 from index.errors import InvalidInputError
-from index.snapshot import IndexSnapshot, id_selector
 from index.text import fold
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -35,7 +31,7 @@ def parse_date(name: str, value: str) -> date:
     raise InvalidInputError(f"{name} must be an ISO date YYYY-MM-DD, got {value!r}")
 
 
-def _published(doc: Document) -> date | None:
+def published_date(doc: Document) -> date | None:
     """The document's publication date, or None when it has none (or a stored value that is no ISO date)."""
     try:
         return parse_date("published", doc.published) if doc.published is not None else None
@@ -104,86 +100,43 @@ class Filters:
 
     def matches(self, doc: Document) -> bool:
         if self.since is not None or self.until is not None:
-            published = _published(doc)
+            published = published_date(doc)
             if published is None or (self.since is not None and published < self.since) or (
                     self.until is not None and published > self.until):
                 return False
         return self.source is None or self._source_matches(doc)
 
-    def _source_matches(self, doc: Document) -> bool:
+    def source_forms(self) -> tuple[str, str, str]:
+        """``source`` as each rule compares it: folded (a doc_id prefix), without ``www.`` (a host), and as a name
+        key (a site or author name; empty when it has no letter or digit)."""
         assert self.source is not None
         given = fold(self.source)
-        if fold(doc.doc_id).startswith(given):
-            return True
         value = given.removeprefix("www.")
-        key = _name_key(value)
-        if key and any(name is not None and _name_key(fold(name.strip()).removeprefix("www.")) == key
-                       for name in (doc.site_name, doc.author)):
-            return True
-        host = _host(doc.url)
-        return host is not None and (host == value or host.split(".")[0] == value or host.endswith("." + value))
+        return given, value, _name_key(value)
 
-    def doc_ids(self, snap: IndexSnapshot) -> list[str]:
-        """Ids of the snapshot's documents these filters allow, in snapshot order."""
-        return [doc_id for doc_id, entry in snap.entries.items() if self.matches(entry.doc)]
+    def _source_matches(self, doc: Document) -> bool:
+        given, value, key = self.source_forms()
+        return (fold(doc.doc_id).startswith(given) or bool(key) and key in name_keys(doc)
+                or value in host_values(doc))
 
-
-@dataclass(frozen=True, eq=False)
-class Selection:
-    """What filters leave of one snapshot: the allowed documents, their passages and a FAISS selector of their
-    sentence vectors. ``passage_ids`` and ``selector`` are None when every document is allowed."""
-
-    doc_ids: tuple[str, ...]
-    passage_ids: np.ndarray | None
-    selector: faiss.IDSelector | None
-
-    @property
-    def empty(self) -> bool:
-        return not self.doc_ids
+    def doc_ids(self, snap: Any) -> list[str]:
+        """Ids of the view's documents these filters allow, in its order."""
+        entries: Mapping[str, Any] = snap.entries
+        return [doc_id for doc_id, entry in entries.items() if self.matches(entry.doc)]
 
 
-def select(snap: IndexSnapshot, filters: Filters) -> Selection:
-    """The documents ``filters`` allow in ``snap`` with their passage numbers and FAISS ids (each document's
-    sentences hold the contiguous ids ``first_sentence`` onwards, its passages the rows ``first_passage`` onwards)."""
-    allowed = set(filters.doc_ids(snap))
-    if len(allowed) == len(snap.entries):
-        return Selection(tuple(snap.entries), None, None)
-    passages: list[np.ndarray] = []
-    ids: list[np.ndarray] = []
-    for doc_id, entry in snap.entries.items():
-        if doc_id in allowed:
-            first = entry.first_passage
-            passages.append(np.arange(first, first + len(entry.chunks), dtype=np.int64))
-            base = entry.first_sentence
-            ids.append(np.arange(base, base + len(entry.sentences), dtype=np.int64))
-    # in row order, as ranking over all passages sees them (ties keep that order)
-    passage_ids = np.sort(np.concatenate(passages)) if passages else np.zeros(0, np.int64)
-    faiss_ids = np.concatenate(ids) if ids else np.zeros(0, np.int64)
-    return Selection(tuple(d for d in snap.entries if d in allowed), passage_ids, id_selector(faiss_ids))
+def name_keys(doc: Document) -> frozenset[str]:
+    """The name keys a ``source`` filter matches ``doc`` by: its site name's and author's (without ``www.``)."""
+    return frozenset(_name_key(fold(name.strip()).removeprefix("www."))
+                     for name in (doc.site_name, doc.author) if name is not None)
 
 
-class SelectionCache:
-    """Selections of the latest snapshot seen, by filters (least recently used dropped beyond ``size``); a new
-    snapshot starts afresh, and an old one is not kept alive by the cache."""
-
-    def __init__(self, size: int = 64) -> None:
-        self.size = size
-        self._snap: weakref.ref[IndexSnapshot] | None = None
-        self._items: OrderedDict[Filters, Selection] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, snap: IndexSnapshot, filters: Filters) -> Selection:
-        with self._lock:
-            if self._snap is None or self._snap() is not snap:
-                self._snap, self._items = weakref.ref(snap), OrderedDict()
-            found = self._items.get(filters)
-            if found is not None:
-                self._items.move_to_end(filters)
-                return found
-        selection = select(snap, filters)  # outside the lock: one slow selection does not hold up other questions
-        with self._lock:
-            if self._snap is not None and self._snap() is snap:
-                self._items[filters] = selection
-                while len(self._items) > self.size:
-                    self._items.popitem(last=False)
-        return selection
+def host_values(doc: Document) -> frozenset[str]:
+    """Every ``source`` value (without ``www.``) matching ``doc`` by its URL host: the host, its first label and every
+    trailing run of its labels (``news.bbc.co.uk`` gives ``news.bbc.co.uk``, ``news``, ``bbc.co.uk``, ``co.uk``,
+    ``uk``)."""
+    host = _host(doc.url)
+    if host is None:
+        return frozenset()
+    labels = host.split(".")
+    return frozenset([host, labels[0]] + [".".join(labels[i:]) for i in range(1, len(labels))])

@@ -356,6 +356,30 @@ class IndexSnapshot:
         entry = self.entries.get(doc_id)
         return entry.doc if entry else None
 
+    # ---- the storage interface (index.backend.ReadView) ----------------------------------------------------
+    @cached_property
+    def _selections(self) -> Any:
+        from index.embedded_search import Selections
+
+        return Selections(self)
+
+    def selection(self, filters: Any) -> Any:
+        """What ``filters`` leave of this snapshot (index.embedded_search.Selection), computed once."""
+        return self._selections.get(filters)
+
+    def passage_scores(self, qvecs: np.ndarray, question_terms: Sequence[Sequence[str]],
+                       filters: Sequence[Any]) -> list[Any]:
+        from index.embedded_search import passage_scores
+
+        return passage_scores(self, qvecs, question_terms, filters)
+
+    def count_passages(self, filters: Any) -> int:
+        ids = None if filters is None else self.selection(filters).passage_ids
+        return self.n_passages if ids is None else len(ids)
+
+    def resolve(self, passage_ids: Any) -> None:
+        """Every row of a snapshot is in memory: nothing to fetch."""
+
 
 def _grow(alive: np.ndarray, size: int, dead: list[range]) -> np.ndarray:
     """A copy of the live mask extended to ``size`` rows (new rows live) with the ``dead`` rows cleared: a byte per

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index.snapshot import IndexSnapshot
+from index.backend import ReadView
 from qa.answer_type import agrees, count_span, expected_kind, may_hold, names_question_subject
 from qa.confidence import Features, probability
 from qa.config import AnswerParams
@@ -52,7 +52,7 @@ class Outcome:
     scored: list[Scored]
 
 
-def oov_share(snap: IndexSnapshot, query: Query) -> float:
+def oov_share(snap: ReadView, query: Query) -> float:
     """IDF-weighted share of question terms that no article contains."""
     default = snap.default_idf()
     total = sum(snap.idf.get(t, default) for t in set(query.terms))
@@ -60,7 +60,7 @@ def oov_share(snap: IndexSnapshot, query: Query) -> float:
     return unknown / total if total else 0.0
 
 
-def candidates(snap: IndexSnapshot, query: Query, hits: list[Hit], params: AnswerParams) -> list[Candidate]:
+def candidates(snap: ReadView, query: Query, hits: list[Hit], params: AnswerParams) -> list[Candidate]:
     """The ``params.candidates`` sentences of the top ``params.passages`` passages that retrieval signals rate highest,
     best first."""
     best_passage: dict[int, float] = {}
@@ -89,12 +89,12 @@ def candidates(snap: IndexSnapshot, query: Query, hits: list[Hit], params: Answe
     return out[:params.candidates]
 
 
-def unknown_entities(snap: IndexSnapshot, query: Query) -> list[str]:
+def unknown_entities(snap: ReadView, query: Query) -> list[str]:
     """Names or numbers in the question that no indexed article contains, as the question wrote them."""
     return [query.written(e) for e in query.entities if not known_term(e, snap.vocab)]
 
 
-def score(snap: IndexSnapshot, query: Query, cands: Sequence[Candidate], readings: Sequence[Reading]) -> list[Scored]:
+def score(snap: ReadView, query: Query, cands: Sequence[Candidate], readings: Sequence[Reading]) -> list[Scored]:
     """Calibrated probability for each read candidate, best first."""
     oov = oov_share(snap, query)
     out = []
@@ -116,7 +116,7 @@ def null_answer(question: str, passages: list[Passage], confidence: float, reaso
                   passages=passages, abstain_reason=reason, closest=list(closest))
 
 
-def closest(snap: IndexSnapshot, scored: Sequence[Scored]) -> list[Citation]:
+def closest(snap: ReadView, scored: Sequence[Scored]) -> list[Citation]:
     """The best ``CLOSEST`` read sentences of a null answer, with the probabilities it was decided on and the spans
     the reader read (no highlight where it found none); a sentence quoted word for word by another article shows
     once."""
@@ -133,7 +133,7 @@ def closest(snap: IndexSnapshot, scored: Sequence[Scored]) -> list[Citation]:
     return out
 
 
-def answer_batch(snap: IndexSnapshot, reader: Reader, queries: Sequence[Query], hits: Sequence[list[Hit]],
+def answer_batch(snap: ReadView, reader: Reader, queries: Sequence[Query], hits: Sequence[list[Hit]],
                  params: AnswerParams) -> list[Outcome]:
     """Answers for several questions, from their retrieved passages ``hits``, with the candidates read for each (read
     with each query's ``reader_text``). The reader reads each question's first candidate alone; when its calibrated
@@ -157,7 +157,7 @@ def answer_batch(snap: IndexSnapshot, reader: Reader, queries: Sequence[Query], 
     return outcomes
 
 
-def _read(snap: IndexSnapshot, reader: Reader, queries: Sequence[Query], cands: Sequence[list[Candidate]],
+def _read(snap: ReadView, reader: Reader, queries: Sequence[Query], cands: Sequence[list[Candidate]],
           early_exit: float) -> list[list[Scored]]:
     """Each question's read candidates, scored, best first: the first alone, the rest only when the first's calibrated
     probability stays under ``early_exit`` (so only the first may come back); above 1, all of them in one call."""
@@ -178,7 +178,7 @@ def _read(snap: IndexSnapshot, reader: Reader, queries: Sequence[Query], cands: 
     return scored
 
 
-def build_answer(snap: IndexSnapshot, query: Query, passages: list[Passage], scored: list[Scored],
+def build_answer(snap: ReadView, query: Query, passages: list[Passage], scored: list[Scored],
                  abstain_below: float) -> Answer:
     """The best-supported span with its sentence cited and passages re-ranked by support, or a null answer (under
     ``abstain_below``, or when the best sentence holds no span)."""
@@ -197,7 +197,7 @@ def build_answer(snap: IndexSnapshot, query: Query, passages: list[Passage], sco
                   citations=[citation], passages=passages)
 
 
-def of_asked_kind(snap: IndexSnapshot, question: str, scored: Scored) -> bool:
+def of_asked_kind(snap: ReadView, question: str, scored: Scored) -> bool:
     """Whether the span read from this candidate is of the kind the question asks for (qa.answer_type): no city for
     "which country", no year for "how long", not the question's own subject for "who"."""
     sentence = snap.sentences[scored.candidate.sentence_id].text
@@ -208,7 +208,7 @@ def of_asked_kind(snap: IndexSnapshot, question: str, scored: Scored) -> bool:
     return agrees(kind, sentence[start:end])
 
 
-def cite(snap: IndexSnapshot, sentence_id: int, start: int, end: int, score: float) -> Citation:
+def cite(snap: ReadView, sentence_id: int, start: int, end: int, score: float) -> Citation:
     """The citation of a sentence with the span at ``start:end`` of it highlighted (document offsets; none for an
     empty span) and its relative dates resolved against the article's publication date."""
     span = snap.sentences[sentence_id]
@@ -221,7 +221,7 @@ def cite(snap: IndexSnapshot, sentence_id: int, start: int, end: int, score: flo
                     score=round(score, 4), highlight=highlight, published=doc.published, dates=dates)
 
 
-def rerank(snap: IndexSnapshot, passages: list[Passage], scored: list[Scored]) -> list[Passage]:
+def rerank(snap: ReadView, passages: list[Passage], scored: list[Scored]) -> list[Passage]:
     """Passages holding a read sentence first, by that sentence's probability; the others keep retrieval order."""
     support: dict[int, float] = {}
     for s in scored:
@@ -233,7 +233,7 @@ def rerank(snap: IndexSnapshot, passages: list[Passage], scored: list[Scored]) -
     return [passages[i] for i in order]
 
 
-def passage_of(snap: IndexSnapshot, hit: Hit) -> Passage:
+def passage_of(snap: ReadView, hit: Hit) -> Passage:
     """The retrieved passage of ``hit`` with its document title, exact offsets and a score clipped to [0, 1]."""
     chunk = snap.passages[hit.passage_id]
     doc = snap.entries[chunk.doc_id].doc

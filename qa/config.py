@@ -8,7 +8,9 @@ from pathlib import Path
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from index.embedder import BACKENDS, Embedder
+from index.backend import BACKENDS, Storage, open_storage
+from index.embedder import BACKENDS as ENCODERS
+from index.embedder import Embedder
 from qa.fusion import FUSIONS
 
 
@@ -29,7 +31,13 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="QA_", extra="ignore")
 
+    # where documents are stored: "embedded" (index_dir, one process) or "milvus" (stateless replicas; index.milvus)
+    backend: str = "embedded"
     index_dir: Path = Path(".qa-index")
+    # milvus: a local file path starts milvus-lite on it (this process owns the engine); "unix:/...sock" or
+    # "http://host:19530" connects to a running engine or cluster
+    milvus_uri: str = "qa-milvus.db"
+    milvus_collection_prefix: str = Field("newsqa", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,40}$")
     seeds_dir: Path = Path("seeds")
     top_k: int = Field(5, ge=1, le=50)
     max_top_k: int = Field(50, ge=1)
@@ -71,10 +79,17 @@ class Settings(BaseSettings):
     question_int8: bool | None = None  # questions through the int8 graph; default: yes with onnx; passages stay fp32
     model_cache: Path | None = None  # where the exported ONNX graph is cached; default ~/.cache/newsqa/onnx
 
+    @field_validator("backend")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        if value not in BACKENDS:
+            raise ValueError(f"unknown backend {value!r}; choose one of {', '.join(BACKENDS)}")
+        return value
+
     @field_validator("encoder", "fusion")
     @classmethod
     def _known_name(cls, value: str, info: ValidationInfo) -> str:
-        choices = BACKENDS if info.field_name == "encoder" else tuple(FUSIONS)
+        choices = ENCODERS if info.field_name == "encoder" else tuple(FUSIONS)
         if value not in choices:
             raise ValueError(f"unknown {info.field_name} {value!r}; choose one of {', '.join(choices)}")
         return value
@@ -93,3 +108,10 @@ class Settings(BaseSettings):
     def make_embedder(self) -> Embedder:
         return Embedder(threads=self.threads, backend=self.encoder, cache_dir=self.model_cache,
                         question_int8=self.question_int8)
+
+    def open_store(self, create: bool = False, writer: bool = False) -> Storage:
+        """The store ``backend`` names (the Milvus client is imported only for ``milvus``); ``writer``: the embedded
+        store holds its folder's writer lock until closed."""
+        return open_storage(self.backend, index_dir=self.index_dir, embedder=self.make_embedder(), create=create,
+                            writer=writer, milvus_uri=self.milvus_uri,
+                            collection_prefix=self.milvus_collection_prefix)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cache
 
-from index.snapshot import IndexSnapshot
+from index.backend import ReadView
 from index.text import QUESTION_WORDS, normalize, terms
 from qa.answer import cite, null_answer, passage_of
 from qa.models import Answer, Citation, Hit, Passage
@@ -81,7 +81,7 @@ class Match:
     dates: tuple[str, ...]
 
 
-def find_matches(snap: IndexSnapshot, event: EventQuestion, hits: list[Hit]) -> list[Match]:
+def find_matches(snap: ReadView, event: EventQuestion, hits: list[Hit]) -> list[Match]:
     """The sentences of the passages ``hits`` with a relative date (resolved against their article's publication
     date) on the question's time, in article order: documents by their best passage, sentences by position."""
     doc_rank: dict[str, int] = {}
@@ -99,7 +99,7 @@ def find_matches(snap: IndexSnapshot, event: EventQuestion, hits: list[Hit]) -> 
     return out
 
 
-def answer_event(snap: IndexSnapshot, event: EventQuestion, hits: list[Hit], allowed_passages: int) -> Answer:
+def answer_event(snap: ReadView, event: EventQuestion, hits: list[Hit], allowed_passages: int) -> Answer:
     """The answer to an event question from the sentences of ``hits``. Null when nothing matches (confidence: the
     share of the ``allowed_passages`` that were scanned) or when a weekday matches several dates (confidence
     ``1 - 1/dates``); else the first sentence of the most recent date, quoted whole."""

@@ -1,4 +1,4 @@
-"""Hybrid retrieval: FAISS sentence vectors aggregated to passages, BM25 over passages, fused."""
+"""Hybrid retrieval: the backend's dense and BM25 scores of candidate passages, fused and ranked here."""
 
 from __future__ import annotations
 
@@ -6,18 +6,15 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 
-import faiss
 import numpy as np
 
+from index.backend import PassageScores, ReadView
 from index.embedder import Embedder
-from index.filters import Filters, Selection, SelectionCache
-from index.snapshot import IndexSnapshot
+from index.filters import Filters
 from qa.batching import MicroBatcher
 from qa.fusion import get_fusion
 from qa.models import Hit
 from qa.question import Query
-
-DENSE_CANDIDATES = 200
 
 
 class QuestionEncoder:
@@ -51,31 +48,6 @@ class QuestionEncoder:
         return np.vstack([vectors[q] for q in questions]).astype(np.float32)
 
 
-def dense_passage_scores(snap: IndexSnapshot, qvecs: np.ndarray,
-                         selector: faiss.IDSelector | None = None) -> list[np.ndarray]:
-    """Per question, each passage's best sentence cosine similarity (0 for passages outside the candidates); with
-    ``selector`` the candidates are the best sentences among the vectors it selects."""
-    n_pass = snap.passage_slots  # scores are indexed by passage row; rows of removed documents stay 0
-    out = [np.zeros(n_pass, dtype=np.float32) for _ in range(len(qvecs))]
-    if snap.n_passages == 0:
-        return out
-    scores, ids = snap.search_vectors(qvecs, DENSE_CANDIDATES, selector)
-    for row, (srow, irow) in enumerate(zip(scores.tolist(), ids.tolist(), strict=True)):
-        dense = out[row]
-        for score, sid in zip(srow, irow, strict=True):
-            if sid < 0:
-                continue
-            for pid in snap.sentence_passages[sid]:
-                if score > dense[pid]:
-                    dense[pid] = score
-    return out
-
-
-def bm25_passage_scores(snap: IndexSnapshot, question_terms: list[str]) -> np.ndarray:
-    """BM25 score of every passage row for the question's terms (unknown terms contribute nothing)."""
-    return snap.bm25_scores(question_terms)
-
-
 class Retriever:
     """Ranks passages of a snapshot for a batch of questions."""
 
@@ -84,11 +56,6 @@ class Retriever:
         self.fuse = get_fusion(fusion)
         self.fusion = fusion
         self.dense_weight = dense_weight
-        self.selections = SelectionCache()
-
-    def select(self, snap: IndexSnapshot, filters: Filters) -> Selection:
-        """What ``filters`` leave of ``snap`` (computed once per snapshot and filters)."""
-        return self.selections.get(snap, filters)
 
     def queries(self, questions: Sequence[str], reader_texts: Sequence[str] | None = None) -> list[Query]:
         """The Query of each question (one encoder call for those not cached), read with ``reader_texts[i]`` when
@@ -97,52 +64,30 @@ class Retriever:
         readers = reader_texts if reader_texts is not None else [None] * len(questions)
         return [Query.of(q, v, r) for q, v, r in zip(questions, vectors, readers, strict=True)]
 
-    def search(self, snap: IndexSnapshot, question: str, k: int, filters: Filters | None = None) -> list[Hit]:
-        return self.search_batch(snap, self.queries([question]), k, filters=[filters])[0]
+    def search(self, view: ReadView, question: str, k: int, filters: Filters | None = None) -> list[Hit]:
+        return self.search_batch(view, self.queries([question]), k, filters=[filters])[0]
 
-    def search_batch(self, snap: IndexSnapshot, queries: Sequence[Query], k: int,
+    def search_batch(self, view: ReadView, queries: Sequence[Query], k: int,
                      filters: Sequence[Filters | None] | None = None) -> list[list[Hit]]:
         """Top ``k`` passages per question, best first. ``filters[i]`` restricts question ``i`` to the documents it
         allows, inside retrieval: it still gets ``k`` passages when its documents have that many; none when they
         are none."""
-        selections = [None if f is None else self.select(snap, f) for f in (filters or [None] * len(queries))]
-        qvecs = np.vstack([q.vector for q in queries]) if queries else np.zeros((0, snap.dim), np.float32)
-        dense_all = self._dense(snap, qvecs, selections)
-        results: list[list[Hit]] = []
-        for query, dense, selection in zip(queries, dense_all, selections, strict=True):
-            if selection is not None and selection.empty:
-                results.append([])
-                continue
-            bm25 = bm25_passage_scores(snap, list(query.terms))
-            # only live passages are ranked: rows of removed documents wait for compaction to disappear
-            allowed = snap.live_passages if selection is None else selection.passage_ids
-            results.append(self._top(dense, bm25, k, allowed))
+        dim = self.encoder.embedder.dim
+        qvecs = np.vstack([q.vector for q in queries]) if queries else np.zeros((0, dim), np.float32)
+        scored = view.passage_scores(qvecs, [list(q.terms) for q in queries], filters or [None] * len(queries))
+        results = [[] if s is None else self._top(s, k) for s in scored]
+        view.resolve(h.passage_id for hits in results for h in hits)
         return results
 
-    def _dense(self, snap: IndexSnapshot, qvecs: np.ndarray,
-               selections: Sequence[Selection | None]) -> list[np.ndarray]:
-        """Dense passage scores per question; questions sharing a selection share one FAISS search."""
-        groups: dict[int, list[int]] = {}
-        for row, selection in enumerate(selections):
-            groups.setdefault(id(selection), []).append(row)
-        out: list[np.ndarray] = [np.zeros(0, np.float32)] * len(selections)
-        for rows in groups.values():
-            selection = selections[rows[0]]
-            if selection is not None and selection.empty:
-                continue
-            selector = None if selection is None else selection.selector
-            vecs = qvecs if len(rows) == len(qvecs) else qvecs[rows]
-            for row, dense in zip(rows, dense_passage_scores(snap, vecs, selector), strict=True):
-                out[row] = dense
-        return out
-
-    def _top(self, dense: np.ndarray, bm25: np.ndarray, k: int, passage_ids: np.ndarray | None) -> list[Hit]:
-        """The ``k`` best passages by fused score, among ``passage_ids`` only when given (the others are never
-        ranked, and scores are normalized over the allowed ones)."""
-        if passage_ids is not None:
-            dense, bm25 = dense[passage_ids], bm25[passage_ids]
-        fused = self.fuse(dense, bm25, self.dense_weight)
-        top = np.argsort(-fused, kind="stable")[: min(k, len(fused))]
-        ids = top if passage_ids is None else passage_ids[top]
+    def _top(self, scores: PassageScores, k: int) -> list[Hit]:
+        """The ``k`` best passages by fused score among the candidates (scores are normalized over them, and over
+        one more passage scoring 0 when allowed passages outside the candidates exist)."""
+        dense, bm25 = scores.dense, scores.bm25
+        n = len(dense)
+        if scores.others:
+            dense, bm25 = np.append(dense, np.float32(0)), np.append(bm25, np.float32(0))
+        fused = self.fuse(dense, bm25, self.dense_weight)[:n]
+        top = np.argsort(-fused, kind="stable")[: min(k, n)]
+        ids = top if scores.passage_ids is None else scores.passage_ids[top]
         return [Hit(passage_id=int(p), score=float(fused[i]), dense=float(dense[i]), bm25=float(bm25[i]))
                 for i, p in zip(top, ids, strict=True)]

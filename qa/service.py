@@ -6,15 +6,14 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date
 from pathlib import Path
 
-from index.chunking import ChunkParams
+from index.backend import ReadView, Storage, StoredDocument
 from index.documents import Document
 from index.errors import DocumentNotFoundError, InvalidInputError, TooLargeError
 from index.filters import Filters
 from index.ingest import Skipped, load_files
 from index.job_journal import JobJournal
 from index.jobs import Job, JobManager, RejectedRecord, WriteGate
-from index.snapshot import DocEntry, IndexSnapshot
-from index.store import IndexStore, UpdateReport, check_storable
+from index.store import UpdateReport, check_storable
 from qa.answer import Outcome, answer_batch, null_answer, passage_of
 from qa.config import AnswerParams, Settings
 from qa.conversation import resolve_turn
@@ -26,9 +25,9 @@ from qa.retrieve import QuestionEncoder, Retriever
 
 
 class QAService:
-    """Answers questions over an IndexStore; safe to call from many threads."""
+    """Answers questions over a store of either backend (index.backend.Storage); safe to call from many threads."""
 
-    def __init__(self, store: IndexStore, settings: Settings, reader: Reader | None = None,
+    def __init__(self, store: Storage, settings: Settings, reader: Reader | None = None,
                  today: Callable[[], date] = date.today) -> None:
         self.store = store
         self.settings = settings
@@ -40,7 +39,8 @@ class QAService:
         self.retriever = Retriever(self.encoder, settings.fusion, settings.dense_weight)
         self.writes = WriteGate()
         # the writer journals background jobs beside the index, so they survive a restart or a kill
-        journal = JobJournal(store.index_dir / "jobs") if store.is_writer else None
+        # (a Milvus store is no such writer: its jobs live in the memory of the replica running them)
+        journal = JobJournal(store.index_dir / "jobs") if store.is_writer else None  # type: ignore[attr-defined]
         self.jobs = JobManager(self._write_batch, settings.job_batch_docs, journal=journal)
 
     def warm_up(self) -> None:
@@ -51,12 +51,12 @@ class QAService:
 
     @classmethod
     def from_settings(cls, settings: Settings, build_from_seeds: bool = False, writer: bool = False) -> QAService:
-        """Open the index at ``settings.index_dir``; optionally build it from the seeds when the folder holds no index
-        at all. An index emptied by deletes stays empty, and one missing only its ``CURRENT`` is recovered, not
-        rebuilt. With ``writer`` the store holds the folder's writer lock (release it with ``store.close()``);
-        without it nothing on disk is changed by opening."""
-        embedder = settings.make_embedder()
-        store = IndexStore.open(settings.index_dir, embedder, ChunkParams(), create=build_from_seeds, writer=writer)
+        """Open the index of ``settings.backend``; optionally build it from the seeds when it holds no index at all.
+        An index emptied by deletes stays empty, and an embedded one missing only its ``CURRENT`` is recovered, not
+        rebuilt. With ``writer`` an embedded store holds the folder's writer lock (release it with
+        ``store.close()``); without it nothing on disk is changed by opening. A Milvus store takes writes from any
+        number of processes."""
+        store = settings.open_store(create=build_from_seeds, writer=writer)
         try:
             service = cls(store, settings)  # stamps the reader version before anything is written
             if build_from_seeds and store.fresh:
@@ -109,7 +109,7 @@ class QAService:
         candidates with in place of the questions (which retrieval uses and the answers carry)."""
         k = self._top_k(top_k)
         snap = self.store.snapshot
-        if filters is not None and self.retriever.select(snap, filters).empty:
+        if filters is not None and snap.count_passages(filters) == 0:
             return [Outcome(_no_match(q, filters), []) for q in cleaned]
         today = self.today()
         events = [event_question(q, today) for q in cleaned]
@@ -123,21 +123,16 @@ class QAService:
                                              params), strict=True))
         for i, event in enumerate(events):
             if event is not None:
-                outcomes[i] = Outcome(answer_event(snap, event, hits[i], self._allowed_passages(snap, filters)), [])
+                outcomes[i] = Outcome(answer_event(snap, event, hits[i], snap.count_passages(filters)), [])
         return [Outcome(o.answer.model_copy(update={"passages": o.answer.passages[:k]}), o.scored)
                 for o in (outcomes[i] for i in range(len(cleaned)))]
 
-    def _read(self, snap: IndexSnapshot, queries: Sequence[Query], hits: Sequence[list[Hit]],
+    def _read(self, snap: ReadView, queries: Sequence[Query], hits: Sequence[list[Hit]],
               params: AnswerParams) -> list[Outcome]:
         """The reader's answers (none to give when every question of the batch is an event question)."""
         if not queries:
             return []
         return answer_batch(snap, self.reader, queries, hits, params)
-
-    def _allowed_passages(self, snap: IndexSnapshot, filters: Filters | None) -> int:
-        """How many passages a question may be answered from: all live ones, or those of the allowed documents."""
-        ids = None if filters is None else self.retriever.select(snap, filters).passage_ids
-        return snap.n_passages if ids is None else len(ids)
 
     def chat(self, messages: Sequence[tuple[str, str]], top_k: int | None = None,
              filters: Filters | None = None) -> Answer:
@@ -174,11 +169,11 @@ class QAService:
         return [passage_of(snap, h) for h in self.retriever.search(snap, q, kk, filters)]
 
     # ---- documents -----------------------------------------------------------------------------------------
-    def documents(self) -> list[DocEntry]:
+    def documents(self) -> list[StoredDocument]:
         """Every indexed document with its passages and sentences, in index order."""
         return list(self.store.snapshot.entries.values())
 
-    def document(self, doc_id: str) -> DocEntry:
+    def document(self, doc_id: str) -> StoredDocument:
         entry = self.store.snapshot.entries.get(doc_id)
         if entry is None:
             raise DocumentNotFoundError(f"no document with id {doc_id!r}; GET /documents lists the ids")
@@ -239,7 +234,7 @@ class QAService:
         (DocumentNotFoundError). With ``dry_run`` only return the ids."""
         filters = Filters.parse(source=source) if source is not None else None
 
-        def select(snap: IndexSnapshot) -> list[str]:
+        def select(snap: ReadView) -> list[str]:
             unknown = [d for d in doc_ids if d not in snap.entries]
             if unknown:
                 many = len(doc_ids) > 1 or filters is not None

@@ -18,6 +18,7 @@ import pytest
 from filter_articles import BBC, MILLEY_DOC, MOSCOW_TIMES_DOC, REUTERS, TASS, WIRE, documents
 
 from index.documents import Document
+from index.embedded_search import DENSE_CANDIDATES, bm25_passage_scores, dense_passage_scores
 from index.embedder import Embedder
 from index.errors import InvalidInputError
 from index.filters import Filters
@@ -26,7 +27,7 @@ from index.store import IndexStore
 from index.text import terms
 from qa.config import Settings
 from qa.models import Hit, Passage
-from qa.retrieve import DENSE_CANDIDATES, QuestionEncoder, Retriever, bm25_passage_scores, dense_passage_scores
+from qa.retrieve import QuestionEncoder, Retriever
 from qa.service import QAService
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
@@ -267,7 +268,7 @@ def test_a_filter_passing_every_document_ranks_exactly_as_no_filter(embedder: Em
     retriever = Retriever(QuestionEncoder(embedder))
     snap = store.snapshot
     filters = _parse(since="2021-11-20", until="2021-12-01")
-    selection = retriever.select(snap, filters)
+    selection = snap.selection(filters)
     assert (selection.doc_ids, selection.passage_ids, selection.selector) == ((TASS, BBC, REUTERS), None, None)
     queries = retriever.queries(QUESTIONS)
     assert retriever.search_batch(snap, queries, 6, filters=[filters] * 3) == retriever.search_batch(snap, queries, 6)
@@ -314,11 +315,11 @@ def test_selection_is_cached_and_a_new_snapshot_is_filtered_afresh(index_copy: P
     store = IndexStore.open(index_copy, embedder)
     retriever = Retriever(QuestionEncoder(embedder))
     filters = _parse(source="com")
-    before = retriever.select(store.snapshot, filters)
-    assert retriever.select(store.snapshot, _parse(source="com")) is before
+    before = store.snapshot.selection(filters)
+    assert store.snapshot.selection(_parse(source="com")) is before
     assert before.doc_ids == (MOSCOW_TIMES_DOC,)
     store.update(documents())
-    after = retriever.select(store.snapshot, filters)
+    after = store.snapshot.selection(filters)
     assert after.doc_ids == (MOSCOW_TIMES_DOC, TASS, REUTERS)
     hits = retriever.search(store.snapshot, MEET_Q, 50, filters)
     assert {store.snapshot.passages[h.passage_id].doc_id for h in hits} == {MOSCOW_TIMES_DOC, TASS, REUTERS}
@@ -340,7 +341,7 @@ def test_selector_searches_exactly_the_allowed_vectors(service: QAService, spec:
     snap = IndexSnapshot.build(base.entries, base.dim, faiss_index=index)  # sequential ids, as the index holds
     retriever = service.retriever
     allowed = {TASS, BBC, MOSCOW_TIMES_DOC}
-    selection = retriever.select(snap, _parse(since="2021-11-01", until="2021-11-30"))
+    selection = snap.selection(_parse(since="2021-11-01", until="2021-11-30"))
     assert set(selection.doc_ids) == allowed
     qvec = retriever.encoder.encode([MEET_Q])
     scores, sids = snap.search_vectors(qvec, DENSE_CANDIDATES, selection.selector)
