@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from api.cli_args import add_filter_arguments, filters_of, settings_of
 from index.errors import InvalidInputError, QAError
+from qa.config import Settings
 from qa.models import Answer, Citation
 
 # `qa index` exit codes (README, "Indexing"): every file indexed, some skipped, or nothing done (usage, lock, I/O)
@@ -56,15 +57,11 @@ def cmd_index(args: argparse.Namespace) -> int:
 def _index_locally(args: argparse.Namespace, paths: list[Path]) -> dict[str, Any]:
     from tqdm import tqdm
 
-    from index.store import IndexStore
     from qa.service import QAService
 
     settings = settings_of(args)
     paths = paths or [settings.seeds_dir]
-    embedder = settings.make_embedder()
-    # --rebuild keeps the old generations until the new index is published (they are its backup until then)
-    with (IndexStore.rebuild(settings.index_dir, embedder) if args.rebuild else
-          IndexStore.open(settings.index_dir, embedder, create=True, writer=True)) as store:
+    with _open_for_index(settings, args.rebuild) as store:
         service = QAService(store, settings)
         from index.ingest import iter_files
 
@@ -72,14 +69,39 @@ def _index_locally(args: argparse.Namespace, paths: list[Path]) -> dict[str, Any
         with tqdm(desc="indexing", unit="doc", total=files,
                   disable=args.quiet or args.json or not sys.stderr.isatty()) as bar:
             report = service.index_paths(paths, on_progress=bar.update, sync=args.sync)
-        if store.generation is None:  # a rebuild that added nothing still replaces the index (with an empty one)
-            store.save()
-    snap = service.store.snapshot
-    return {"added": report.added, "changed": report.changed, "unchanged": report.unchanged,
-            "removed": report.removed, "undated": service.undated(report.added + report.changed),
-            "skipped": [{"source": s.source, "reason": s.reason} for s in report.skipped],
-            "encodings": [{"doc_id": e.doc_id, "source": e.source, "encoding": e.encoding} for e in report.encodings],
-            "index_dir": str(settings.index_dir), "documents": len(snap.entries), "passages": len(snap.passages)}
+        if settings.backend == "embedded" and store.generation is None:  # a rebuild that added nothing still
+            store.save()  # replaces the index (with an empty one)
+        snap = service.store.snapshot
+        return {"added": report.added, "changed": report.changed, "unchanged": report.unchanged,
+                "removed": report.removed, "undated": service.undated(report.added + report.changed),
+                "skipped": [{"source": s.source, "reason": s.reason} for s in report.skipped],
+                "encodings": [{"doc_id": e.doc_id, "source": e.source, "encoding": e.encoding}
+                              for e in report.encodings],
+                "index_dir": _location(settings), "backend": settings.backend, "documents": len(snap.entries),
+                "passages": len(snap.passages)}
+
+
+def _open_for_index(settings: Settings, rebuild: bool) -> Any:
+    """The store ``qa index`` writes to (the embedded one with its folder's writer lock), emptied with ``--rebuild``:
+    the embedded backend keeps the old generations until the new index is published (its backup until then);
+    Milvus drops the collections first."""
+    if settings.backend == "milvus":
+        if rebuild:
+            with settings.open_store(create=True) as old:
+                old.drop()  # type: ignore[attr-defined]
+        return settings.open_store(create=True)
+    from index.store import IndexStore
+
+    if rebuild:
+        return IndexStore.rebuild(settings.index_dir, settings.make_embedder())
+    return settings.open_store(create=True, writer=True)
+
+
+def _location(settings: Settings) -> str:
+    """Where the index is: the embedded index's folder, or the Milvus URI and collections."""
+    if settings.backend == "milvus":
+        return f"milvus {settings.milvus_uri} (collections {settings.milvus_collection_prefix}_*)"
+    return str(settings.index_dir)
 
 
 def _print_encodings(found: Iterable[tuple[str, str]]) -> None:
@@ -207,14 +229,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from qa.service import QAService
 
     settings = settings_of(args)
-    print(f"loading the model and the index in {settings.index_dir} (a first run indexes {settings.seeds_dir} "
+    print(f"loading the model and the index in {_location(settings)} (a first run indexes {settings.seeds_dir} "
           "first)…", file=sys.stderr)
-    # the store holds the writer lock for the server's lifetime; the OS frees it should the server be killed
+    # an embedded store holds the writer lock for the server's lifetime; the OS frees it should the server be killed
     service = QAService.from_settings(settings, build_from_seeds=True, writer=True)
     service.warm_up()
     service.jobs.resume()  # jobs a killed or stopped server accepted go on after their last journaled batch
+    engine = getattr(service.store, "engine", None)
+    shared = f"; other replicas: QA_MILVUS_URI={service.store.uri}" if engine is not None else ""  # type: ignore[attr-defined]
     print(f"serving {len(service.store.snapshot.entries)} documents: open http://{args.host}:{args.port} "
-          f"(API docs at /docs); Ctrl+C stops", file=sys.stderr)
+          f"(API docs at /docs){shared}; Ctrl+C stops", file=sys.stderr)
     try:
         server.run(create_app(settings, service), settings, args.host, args.port, args.log_level)
     finally:

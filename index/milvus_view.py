@@ -1,0 +1,306 @@
+"""One request's view of the Milvus backend (index.backend.ReadView): searches in the engine, then reads only the
+documents of the passages it ranked, numbering their sentences and passages with its own row ids.
+
+A row answers only when its version is its document's head version: rows of an unfinished or replaced write (between
+the upsert of a new version and the deletion of the old one, or left by a crash) are never ranked or read.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from index.backend import DocFilter, PassageScores
+from index.chunking import chunk_document
+from index.documents import Chunk, Document, Span
+from index.errors import IndexMismatchError
+from index.milvus_schema import filter_expr, quote
+from index.text import terms
+
+if TYPE_CHECKING:
+    from index.milvus import MilvusStore
+
+DENSE_CANDIDATES = 200  # sentences per question, as the embedded backend
+LEXICAL_CANDIDATES = 200  # passages per question by BM25 (the embedded backend scores every passage)
+TERMS_LIMIT = 16_384  # frequency rows read per term: more documents than this hold only very common terms
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A document as read back: metadata, exact text, and its sentences and passages re-derived from the text."""
+
+    doc: Document
+    sha256: str
+    version: str
+    sentences: tuple[Span, ...]
+    chunks: tuple[Chunk, ...]
+
+
+class _Rows(Sequence[Any]):
+    def __init__(self, get: Any, count: Any) -> None:
+        self._get, self._count = get, count
+
+    def __getitem__(self, row: Any) -> Any:
+        return self._get(row)
+
+    def __len__(self) -> int:
+        return self._count()
+
+
+class _Entries(Mapping[str, Entry]):
+    """doc_id -> Entry, read on first use; iteration and length cover every document of the collection."""
+
+    def __init__(self, view: MilvusView) -> None:
+        self._view = view
+
+    def __getitem__(self, doc_id: str) -> Entry:
+        found = self._view.load([doc_id]).get(doc_id)
+        if found is None:
+            raise KeyError(doc_id)
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return (row["doc_id"] for row in self._view.store.iter_heads(("doc_id",)))
+
+    def __len__(self) -> int:
+        return self._view.store.count("heads")
+
+    def values(self) -> Any:  # pages of documents, each page read in two queries
+        ids = list(self)
+        for i in range(0, len(ids), 100):
+            loaded = self._view.load(ids[i:i + 100])
+            yield from (loaded[d] for d in ids[i:i + 100] if d in loaded)
+
+
+class MilvusView:
+    def __init__(self, store: MilvusStore) -> None:
+        self.store = store
+        self._heads: dict[str, dict | None] = {}
+        self._entries: dict[str, Entry] = {}
+        self._passage_keys: list[tuple[str, int]] = []
+        self._passage_ids: dict[tuple[str, int], int] = {}
+        self._sentence_keys: list[tuple[str, int]] = []
+        self._sentence_ids: dict[tuple[str, int], int] = {}
+        self._vectors: dict[tuple[str, int], np.ndarray] = {}
+        self._df: dict[str, int] = {}
+        self._counts: dict[Any, int] = {}
+        self.entries = _Entries(self)
+        self.passages = _Rows(self._passage, lambda: self.n_passages)
+        self.sentences = _Rows(self._sentence, lambda: self.n_sentences)
+        self.passage_sentences = _Rows(self._passage_sentences, lambda: len(self._passage_keys))
+        self.sentence_terms = _Rows(lambda sid: terms(self._sentence(sid).text), lambda: len(self._sentence_keys))
+        self.sentence_vectors = _Rows(self._sentence_vectors, lambda: len(self._sentence_keys))
+
+    # ---- counts --------------------------------------------------------------------------------------------
+    @cached_property
+    def n_passages(self) -> int:
+        return self.count_passages(None)
+
+    @cached_property
+    def n_sentences(self) -> int:
+        return self.store.count("sentences")
+
+    def count_passages(self, filters: DocFilter | None) -> int:
+        if filters not in self._counts:
+            self._counts[filters] = self.store.count("passages", filter_expr(filters))
+        return self._counts[filters]
+
+    # ---- searching -----------------------------------------------------------------------------------------
+    def passage_scores(self, qvecs: np.ndarray, question_terms: Sequence[Sequence[str]],
+                       filters: Sequence[DocFilter | None]) -> list[PassageScores | None]:
+        """Dense: the best ``DENSE_CANDIDATES`` sentences, each scoring its passages by cosine (a passage keeps its
+        best); lexical: the best ``LEXICAL_CANDIDATES`` passages by BM25; both filtered inside the engine."""
+        out: list[PassageScores | None] = []
+        for qvec, qterms, f in zip(qvecs, question_terms, filters, strict=True):
+            allowed = self.count_passages(f)
+            if allowed == 0:
+                out.append(None if f is not None else PassageScores(np.zeros(0, np.int64), np.zeros(0, np.float32),
+                                                                    np.zeros(0, np.float32)))
+                continue
+            expr = filter_expr(f)
+            dense_hits = self._search("sentences", [qvec.astype(np.float32).tolist()], "vector", "IP",
+                                      DENSE_CANDIDATES, expr, ["doc_id", "version", "p_first", "p_last"])
+            lexical_hits = self._search("passages", [" ".join(qterms)], "sparse", "BM25", LEXICAL_CANDIDATES, expr,
+                                        ["doc_id", "version", "idx"]) if qterms else []
+            self._read_heads({h["entity"]["doc_id"] for h in dense_hits + lexical_hits})
+            dense: dict[tuple[str, int], float] = {}
+            for h in dense_hits:
+                e = h["entity"]
+                if self._current(e):
+                    for c in range(e["p_first"], e["p_last"] + 1):
+                        key = (e["doc_id"], c)
+                        dense[key] = max(dense.get(key, 0.0), float(h["distance"]))
+            bm25 = {(h["entity"]["doc_id"], h["entity"]["idx"]): float(h["distance"])
+                    for h in lexical_hits if self._current(h["entity"])}
+            keys = list(dict.fromkeys([*dense, *bm25]))
+            ids = np.array([self._passage_id(k) for k in keys], np.int64)
+            out.append(PassageScores(ids, np.array([dense.get(k, 0.0) for k in keys], np.float32),
+                                     np.array([bm25.get(k, 0.0) for k in keys], np.float32), allowed > len(keys)))
+        return out
+
+    def _search(self, collection: str, data: list, field: str, metric: str, limit: int, expr: str,
+                fields: list[str]) -> list[dict]:
+        from pymilvus import MilvusException
+
+        from index.errors import StorageError
+
+        try:
+            found = self.store.client.search(self.store.name(collection), data=data, anns_field=field, limit=limit,
+                                             filter=expr, output_fields=fields, consistency_level="Strong",
+                                             search_params={"metric_type": metric})
+        except MilvusException as exc:
+            raise StorageError(f"searching Milvus at {self.store.uri} failed ({' '.join(str(exc).split())[:160]})") \
+                from None
+        return list(found[0]) if found else []
+
+    def _current(self, row: dict) -> bool:
+        head = self._heads.get(row["doc_id"])
+        return head is not None and head["version"] == row["version"]
+
+    def _read_heads(self, doc_ids: Iterable[str]) -> None:
+        missing = [d for d in doc_ids if d not in self._heads]
+        if missing:
+            found = self.store.heads(missing)
+            self._heads.update((d, found.get(d)) for d in missing)
+
+    def resolve(self, passage_ids: Iterable[int]) -> None:
+        self.load({self._passage_keys[p][0] for p in passage_ids})
+
+    # ---- documents -----------------------------------------------------------------------------------------
+    def load(self, doc_ids: Iterable[str]) -> dict[str, Entry]:
+        """The entries of ``doc_ids`` that exist (their text read in one query)."""
+        wanted = list(dict.fromkeys(doc_ids))
+        self._read_heads(wanted)
+        missing = [d for d in wanted if d not in self._entries and self._heads.get(d) is not None]
+        if missing:
+            heads = {d: self._heads[d] for d in missing}
+            expr = " or ".join(f"(doc_id == {quote(d)} and version == {quote(h['version'])})"  # type: ignore[index]
+                               for d, h in heads.items())
+            parts: dict[str, list[tuple[int, str]]] = {}
+            rows = self.store.query("documents", expr, ["doc_id", "part", "text"],
+                                    limit=sum(json.loads(h["meta"])["parts"] for h in heads.values()))  # type: ignore[index]
+            for row in rows:
+                parts.setdefault(row["doc_id"], []).append((row["part"], row["text"]))
+            for d, head in heads.items():
+                self._entries[d] = self._entry(head, parts.get(d, []))  # type: ignore[arg-type]
+        return {d: self._entries[d] for d in wanted if d in self._entries}
+
+    def _entry(self, head: dict, parts: list[tuple[int, str]]) -> Entry:
+        from index.milvus import spans_digest
+
+        meta = json.loads(head["meta"])
+        text = "".join(t for _, t in sorted(parts))
+        doc = Document.from_stored({**meta, "doc_id": head["doc_id"], "text": text})
+        sentences, chunks = chunk_document(doc.doc_id, text, self.store.params)
+        if len(parts) != meta["parts"] or spans_digest(sentences, chunks) != meta["spans"]:
+            raise IndexMismatchError(f"document {doc.doc_id!r} in Milvus does not read back as it was written (its "
+                                     "text parts or the sentence splitting changed); re-index it")
+        return Entry(doc, head["sha256"], head["version"], tuple(sentences), tuple(chunks))
+
+    def document(self, doc_id: str) -> Document | None:
+        entry = self.load([doc_id]).get(doc_id)
+        return entry.doc if entry else None
+
+    # ---- rows ----------------------------------------------------------------------------------------------
+    def _passage_id(self, key: tuple[str, int]) -> int:
+        pid = self._passage_ids.get(key)
+        if pid is None:
+            pid = self._passage_ids[key] = len(self._passage_keys)
+            self._passage_keys.append(key)
+        return pid
+
+    def _sentence_id(self, key: tuple[str, int]) -> int:
+        sid = self._sentence_ids.get(key)
+        if sid is None:
+            sid = self._sentence_ids[key] = len(self._sentence_keys)
+            self._sentence_keys.append(key)
+        return sid
+
+    def _passage(self, pid: int) -> Chunk:
+        doc_id, c = self._passage_keys[pid]
+        return self.entries[doc_id].chunks[c]
+
+    def _passage_sentences(self, pid: int) -> list[int]:
+        chunk = self._passage(pid)
+        return [self._sentence_id((chunk.doc_id, i)) for i in range(chunk.first_sentence, chunk.last_sentence + 1)]
+
+    def _sentence(self, sid: int) -> Span:
+        doc_id, i = self._sentence_keys[sid]
+        return self.entries[doc_id].sentences[i]
+
+    def _sentence_vectors(self, rows: Any) -> np.ndarray:
+        from index.milvus_schema import doc_hash
+
+        keys = [self._sentence_keys[s] for s in np.atleast_1d(np.asarray(rows)).tolist()]
+        missing = [k for k in dict.fromkeys(keys) if k not in self._vectors]
+        if missing:
+            pks = [f"{doc_hash(d)}:{self.entries[d].version}:{i}" for d, i in missing]
+            found = {r["pk"]: r["vector"] for r in self.store.query(
+                "sentences", f"pk in [{', '.join(quote(p) for p in pks)}]", ["pk", "vector"], limit=len(pks))}
+            for key, pk in zip(missing, pks, strict=True):
+                self._vectors[key] = np.asarray(found[pk], np.float32)
+        if not keys:
+            return np.zeros((0, self.store.embedder.dim), np.float32)
+        return np.vstack([self._vectors[k] for k in keys])
+
+    # ---- collection statistics -----------------------------------------------------------------------------
+    def sentence_df(self, words: Iterable[str]) -> dict[str, int]:
+        """How many sentences of the collection hold each term (summed over the documents holding it)."""
+        missing = [t for t in dict.fromkeys(words) if t not in self._df]
+        if missing:
+            counts = dict.fromkeys(missing, 0)
+            for row in self.store.query("terms", f"term in [{', '.join(quote(t) for t in missing)}]", ["term", "n"],
+                                        limit=TERMS_LIMIT):
+                counts[row["term"]] += row["n"]
+            self._df.update(counts)
+        return {t: self._df[t] for t in words}
+
+    @cached_property
+    def idf(self) -> _Idf:
+        return _Idf(self)
+
+    @cached_property
+    def vocab(self) -> _Vocabulary:
+        return _Vocabulary(self)
+
+    def default_idf(self) -> float:
+        return math.log(1 + (self.n_sentences + 0.5) / 0.5)
+
+    def terms_of_document(self, doc_id: str) -> frozenset[str]:
+        entry = self.load([doc_id]).get(doc_id)
+        return frozenset(t for s in entry.sentences for t in terms(s.text)) if entry else frozenset()
+
+
+class _Idf:
+    """Sentence-level IDF over the collection, as ``index.lexicon.Idf``."""
+
+    def __init__(self, view: MilvusView) -> None:
+        self._view = view
+
+    def get(self, term: str, default: float) -> float:
+        c = self._view.sentence_df([term])[term]
+        n = max(1, self._view.n_sentences)
+        return math.log(1 + (n - c + 0.5) / (c + 0.5)) if c > 0 else default
+
+
+class _Vocabulary:
+    """The collection's terms, as ``index.lexicon.Vocabulary``."""
+
+    def __init__(self, view: MilvusView) -> None:
+        self._view = view
+
+    def __contains__(self, term: object) -> bool:
+        return isinstance(term, str) and self._view.sentence_df([term])[term] > 0
+
+    def has_prefix(self, prefix: str) -> bool:
+        if not prefix:
+            return True
+        after = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        rows = self._view.store.query("terms", f"term >= {quote(prefix)} and term < {quote(after)}", ["term"], limit=1)
+        return bool(rows)
