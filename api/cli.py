@@ -246,6 +246,36 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Copy every document with its vectors between the embedded index and Milvus; documents already in the target
+    with the same content are skipped, so running it again after an interruption resumes it."""
+    from tqdm import tqdm
+
+    from index import migrate
+
+    settings = _settings(args)
+    embedded = settings.model_copy(update={"backend": "embedded"})
+    milvus = settings.model_copy(update={"backend": "milvus"})
+    with _writer(embedded):
+        if args.to == "milvus":
+            source, target = embedded.open_store(), milvus.open_store(create=True)
+            copy = migrate.to_milvus
+        else:
+            source, target = milvus.open_store(), embedded.open_store(create=True)
+            copy = migrate.to_embedded  # type: ignore[assignment]
+        try:
+            with tqdm(desc=f"to {args.to}", unit="doc", total=len(source.snapshot.entries),
+                      disable=args.quiet or not sys.stderr.isatty()) as bar:
+                copied, skipped = copy(source, target, bar.update)  # type: ignore[arg-type]
+            documents = len(target.snapshot.entries)
+        finally:
+            source.close()
+            target.close()
+    where = _location(milvus if args.to == "milvus" else embedded)
+    print(f"documents: {copied} copied, {skipped} already there; index: {where} ({documents} documents)")
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     # The one door from the product into eval/ (which nothing else imports at run time): `qa eval` is the seed eval.
     from eval.cli import main as eval_main
@@ -292,6 +322,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log-level", default="warning",
                    help="the server's log level; `info` also logs every request (default: warnings and errors only)")
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("migrate", help="copy the index to the other backend, vectors and all (no re-embedding)")
+    p.add_argument("--to", required=True, choices=["milvus", "embedded"],
+                   help="milvus: from the embedded index ($QA_INDEX_DIR) into $QA_MILVUS_URI; embedded: back")
+    p.add_argument("--index-dir", help="the embedded index folder (default: $QA_INDEX_DIR or .qa-index)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_migrate)
 
     from api.cli_docs import add_parsers
 

@@ -127,6 +127,8 @@ class Storage(Protocol):
 
     def manifest(self) -> dict: ...
 
+    def close(self) -> None: ...
+
 
 def check_backend(name: str) -> str:
     if name not in BACKENDS:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -81,14 +82,18 @@ class MilvusStore:
         engine, target = None, uri
         if not (uri.startswith(("unix:", "http://", "https://", "tcp://"))):
             engine, target = start_lite(Path(uri))
-        try:
-            client = MilvusClient(uri=target)
+        try:  # a connection of its own: pymilvus shares one per URI, and closing a shared one breaks the others
+            client = MilvusClient(uri=target, alias=f"newsqa-{uuid.uuid4().hex}")
         except MilvusException as exc:
             if engine is not None:
                 engine.stop()
             raise StorageError(f"cannot connect to Milvus at {uri} ({_brief(exc)}); check QA_MILVUS_URI") from None
         store = cls(client, target, embedder, params or ChunkParams(), prefix, engine)
-        store._prepare(create)
+        try:
+            store._prepare(create)
+        except BaseException:
+            store.close()
+            raise
         return store
 
     def name(self, collection: str) -> str:
@@ -247,17 +252,26 @@ class MilvusStore:
             return
         pieces = [chunk_document(d.doc_id, d.text, self.params) for d in changed]
         vectors = self.embedder.encode([s.text for sentences, _ in pieces for s in sentences])
-        rows: dict[str, list[dict]] = {k: [] for k in ("documents", "sentences", "passages", "terms", "heads")}
-        pos = 0
+        rows, pos = [], 0
         for doc, (sentences, chunks) in zip(changed, pieces, strict=True):
-            vecs = vectors[pos:pos + len(sentences)]
+            rows.append(document_rows(doc, sentences, chunks, vectors[pos:pos + len(sentences)]))
             pos += len(sentences)
-            for key, value in document_rows(doc, sentences, chunks, vecs).items():
-                rows[key].extend(value)
+        self.write_rows(rows)
+        for doc in changed:
+            (report.changed if doc.doc_id in heads else report.added).append(doc.doc_id)
+        if on_progress:
+            on_progress(len(changed))
+
+    def write_rows(self, documents: Sequence[dict[str, list[dict]]]) -> None:
+        """Write documents given as ``document_rows``: their rows, then their heads (from then on these versions
+        answer), then the deletion of any other version's rows."""
+        if not documents:
+            return
+        rows: dict[str, list[dict]] = {k: [r for d in documents for r in d[k]] for k in documents[0]}
         try:
             for key in ("documents", "sentences", "passages", "terms"):
                 self._upsert(key, rows[key])
-            self._upsert("heads", rows["heads"])  # the commit point: these versions now answer
+            self._upsert("heads", rows["heads"])  # the commit point
             stale = " or ".join(f"(doc_id == {quote(h['doc_id'])} and version != {quote(h['version'])})"
                                 for h in rows["heads"])
             for key in ("documents", "sentences", "passages", "terms"):
@@ -267,10 +281,6 @@ class MilvusStore:
         except Exception as exc:
             raise StorageError(f"writing to Milvus at {self.uri} failed ({_brief(exc)}); the documents of this "
                                "batch are each either as before or fully written; send them again") from None
-        for doc in changed:
-            (report.changed if doc.doc_id in heads else report.added).append(doc.doc_id)
-        if on_progress:
-            on_progress(len(changed))
 
     def _delete(self, doc_ids: Sequence[str]) -> None:
         """The heads first (from then on the documents answer nothing), then their rows."""

@@ -43,14 +43,21 @@ class Entry:
 
 
 class _Rows(Sequence[Any]):
-    def __init__(self, get: Any, count: Any) -> None:
-        self._get, self._count = get, count
+    """Rows by the view's own numbers; iteration (``every``) covers every row of the collection."""
+
+    def __init__(self, get: Any, count: Any, every: Any = None) -> None:
+        self._get, self._count, self._every = get, count, every
 
     def __getitem__(self, row: Any) -> Any:
         return self._get(row)
 
     def __len__(self) -> int:
         return self._count()
+
+    def __iter__(self) -> Iterator[Any]:
+        if self._every is None:
+            return (self._get(i) for i in range(self._count()))
+        return self._every()
 
 
 class _Entries(Mapping[str, Entry]):
@@ -91,8 +98,10 @@ class MilvusView:
         self._df: dict[str, int] = {}
         self._counts: dict[Any, int] = {}
         self.entries = _Entries(self)
-        self.passages = _Rows(self._passage, lambda: self.n_passages)
-        self.sentences = _Rows(self._sentence, lambda: self.n_sentences)
+        self.passages = _Rows(self._passage, lambda: self.n_passages,
+                              lambda: (c for e in self.entries.values() for c in e.chunks))
+        self.sentences = _Rows(self._sentence, lambda: self.n_sentences,
+                               lambda: (s for e in self.entries.values() for s in e.sentences))
         self.passage_sentences = _Rows(self._passage_sentences, lambda: len(self._passage_keys))
         self.sentence_terms = _Rows(lambda sid: terms(self._sentence(sid).text), lambda: len(self._sentence_keys))
         self.sentence_vectors = _Rows(self._sentence_vectors, lambda: len(self._sentence_keys))
@@ -138,7 +147,7 @@ class MilvusView:
                         dense[key] = max(dense.get(key, 0.0), float(h["distance"]))
             bm25 = {(h["entity"]["doc_id"], h["entity"]["idx"]): float(h["distance"])
                     for h in lexical_hits if self._current(h["entity"])}
-            keys = list(dict.fromkeys([*dense, *bm25]))
+            keys = sorted({*dense, *bm25})  # equal scores rank by (doc_id, passage): the same order every time
             ids = np.array([self._passage_id(k) for k in keys], np.int64)
             out.append(PassageScores(ids, np.array([dense.get(k, 0.0) for k in keys], np.float32),
                                      np.array([bm25.get(k, 0.0) for k in keys], np.float32), allowed > len(keys)))

@@ -1,0 +1,108 @@
+"""Stateless replicas on one Milvus engine: two real `qa serve` processes, the first starting milvus-lite on a file,
+the second connecting to its unix socket; each sees the other's writes, and SIGKILLing a replica in the middle of
+writes loses no acknowledged write (the engine, not the replica, holds them)."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from pathlib import Path
+
+import httpx
+from conftest_server import serve
+
+KILLS = 2
+WRITERS = 4
+SEED_MEET = ("Where did Milley and Gerasimov meet?", "Finland", "000_674862a2fea0ee51", 62, 190)
+
+
+def _doc(writer: int, n: int) -> dict[str, str]:
+    return {"doc_id": f"replica_{writer}_{n}", "title": f"Ferry {writer} {n}",
+            "text": f"The ferry number {writer}-{n} leaves the harbour at {n % 12 + 1} o'clock. It carries "
+                    f"{writer * 10 + n} passengers to the island."}
+
+
+def _first(tmp_path: Path):  # type: ignore[no-untyped-def]
+    db = tmp_path / "news.db"
+    first = serve(tmp_path / "unused", QA_BACKEND="milvus", QA_MILVUS_URI=str(db))
+    _, url = next(first)
+    socket_uri = (tmp_path / ".news.db.uri").read_text(encoding="utf-8").strip()
+    assert socket_uri.startswith("unix:")
+    return first, url, socket_uri
+
+
+def test_two_replicas_see_each_others_writes(tmp_path: Path) -> None:
+    first, url_a, socket_uri = _first(tmp_path)
+    second = serve(tmp_path / "unused", QA_BACKEND="milvus", QA_MILVUS_URI=socket_uri)
+    _, url_b = next(second)
+    try:
+        with httpx.Client(base_url=url_a, timeout=60) as a, httpx.Client(base_url=url_b, timeout=60) as b:
+            for http in (a, b):  # both answer from the seeds the first one indexed, with the same offsets
+                answer = http.post("/ask", json={"question": SEED_MEET[0]}).json()
+                c = answer["citations"][0]
+                assert (answer["answer"], c["doc_id"], c["start"], c["end"]) == SEED_MEET[1:]
+            doc = {"doc_id": "ferry_b", "title": "Ferry timetable",
+                   "text": "The ferry to Kestrel Island leaves at noon. It carries 40 passengers."}
+            assert b.post("/documents", json=doc).json()["added"] == ["ferry_b"]
+            assert a.get("/documents/ferry_b").json()["text"] == doc["text"]
+            answer = a.post("/ask", json={"question": "When does the ferry to Kestrel Island leave?"}).json()
+            assert (answer["answer"], answer["citations"][0]["doc_id"]) == ("noon", "ferry_b")
+            assert a.delete("/documents/ferry_b").status_code == 200
+            assert b.get("/documents/ferry_b").status_code == 404
+            assert {d["doc_id"] for d in b.get("/documents").json()} == {d["doc_id"] for d in
+                                                                          a.get("/documents").json()}
+            assert a.get("/health").json()["documents"] == b.get("/health").json()["documents"] == 2
+    finally:
+        second.close()
+        first.close()
+
+
+def test_a_sigkilled_replica_loses_no_acknowledged_write(tmp_path: Path) -> None:
+    first, url_a, socket_uri = _first(tmp_path)
+    rng = random.Random(11)
+    acked: dict[str, str] = {}
+    attempted: dict[str, str] = {}
+    lock = threading.Lock()
+    counters = [0] * WRITERS
+    try:
+        for _ in range(KILLS):
+            replica = serve(tmp_path / "unused", QA_BACKEND="milvus", QA_MILVUS_URI=socket_uri)
+            _, url = next(replica)
+            stop = threading.Event()
+
+            def writer(w: int, url: str = url, stop: threading.Event = stop) -> None:
+                with httpx.Client(base_url=url, timeout=60) as http:
+                    while not stop.is_set():
+                        counters[w] += 1
+                        doc = _doc(w, counters[w])
+                        with lock:
+                            attempted[doc["doc_id"]] = doc["text"]
+                        try:
+                            response = http.post("/documents", json=doc)
+                        except httpx.HTTPError:
+                            return  # killed mid-request: unacknowledged
+                        if response.status_code == 201 and response.json()["added"] == [doc["doc_id"]]:
+                            with lock:
+                                acked[doc["doc_id"]] = doc["text"]
+
+            threads = [threading.Thread(target=writer, args=(w,)) for w in range(WRITERS)]
+            for t in threads:
+                t.start()
+            time.sleep(rng.uniform(2.0, 4.0))
+            replica.close()  # SIGKILL, mid-traffic
+            stop.set()
+            for t in threads:
+                t.join(timeout=120)
+        assert len(acked) >= KILLS
+        with httpx.Client(base_url=url_a, timeout=60) as a:  # through the replica that was never killed
+            present = {d["doc_id"] for d in a.get("/documents").json()}
+            assert set(acked) <= present
+            for doc_id in present & set(attempted):  # cut-off writes that landed are whole
+                body = a.get(f"/documents/{doc_id}").json()
+                assert (body["text"], body["sentences"]) == (attempted[doc_id], 2)
+            probe = sorted(acked)[0]
+            hits = a.get("/search", params={"q": acked[probe].split(". ")[0], "k": 1}).json()
+            assert hits[0]["doc_id"] == probe
+    finally:
+        first.close()
