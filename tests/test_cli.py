@@ -153,7 +153,7 @@ def test_index_and_rm_print_json(index_copy: Path, tmp_path: Path) -> None:
         "skipped": [{"source": str(folder / "blank.txt"), "reason": "file is empty"},
                     {"source": str((folder / "long.txt").resolve()), "reason": "document 'long' is 1,306 characters, "
                      "over the 1,000-character limit (QA_MAX_DOCUMENT_CHARS)"}],
-        "encodings": [], "index_dir": str(index_copy), "documents": 3,
+        "encodings": [], "index_dir": str(index_copy), "backend": "embedded", "documents": 3,
         "passages": sum(d["passages"] for d in json.loads(docs.stdout))}
     removed = _qa(index_copy, "rm", "2021.ferry", "--json")
     assert (removed.returncode, json.loads(removed.stdout)) == (0, {"deleted": ["2021.ferry"], "count": 1,

@@ -150,7 +150,7 @@ def test_answers_cite_exact_offsets_even_past_the_first_text_part(store: Storage
     assert (meet.answer, meet.citations[0].doc_id, meet.citations[0].start, meet.citations[0].end) == (
         "Finland", MILLEY_DOC, 62, 190)
     for p in service.search("harbour budget committee", 5):
-        assert service.document(p.doc_id).text[p.start:p.end] == p.text
+        assert service.document(p.doc_id).doc.text[p.start:p.end] == p.text
 
 
 def test_answers_and_rankings_equal_across_backends(filled: dict[str, Storage]) -> None:
