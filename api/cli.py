@@ -256,21 +256,20 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     settings = _settings(args)
     embedded = settings.model_copy(update={"backend": "embedded"})
     milvus = settings.model_copy(update={"backend": "milvus"})
-    with _writer(embedded):
-        if args.to == "milvus":
-            source, target = embedded.open_store(), milvus.open_store(create=True)
-            copy = migrate.to_milvus
-        else:
-            source, target = milvus.open_store(), embedded.open_store(create=True)
-            copy = migrate.to_embedded  # type: ignore[assignment]
-        try:
-            with tqdm(desc=f"to {args.to}", unit="doc", total=len(source.snapshot.entries),
-                      disable=args.quiet or not sys.stderr.isatty()) as bar:
-                copied, skipped = copy(source, target, bar.update)  # type: ignore[arg-type]
-            documents = len(target.snapshot.entries)
-        finally:
-            source.close()
-            target.close()
+    if args.to == "milvus":
+        source, target = embedded.open_store(), milvus.open_store(create=True)
+        copy = migrate.to_milvus
+    else:  # into the embedded index, as its writer
+        source, target = milvus.open_store(), embedded.open_store(create=True, writer=True)
+        copy = migrate.to_embedded  # type: ignore[assignment]
+    try:
+        with tqdm(desc=f"to {args.to}", unit="doc", total=len(source.snapshot.entries),
+                  disable=args.quiet or not sys.stderr.isatty()) as bar:
+            copied, skipped = copy(source, target, bar.update)  # type: ignore[arg-type]
+        documents = len(target.snapshot.entries)
+    finally:
+        source.close()
+        target.close()
     where = _location(milvus if args.to == "milvus" else embedded)
     print(f"documents: {copied} copied, {skipped} already there; index: {where} ({documents} documents)")
     return 0

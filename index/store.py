@@ -329,10 +329,6 @@ class IndexStore:
     def wait_for_compaction(self) -> None:
         self.compactor.wait()
 
-    def close(self) -> None:
-        """The storage interface's close: a background compaction finishes; no file stays open between calls."""
-        self.compactor.wait()
-
 
 def check_storable(doc: Document) -> None:
     """Refuse a document the index could not write: text fields must be valid Unicode (no lone surrogates, which
