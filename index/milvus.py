@@ -233,6 +233,14 @@ class MilvusStore:
             raise DocumentNotFoundError(f"no document with id {doc_id!r}; GET /documents lists the ids")
         self._delete([doc_id])
 
+    def remove_selected(self, select: Callable[[Any], list[str]], dry_run: bool = False) -> list[str]:
+        """Remove the documents ``select`` picks from a fresh view (their heads first, then their rows); with
+        ``dry_run`` only return them. Unlike the embedded store, another replica may write in between."""
+        ids = list(dict.fromkeys(select(self.snapshot)))
+        if ids and not dry_run:
+            self._delete(ids)
+        return ids
+
     def _write_batch(self, docs: list[Document], report: UpdateReport,
                      on_progress: Callable[[int], None] | None) -> None:
         if not docs:
