@@ -106,3 +106,48 @@ def test_a_sigkilled_replica_loses_no_acknowledged_write(tmp_path: Path) -> None
             assert hits[0]["doc_id"] == probe
     finally:
         first.close()
+
+
+def test_acknowledged_writes_survive_a_sigkilled_engine(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    """The engine itself (milvus-lite's `milvus` process) SIGKILLed right after acknowledged writes: on restart on
+    the same file every acknowledged document is there, whole."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    import psutil
+
+    from index.documents import Document
+    from index.milvus import MilvusStore, start_lite
+
+    db = tmp_path / "engine.db"
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from pathlib import Path; "
+                               "from index.milvus import start_lite; e, uri = start_lite(Path(sys.argv[1])); "
+                               "print(uri, flush=True); time.sleep(600)", str(db)],
+                              stdout=subprocess.PIPE, text=True, env={**os.environ})
+    try:
+        assert holder.stdout is not None
+        uri = holder.stdout.readline().strip()
+        docs = [Document(f"e{i}", f"Ferry {i}", f"The ferry number {i} leaves at {i % 12 + 1} o'clock. "
+                                                f"It carries {i} passengers.") for i in range(40)]
+        with MilvusStore.open(uri, embedder, create=True) as store:
+            for lo in range(0, len(docs), 8):
+                assert len(store.update(docs[lo:lo + 8]).added) == 8  # acknowledged
+            engine = next(p for p in psutil.Process(holder.pid).children() if p.name() == "milvus")
+            engine.send_signal(signal.SIGKILL)
+            deadline = time.monotonic() + 30  # dead once a zombie: its parent, asleep, never reaps it
+            while engine.is_running() and engine.status() != psutil.STATUS_ZOMBIE and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert engine.status() == psutil.STATUS_ZOMBIE
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)
+    server, uri = start_lite(db)
+    try:
+        with MilvusStore.open(uri, embedder) as store:
+            view = store.snapshot
+            assert (len(view.entries), view.n_passages, view.n_sentences) == (40, 40, 80)
+            assert [view.document(d.doc_id) for d in docs] == docs
+    finally:
+        server.stop()
