@@ -280,10 +280,9 @@ class MilvusStore:
             for key in ("documents", "sentences", "passages", "terms"):
                 self._upsert(key, rows[key])
             self._upsert("heads", rows["heads"])  # the commit point
-            stale = " or ".join(f"(doc_id == {quote(h['doc_id'])} and version != {quote(h['version'])})"
-                                for h in rows["heads"])
-            for key in ("documents", "sentences", "passages", "terms"):
-                self.client.delete(self.name(key), filter=stale)
+            for stale in version_exprs([(h["doc_id"], h["version"]) for h in rows["heads"]], "!="):
+                for key in ("documents", "sentences", "passages", "terms"):
+                    self.client.delete(self.name(key), filter=stale)
         except QAError:
             raise
         except Exception as exc:
@@ -311,6 +310,16 @@ class MilvusStore:
         """Drop every collection of this prefix (``qa index --rebuild``, tests)."""
         for key in COLLECTIONS:
             self.client.drop_collection(self.name(key))
+
+
+OR_TERMS = 16  # milvus-lite 2.5.1 fails on an expression of 50 or more OR-ed terms ("unsupported expr proto node")
+
+
+def version_exprs(pairs: Sequence[tuple[str, str]], op: str) -> list[str]:
+    """Expressions selecting the rows of each (doc_id, version) pair (``op`` "=="), or of each document's other
+    versions ("!="), in groups of ``OR_TERMS`` pairs."""
+    return [" or ".join(f"(doc_id == {quote(d)} and version {op} {quote(v)})" for d, v in pairs[i:i + OR_TERMS])
+            for i in range(0, len(pairs), OR_TERMS)]
 
 
 def check_id(doc_id: str) -> None:

@@ -184,18 +184,19 @@ class MilvusView:
     # ---- documents -----------------------------------------------------------------------------------------
     def load(self, doc_ids: Iterable[str]) -> dict[str, Entry]:
         """The entries of ``doc_ids`` that exist (their text read in one query)."""
+        from index.milvus import OR_TERMS, version_exprs
+
         wanted = list(dict.fromkeys(doc_ids))
         self._read_heads(wanted)
         missing = [d for d in wanted if d not in self._entries and self._heads.get(d) is not None]
         if missing:
-            heads = {d: self._heads[d] for d in missing}
-            expr = " or ".join(f"(doc_id == {quote(d)} and version == {quote(h['version'])})"  # type: ignore[index]
-                               for d, h in heads.items())
+            heads: dict[str, dict] = {d: self._heads[d] for d in missing}  # type: ignore[misc]
             parts: dict[str, list[tuple[int, str]]] = {}
-            rows = self.store.query("documents", expr, ["doc_id", "part", "text"],
-                                    limit=sum(json.loads(h["meta"])["parts"] for h in heads.values()))  # type: ignore[index]
-            for row in rows:
-                parts.setdefault(row["doc_id"], []).append((row["part"], row["text"]))
+            pairs = [(d, h["version"]) for d, h in heads.items()]
+            for lo, expr in zip(range(0, len(pairs), OR_TERMS), version_exprs(pairs, "=="), strict=True):
+                limit = sum(json.loads(heads[d]["meta"])["parts"] for d, _ in pairs[lo:lo + OR_TERMS])
+                for row in self.store.query("documents", expr, ["doc_id", "part", "text"], limit=limit):
+                    parts.setdefault(row["doc_id"], []).append((row["part"], row["text"]))
             for d, head in heads.items():
                 self._entries[d] = self._entry(head, parts.get(d, []))  # type: ignore[arg-type]
         return {d: self._entries[d] for d in wanted if d in self._entries}

@@ -266,3 +266,16 @@ def test_a_store_of_another_model_or_chunking_is_refused(open_store, embedder: E
     kwargs = {} if isinstance(store, IndexStore) else {"prefix": store.prefix}  # type: ignore[attr-defined]
     with pytest.raises(IndexMismatchError, match="chunking"):
         reopen(target, embedder, other, **kwargs)  # type: ignore[call-arg]
+
+
+def test_a_large_batch_is_written_replaced_and_listed_whole(open_store) -> None:
+    store = open_store()
+    first = [Document(f"b{i:02d}", f"Boat {i}", f"Boat {i} sails at {i % 12 + 1}. It carries {i} people.")
+             for i in range(70)]  # more documents than one write batch, and than one Milvus expression may OR
+    assert len(store.update(first).added) == 70
+    second = [Document(d.doc_id, d.title, d.text.replace("sails", "docks")) for d in first]
+    assert len(store.update(second).changed) == 70
+    view = store.snapshot
+    assert sorted(e.doc.doc_id for e in view.entries.values()) == [d.doc_id for d in first]
+    assert [view.entries[d.doc_id].doc for d in second] == second
+    assert (view.n_passages, view.n_sentences) == (70, 140)

@@ -96,7 +96,9 @@ def test_a_sigkilled_replica_loses_no_acknowledged_write(tmp_path: Path) -> None
                 t.join(timeout=120)
         assert len(acked) >= KILLS
         with httpx.Client(base_url=url_a, timeout=60) as a:  # through the replica that was never killed
-            present = {d["doc_id"] for d in a.get("/documents").json()}
+            listing = a.get("/documents")
+            assert listing.status_code == 200, listing.text
+            present = {d["doc_id"] for d in listing.json()}
             assert set(acked) <= present
             for doc_id in present & set(attempted):  # cut-off writes that landed are whole
                 body = a.get(f"/documents/{doc_id}").json()
