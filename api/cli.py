@@ -253,7 +253,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
     from index import migrate
 
-    settings = _settings(args)
+    settings = settings_of(args)
     embedded = settings.model_copy(update={"backend": "embedded"})
     milvus = settings.model_copy(update={"backend": "milvus"})
     if args.to == "milvus":

@@ -31,9 +31,14 @@ BACKENDS = ("embedded", "milvus")
 class DocFilter(Protocol):
     """Which documents a question may use (``index.filters.Filters``); a backend applies it inside its search."""
 
-    since: date | None
-    until: date | None
-    source: str | None
+    @property
+    def since(self) -> date | None: ...
+
+    @property
+    def until(self) -> date | None: ...
+
+    @property
+    def source(self) -> str | None: ...
 
     def matches(self, doc: Document) -> bool: ...
 
@@ -69,14 +74,29 @@ class ReadView(Protocol):
     """A consistent view for one request. Row numbers (passage and sentence ids) are the view's own: valid only
     for rows it handed out (``passage_scores``, ``passage_sentences``), never across views or backends."""
 
-    n_passages: int
-    n_sentences: int
-    entries: Mapping[str, StoredDocument]
-    passages: Sequence[Chunk]
-    sentences: Sequence[Span]
-    passage_sentences: Sequence[Sequence[int]]
-    sentence_terms: Sequence[Sequence[str]]
-    sentence_vectors: Any  # rows -> float32 matrix
+    @property
+    def n_passages(self) -> int: ...
+
+    @property
+    def n_sentences(self) -> int: ...
+
+    @property
+    def entries(self) -> Mapping[str, StoredDocument]: ...
+
+    @property
+    def passages(self) -> Sequence[Chunk]: ...
+
+    @property
+    def sentences(self) -> Sequence[Span]: ...
+
+    @property
+    def passage_sentences(self) -> Sequence[Sequence[int]]: ...
+
+    @property
+    def sentence_terms(self) -> Sequence[Sequence[str]]: ...
+
+    @property
+    def sentence_vectors(self) -> Any: ...  # rows -> float32 matrix
 
     def passage_scores(self, qvecs: np.ndarray, question_terms: Sequence[Sequence[str]],
                        filters: Sequence[DocFilter | None]) -> list[PassageScores | None]:
@@ -111,7 +131,9 @@ class Storage(Protocol):
     params: ChunkParams
     stamps: dict[str, str]
     fresh: bool  # no index existed when opened (only then are the seeds indexed into it)
-    is_writer: bool  # holds the embedded folder's writer lock, so background jobs are journaled beside it
+
+    @property
+    def is_writer(self) -> bool: ...  # holds the embedded folder's writer lock: its jobs are journaled beside it
 
     @property
     def snapshot(self) -> ReadView: ...
@@ -128,6 +150,10 @@ class Storage(Protocol):
     def manifest(self) -> dict: ...
 
     def close(self) -> None: ...
+
+    def __enter__(self) -> Storage: ...
+
+    def __exit__(self, *exc: object) -> None: ...
 
 
 def check_backend(name: str) -> str:

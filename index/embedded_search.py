@@ -121,8 +121,9 @@ def passage_scores(snap: IndexSnapshot, qvecs: np.ndarray, question_terms: Seque
         if selection is not None and selection.empty:
             continue
         vecs = qvecs if len(rows) == len(qvecs) else qvecs[rows]
-        for row, dense in zip(rows, dense_passage_scores(snap, vecs, selection and selection.selector), strict=True):
-            dense_all[row] = dense
+        selector = None if selection is None else selection.selector
+        for row, scores in zip(rows, dense_passage_scores(snap, vecs, selector), strict=True):
+            dense_all[row] = scores
     out: list[PassageScores | None] = []
     for dense, selection, qterms in zip(dense_all, selections, question_terms, strict=True):
         if dense is None:
