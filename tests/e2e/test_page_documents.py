@@ -152,7 +152,8 @@ def test_a_dropped_file_is_uploaded(browser, server, errors: list[str]) -> None:
     assert errors == []
 
 
-def _feed(tmp_path: Path, name: str, n: int) -> Path:
+def _feed(tmp_path: Path, name: str, n: int, bad: str | None = None) -> Path:
+    """A JSON Lines feed of ``n`` articles, and ``bad`` as one more line when given."""
     path = tmp_path / name
     with path.open("w", encoding="utf-8") as out:
         for i in range(n):
@@ -160,6 +161,8 @@ def _feed(tmp_path: Path, name: str, n: int) -> Path:
                                   "site_name": "Wire Feed", "published": f"2024-05-{1 + i % 28:02d}",
                                   "text": f"Port authority {i} reported {100 + i} ships in May. The harbour master "
                                           f"number {i} said traffic rose. Cranes {i} were repaired."}) + "\n")
+        if bad is not None:
+            out.write(bad + "\n")
     return path
 
 
@@ -188,7 +191,7 @@ def test_a_large_feed_shows_live_progress_to_completion(browser, server, errors:
     from playwright.sync_api import expect
 
     served, service = server
-    feed = _feed(tmp_path, "harbour-feed.jsonl", 60)
+    feed = _feed(tmp_path, "harbour-feed.jsonl", 60, bad='{"title": "no text"}')  # the good lines are indexed
     gates = Gates(service, [20, 40])
     try:
         page = _page(browser, served.url, errors)
@@ -201,7 +204,9 @@ def test_a_large_feed_shows_live_progress_to_completion(browser, server, errors:
             if done == 20:
                 screenshot(page, "upload-progress")
             gates.release(done)
-        expect(row.locator(".upload__status")).to_have_text("60 articles added", timeout=120_000)
+        expect(row.locator(".upload__status")).to_have_text(
+            "60 articles added, 1 record not readable (line 61: JSON record needs a non-empty string 'text')",
+            timeout=120_000)
         expect(row.locator(".upload__cancel")).to_have_count(0)
         expect(row).to_have_attribute("data-state", "done")
         expect(page.locator("#docs-table tbody .docs__title", has_text="Wire harbour-feed")).to_have_count(60)
