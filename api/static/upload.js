@@ -88,7 +88,7 @@ export function createUploads(list, onChange) {
       onUploadProgress: (loaded, total) => {
         r.bar.max = Math.max(total, 1);
         r.bar.value = loaded;
-        r.status.textContent = loaded < total ? `sending: ${Math.round((100 * loaded) / total)} %` : "indexing…";
+        r.status.textContent = loaded < total ? `sending: ${Math.round((100 * loaded) / total)} %` : "sent; waiting for the server…";
       },
     });
     r.abort = null;
