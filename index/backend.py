@@ -23,7 +23,6 @@ from index.errors import InvalidInputError
 
 if TYPE_CHECKING:
     from index.ingest import Skipped
-    from index.store import UpdateReport
 
 BACKENDS = ("embedded", "milvus")
 
@@ -139,9 +138,9 @@ class Storage(Protocol):
     def snapshot(self) -> ReadView: ...
 
     def update(self, items: Iterable[Document | Skipped], remove_missing_under: Iterable[Path] = (),
-               on_progress: Callable[[int], None] | None = None) -> UpdateReport: ...
+               on_progress: Callable[[int], None] | None = None) -> Any: ...  # index.store.UpdateReport
 
-    def add(self, docs: list[Document]) -> UpdateReport: ...
+    def add(self, docs: list[Document]) -> Any: ...
 
     def remove(self, doc_id: str) -> None: ...
 
@@ -160,16 +159,3 @@ def check_backend(name: str) -> str:
     if name not in BACKENDS:
         raise InvalidInputError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)} (QA_BACKEND)")
     return name
-
-
-def open_storage(backend: str, *, index_dir: Path, embedder: Embedder, create: bool, writer: bool = False,
-                 milvus_uri: str = "", collection_prefix: str = "newsqa") -> Storage:
-    """The store of ``backend``; the Milvus client is imported only when that backend is chosen. ``writer``: the
-    embedded store takes its folder's writer lock (Milvus takes writes from any number of processes)."""
-    if check_backend(backend) == "milvus":
-        from index.milvus import MilvusStore
-
-        return MilvusStore.open(milvus_uri, embedder, ChunkParams(), prefix=collection_prefix, create=create)
-    from index.store import IndexStore
-
-    return IndexStore.open(index_dir, embedder, ChunkParams(), create=create, writer=writer)

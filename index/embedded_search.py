@@ -11,16 +11,13 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any
 
 import faiss
 import numpy as np
 
 from index.backend import DocFilter, PassageScores
 from index.faiss_index import id_selector
-
-if TYPE_CHECKING:
-    from index.snapshot import IndexSnapshot
 
 DENSE_CANDIDATES = 200  # sentences the dense search returns per question
 SELECTIONS_KEPT = 64  # per snapshot, least recently used dropped beyond
@@ -40,7 +37,7 @@ class Selection:
         return not self.doc_ids
 
 
-def select(snap: IndexSnapshot, filters: DocFilter) -> Selection:
+def select(snap: Any, filters: DocFilter) -> Selection:
     """The documents ``filters`` allow in ``snap`` with their passage numbers and FAISS ids (each document's
     sentences hold the contiguous ids ``first_sentence`` onwards, its passages the rows ``first_passage`` onwards)."""
     allowed = {doc_id for doc_id, entry in snap.entries.items() if filters.matches(entry.doc)}
@@ -63,7 +60,7 @@ def select(snap: IndexSnapshot, filters: DocFilter) -> Selection:
 class Selections:
     """One snapshot's selections by filters (computed once; least recently used dropped beyond the limit)."""
 
-    def __init__(self, snap: IndexSnapshot) -> None:
+    def __init__(self, snap: Any) -> None:  # an index.snapshot.IndexSnapshot (not imported: it imports this)
         self._snap = snap
         self._items: OrderedDict[DocFilter, Selection] = OrderedDict()
         self._lock = threading.Lock()
@@ -82,7 +79,7 @@ class Selections:
         return selection
 
 
-def dense_passage_scores(snap: IndexSnapshot, qvecs: np.ndarray,
+def dense_passage_scores(snap: Any, qvecs: np.ndarray,
                          selector: faiss.IDSelector | None = None) -> list[np.ndarray]:
     """Per question, each passage's best sentence cosine similarity (0 for passages outside the candidates); with
     ``selector`` the candidates are the best sentences among the vectors it selects."""
@@ -102,12 +99,12 @@ def dense_passage_scores(snap: IndexSnapshot, qvecs: np.ndarray,
     return out
 
 
-def bm25_passage_scores(snap: IndexSnapshot, question_terms: Sequence[str]) -> np.ndarray:
+def bm25_passage_scores(snap: Any, question_terms: Sequence[str]) -> np.ndarray:
     """BM25 score of every passage row for the question's terms (unknown terms contribute nothing)."""
     return snap.bm25_scores(question_terms)
 
 
-def passage_scores(snap: IndexSnapshot, qvecs: np.ndarray, question_terms: Sequence[Sequence[str]],
+def passage_scores(snap: Any, qvecs: np.ndarray, question_terms: Sequence[Sequence[str]],
                    filters: Sequence[DocFilter | None]) -> list[PassageScores | None]:
     """Every allowed passage's dense and BM25 score per question; questions sharing filters share one FAISS
     search. Only live passages are scored: rows of removed documents wait for compaction to disappear."""

@@ -42,7 +42,9 @@ from index.milvus_schema import (
     manifest_json,
     quote,
     schemas,
+    spans_digest,
     term_hash,
+    version_exprs,
 )
 from index.store import EMBED_BATCH_DOCS, UpdateReport, check_storable
 from index.text import terms
@@ -312,16 +314,6 @@ class MilvusStore:
             self.client.drop_collection(self.name(key))
 
 
-OR_TERMS = 16  # milvus-lite 2.5.1 fails on an expression of 50 or more OR-ed terms ("unsupported expr proto node")
-
-
-def version_exprs(pairs: Sequence[tuple[str, str]], op: str) -> list[str]:
-    """Expressions selecting the rows of each (doc_id, version) pair (``op`` "=="), or of each document's other
-    versions ("!="), in groups of ``OR_TERMS`` pairs."""
-    return [" or ".join(f"(doc_id == {quote(d)} and version {op} {quote(v)})" for d, v in pairs[i:i + OR_TERMS])
-            for i in range(0, len(pairs), OR_TERMS)]
-
-
 def check_id(doc_id: str) -> None:
     if len(doc_id.encode("utf-8")) > MAX_ID_BYTES:
         raise InvalidInputError(f"document id {doc_id[:40]!r}... is longer than {MAX_ID_BYTES} bytes, the most the "
@@ -373,16 +365,6 @@ def lexical_text(passage_terms: Sequence[str]) -> str:
     return text.encode("utf-8")[:LEXICAL_BYTES].decode("utf-8", "ignore").rsplit(" ", 1)[0]
 
 
-def spans_digest(sentences: Sequence[Any], chunks: Sequence[Any]) -> str:
-    """A digest of the sentence and passage offsets, so a reader re-chunking the text can tell it got the same."""
-    import hashlib
-
-    h = hashlib.sha256()
-    for s in sentences:
-        h.update(f"{s.start},{s.end};".encode())
-    for c in chunks:
-        h.update(f"{c.start},{c.end},{c.first_sentence},{c.last_sentence};".encode())
-    return h.hexdigest()[:16]
 
 
 def start_lite(path: Path) -> tuple[Any, str]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from index.backend import DocFilter
@@ -151,3 +152,23 @@ def schemas(client: Any, dim: int) -> dict[str, tuple[Any, Any]]:
         "passages": (passages, index("sparse", "SPARSE_INVERTED_INDEX", "BM25", bm25_k1=1.5, bm25_b=0.75)),
         "terms": (terms, flat),
     }
+
+
+OR_TERMS = 16  # milvus-lite 2.5.1 fails on an expression of 50 or more OR-ed terms ("unsupported expr proto node")
+
+
+def version_exprs(pairs: Sequence[tuple[str, str]], op: str) -> list[str]:
+    """Expressions selecting the rows of each (doc_id, version) pair (``op`` "=="), or of each document's other
+    versions ("!="), in groups of ``OR_TERMS`` pairs."""
+    return [" or ".join(f"(doc_id == {quote(d)} and version {op} {quote(v)})" for d, v in pairs[i:i + OR_TERMS])
+            for i in range(0, len(pairs), OR_TERMS)]
+
+
+def spans_digest(sentences: Sequence[Any], chunks: Sequence[Any]) -> str:
+    """A digest of the sentence and passage offsets, so a reader re-chunking the text can tell it got the same."""
+    h = hashlib.sha256()
+    for s in sentences:
+        h.update(f"{s.start},{s.end};".encode())
+    for c in chunks:
+        h.update(f"{c.start},{c.end},{c.first_sentence},{c.last_sentence};".encode())
+    return h.hexdigest()[:16]

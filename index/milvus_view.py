@@ -12,7 +12,7 @@ import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -20,11 +20,8 @@ from index.backend import DocFilter, PassageScores
 from index.chunking import chunk_document
 from index.documents import Chunk, Document, Span
 from index.errors import IndexMismatchError
-from index.milvus_schema import filter_expr, quote
+from index.milvus_schema import OR_TERMS, doc_hash, filter_expr, quote, spans_digest, version_exprs
 from index.text import terms
-
-if TYPE_CHECKING:
-    from index.milvus import MilvusStore
 
 DENSE_CANDIDATES = 200  # sentences per question, as the embedded backend
 LEXICAL_CANDIDATES = 200  # passages per question by BM25 (the embedded backend scores every passage)
@@ -86,7 +83,7 @@ class _Entries(Mapping[str, Entry]):
 
 
 class MilvusView:
-    def __init__(self, store: MilvusStore) -> None:
+    def __init__(self, store: Any) -> None:
         self.store = store
         self._heads: dict[str, dict | None] = {}
         self._entries: dict[str, Entry] = {}
@@ -184,8 +181,6 @@ class MilvusView:
     # ---- documents -----------------------------------------------------------------------------------------
     def load(self, doc_ids: Iterable[str]) -> dict[str, Entry]:
         """The entries of ``doc_ids`` that exist (their text read in one query)."""
-        from index.milvus import OR_TERMS, version_exprs
-
         wanted = list(dict.fromkeys(doc_ids))
         self._read_heads(wanted)
         missing = [d for d in wanted if d not in self._entries and self._heads.get(d) is not None]
@@ -202,8 +197,6 @@ class MilvusView:
         return {d: self._entries[d] for d in wanted if d in self._entries}
 
     def _entry(self, head: dict, parts: list[tuple[int, str]]) -> Entry:
-        from index.milvus import spans_digest
-
         meta = json.loads(head["meta"])
         text = "".join(t for _, t in sorted(parts))
         doc = Document.from_stored({**meta, "doc_id": head["doc_id"], "text": text})
@@ -245,8 +238,6 @@ class MilvusView:
         return self.entries[doc_id].sentences[i]
 
     def _sentence_vectors(self, rows: Any) -> np.ndarray:
-        from index.milvus_schema import doc_hash
-
         keys = [self._sentence_keys[s] for s in np.atleast_1d(np.asarray(rows)).tolist()]
         missing = [k for k in dict.fromkeys(keys) if k not in self._vectors]
         if missing:

@@ -8,7 +8,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from index.backend import BACKENDS, Storage, open_storage
+from index.backend import BACKENDS, Storage
+from index.chunking import ChunkParams
 from index.embedder import BACKENDS as ENCODERS
 from index.embedder import Embedder
 from qa.fusion import FUSIONS
@@ -111,7 +112,12 @@ class Settings(BaseSettings):
 
     def open_store(self, create: bool = False, writer: bool = False) -> Storage:
         """The store ``backend`` names (the Milvus client is imported only for ``milvus``); ``writer``: the embedded
-        store holds its folder's writer lock until closed."""
-        return open_storage(self.backend, index_dir=self.index_dir, embedder=self.make_embedder(), create=create,
-                            writer=writer, milvus_uri=self.milvus_uri,
-                            collection_prefix=self.milvus_collection_prefix)
+        store holds its folder's writer lock until closed (Milvus takes writes from any number of processes)."""
+        if self.backend == "milvus":
+            from index.milvus import MilvusStore
+
+            return MilvusStore.open(self.milvus_uri, self.make_embedder(), ChunkParams(),
+                                    prefix=self.milvus_collection_prefix, create=create)
+        from index.store import IndexStore
+
+        return IndexStore.open(self.index_dir, self.make_embedder(), ChunkParams(), create=create, writer=writer)
