@@ -68,7 +68,8 @@ def _index_locally(args: argparse.Namespace, paths: list[Path]) -> dict[str, Any
         files = sum(1 for _ in iter_files(paths))  # the total for the bar: one file is one article (JSONL: more)
         with tqdm(desc="indexing", unit="doc", total=files,
                   disable=args.quiet or args.json or not sys.stderr.isatty()) as bar:
-            report = service.index_paths(paths, on_progress=bar.update, sync=args.sync)
+            report = service.index_paths(paths, on_progress=bar.update, sync=args.sync,
+                                         allow_duplicate=args.allow_duplicate)
         if settings.backend == "embedded" and store.generation is None:  # a rebuild that added nothing still
             store.save()  # replaces the index (with an empty one)
         snap = service.store.snapshot
@@ -125,7 +126,8 @@ def _index_through_server(args: argparse.Namespace, paths: list[Path]) -> dict[s
             bar = _JobBar(path, quiet=args.quiet or args.json)
             try:
                 with bar:  # the id is the one a local `qa index` would give
-                    result = client.upload(path, doc_id_for(rel), on_job=bar.update)
+                    result = client.upload(path, doc_id_for(rel), on_job=bar.update,
+                                           allow_duplicate=args.allow_duplicate)
             except QAError as exc:
                 if exc.status_code not in (413, 415, 422):
                     raise
@@ -138,6 +140,7 @@ def _index_through_server(args: argparse.Namespace, paths: list[Path]) -> dict[s
             # a JSON Lines file's bad lines, named as a local run names them
             skipped.extend({"source": f"{path}, {r['where']}", "reason": r["reason"]}
                            for r in result.get("rejected", []))
+            skipped.extend({"source": str(path.resolve()), "reason": d["reason"]} for d in result.get("duplicates", []))
             if result.get("encoding"):  # the server names it only for a file that was not UTF-8
                 encodings.extend({"doc_id": doc_id, "source": str(path.resolve()), "encoding": result["encoding"]}
                                  for doc_id in result["documents"])
@@ -203,6 +206,9 @@ def _citation_lines(mark: str, c: Citation) -> list[str]:
     if c.url:
         lines.append(f"    {c.url}")
     lines.append(f"    “{_bold_span(c)}”")
+    if c.copies:
+        lines.append(f"    (also run by {len(c.copies)} other article{'s' * (len(c.copies) > 1)}: "
+                     f"{', '.join(c.copies)})")
     if c.dates:
         meant = ", ".join(f"{d.text} = {d.date}" for d in c.dates)
         lines.append(f"    ({meant}; article of {c.published})")
@@ -295,6 +301,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--index-dir", help="index folder (default: $QA_INDEX_DIR or .qa-index)")
     p.add_argument("--rebuild", action="store_true", help="build a new index from PATH that replaces the existing "
                    "one once it is written (the old one serves until then)")
+    p.add_argument("--allow-duplicate", action="store_true", help="index a file even when an indexed document has "
+                   "the same text (as a copy of it); without it such a file is skipped and named")
     p.add_argument("--sync", action="store_true", help="also remove the documents of files gone from the folders "
                    "named (never those of a file skipped now); without it nothing is removed")
     p.add_argument("--url", help="send the files to a running server (which holds the index) instead")

@@ -101,13 +101,15 @@ class QAClient:
         return [Passage.model_validate(p) for p in self._request("GET", "/search", params=params)]
 
     def upload(self, path: Path, doc_id: str | None = None,
-               on_job: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+               on_job: Callable[[dict[str, Any]], None] | None = None,
+               allow_duplicate: bool = False) -> dict[str, Any]:
         """POST one article file as a multipart upload; returns the server's DocumentsAdded body. A file the server
         indexes in a background job (202) is followed to its end, ``on_job`` seeing each record, and its result is
         returned in the same shape plus ``job`` (the id)."""
         data = {"doc_id": doc_id} if doc_id else None
         with open(path, "rb") as fh:
-            response = self._send("POST", "/documents", files={"file": (path.name, fh)}, data=data)
+            response = self._send("POST", "/documents", files={"file": (path.name, fh)}, data=data,
+                                  params={"allow_duplicate": "true"} if allow_duplicate else None)
         if response.status_code != 202:
             result: dict[str, Any] = response.json()
             return result

@@ -126,6 +126,8 @@ class DocumentInfo(BaseModel):
     published: str | None = Field(description="publication date, ISO 8601 (YYYY-MM-DD); null when unknown")
     published_raw: str | None = Field(None, description="the date as the article wrote it")
     undated: bool = Field(False, description="no publication date was found: since/until filters never match it")
+    duplicate_of: str | None = Field(None, description="the article this one copies (the same text, or a near-"
+                                     "duplicate such as a wire story another outlet ran): that one answers")
     author: str | None = None
     site_name: str | None = None
     passages: int
@@ -136,8 +138,8 @@ class DocumentInfo(BaseModel):
     def of(cls, entry: StoredDocument) -> DocumentInfo:
         d = entry.doc
         return cls(doc_id=d.doc_id, title=d.title, url=d.url, published=d.published, published_raw=d.published_raw,
-                   undated=d.published is None, author=d.author, site_name=d.site_name, passages=len(entry.chunks),
-                   sentences=len(entry.sentences), chars=len(d.text))
+                   undated=d.published is None, duplicate_of=d.duplicate_of, author=d.author, site_name=d.site_name,
+                   passages=len(entry.chunks), sentences=len(entry.sentences), chars=len(d.text))
 
 
 class DocumentText(DocumentInfo):
@@ -150,6 +152,14 @@ class DocumentText(DocumentInfo):
         return cls(**DocumentInfo.of(entry).model_dump(), text=entry.doc.text)
 
 
+class NotIndexedDuplicate(BaseModel):
+    """A document of an upload that was not indexed: ``duplicate_of`` has the same text."""
+
+    doc_id: str
+    duplicate_of: str
+    reason: str
+
+
 class DocumentsAdded(BaseModel):
     """What POST /documents did: ids per outcome; ``documents`` lists every id the request carried."""
 
@@ -159,6 +169,9 @@ class DocumentsAdded(BaseModel):
     unchanged: list[str]
     encoding: str | None = Field(None, description="only for an uploaded file that was not UTF-8: the encoding it was "
                                                     "decoded as (a Python codec name such as 'cp1252')")
+    duplicates: list[NotIndexedDuplicate] | None = Field(None, description="only when some were: documents not "
+                                                         "indexed because another has the same text (send "
+                                                         "allow_duplicate=true to index them as copies)")
     undated: list[str] | None = Field(None, description="only when some are: ids added or changed without a "
                                       "publication date (since/until filters never match them)")
     rejected: list[RejectedRecord] | None = Field(None, description="only when some were: records of an uploaded "

@@ -68,6 +68,9 @@ class StoredDocument(Protocol):
     @property
     def chunks(self) -> Sequence[Chunk]: ...
 
+    @property
+    def sha256(self) -> str: ...  # index.documents.content_hash of the document as stored
+
 
 class ReadView(Protocol):
     """A consistent view for one request. Row numbers (passage and sentence ids) are the view's own: valid only
@@ -122,6 +125,19 @@ class ReadView(Protocol):
 
     def document(self, doc_id: str) -> Document | None: ...
 
+    @property
+    def copies(self) -> Mapping[str, Sequence[str]]:
+        """Each article that others copy (``Document.duplicate_of``), with the ids of its live copies."""
+        ...
+
+    def original(self, doc_id: str) -> str:
+        """The article ``doc_id`` is a copy of when that one is indexed, else ``doc_id`` itself."""
+        ...
+
+    def sentence_row(self, doc_id: str, index: int) -> int:
+        """The view's row of the ``index``-th sentence of ``doc_id``."""
+        ...
+
 
 class Storage(Protocol):
     """Documents in, views out: add, replace and delete documents, and a view for reading and searching."""
@@ -130,6 +146,7 @@ class Storage(Protocol):
     params: ChunkParams
     stamps: dict[str, str]
     fresh: bool  # no index existed when opened (only then are the seeds indexed into it)
+    finds_duplicates: bool  # writes look for copies (qa.service); False on Milvus, which indexes every text as it is
 
     @property
     def is_writer(self) -> bool: ...  # holds the embedded folder's writer lock: its jobs are journaled beside it

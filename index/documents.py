@@ -22,6 +22,9 @@ class Document:
     # How the file was read, not what it says: the encoding a non-UTF-8 file was decoded as, for the indexing
     # summary. Neither stored, hashed nor compared, so re-reading the same text from a UTF-8 copy is "unchanged".
     encoding: str | None = field(default=None, compare=False)
+    # The article this one is a copy of (index.duplicates: the same text, or a near-duplicate such as a wire story
+    # another outlet ran), set when it is indexed; the original answers, the copy is counted as another outlet.
+    duplicate_of: str | None = None
 
     @property
     def sha256(self) -> str:
@@ -44,11 +47,13 @@ class Document:
             return value if isinstance(value, str) else None
 
         return cls(doc_id, title, text, optional("url"), optional("published"), optional("source"),
-                   optional("published_raw"), optional("author"), optional("site_name"))
+                   optional("published_raw"), optional("author"), optional("site_name"),
+                   duplicate_of=optional("duplicate_of"))
 
 
-_FIELDS = ("doc_id", "title", "text", "url", "published", "source", "published_raw", "author", "site_name")
-_LATER_FIELDS = ("published_raw", "author", "site_name")
+_FIELDS = ("doc_id", "title", "text", "url", "published", "source", "published_raw", "author", "site_name",
+           "duplicate_of")
+_LATER_FIELDS = ("published_raw", "author", "site_name", "duplicate_of")
 
 
 def content_hash(doc: Document) -> str:

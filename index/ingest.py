@@ -31,6 +31,8 @@ class Skipped:
     source: str
     reason: str
     path: str | None = None
+    duplicate_of: str | None = None  # not indexed because the document ``doc_id`` has the same text as this one
+    doc_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

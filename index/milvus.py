@@ -70,6 +70,8 @@ class MilvusStore:
         self.engine = engine  # the milvus-lite engine this process started (None: a running engine)
         self.stamps: dict[str, str] = {}
         self.fresh = False
+        # duplicate detection is not implemented here: every text is indexed as it is, a copy under its own id
+        self.finds_duplicates = False
         self.is_writer = False  # no folder lock: any number of processes write; jobs stay in the running replica
 
     # ---- connecting ----------------------------------------------------------------------------------------

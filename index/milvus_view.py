@@ -210,6 +210,17 @@ class MilvusView:
         entry = self.load([doc_id]).get(doc_id)
         return entry.doc if entry else None
 
+    # ---- duplicates: not detected on Milvus (docs/ingestion.md), so no document is read as another's copy ----
+    @property
+    def copies(self) -> Mapping[str, Sequence[str]]:
+        return {}
+
+    def original(self, doc_id: str) -> str:
+        return doc_id
+
+    def sentence_row(self, doc_id: str, index: int) -> int:
+        return self._sentence_id((doc_id, index))
+
     # ---- rows ----------------------------------------------------------------------------------------------
     def _passage_id(self, key: tuple[str, int]) -> int:
         pid = self._passage_ids.get(key)

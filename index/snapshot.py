@@ -299,6 +299,24 @@ class IndexSnapshot:
         """Row numbers of the live passages, or None when every row is live."""
         return None if self.n_passages == len(self.passage_alive) else np.flatnonzero(self.passage_alive)
 
+    @cached_property
+    def copies(self) -> dict[str, tuple[str, ...]]:
+        """Each article that others duplicate (``Document.duplicate_of``), with the ids of its live copies."""
+        out: dict[str, list[str]] = {}
+        for doc_id, e in self.entries.items():
+            root = e.doc.duplicate_of
+            if root is not None and root in self.entries:
+                out.setdefault(root, []).append(doc_id)
+        return {root: tuple(ids) for root, ids in out.items()}
+
+    def original(self, doc_id: str) -> str:
+        """The article ``doc_id`` is a copy of when that one is indexed, else ``doc_id`` itself."""
+        root = self.entries[doc_id].doc.duplicate_of
+        return root if root is not None and root in self.entries else doc_id
+
+    def sentence_row(self, doc_id: str, index: int) -> int:
+        return self.entries[doc_id].first_sentence + index
+
     @property
     def id_base(self) -> IdBase:
         return IdBase(self.entries)

@@ -69,6 +69,7 @@ class IndexStore:
         self.stamps: dict[str, str] = {}
         # True when the folder held no index at all when opened (never used): only then may seeds be indexed into it.
         self.fresh = False
+        self.finds_duplicates = True  # writes look for copies of indexed articles (qa.service, index/duplicates.py)
         self.lineage: str | None = None  # the generation this index's line of writes began with (index/generation.py)
         self.read_only: str | None = None  # why writes are refused (recovered in memory by a store without the lock)
         self._writer_lock: WriterLock | None = None

@@ -66,7 +66,10 @@ def candidates(snap: ReadView, query: Query, hits: list[Hit], params: AnswerPara
     best_passage: dict[int, float] = {}
     top = max((h.score for h in hits), default=1.0) or 1.0
     for hit in hits[:params.passages]:
-        for sid in snap.passage_sentences[hit.passage_id]:
+        for row in snap.passage_sentences[hit.passage_id]:
+            sid = original_sentence(snap, row)
+            if sid is None:
+                continue  # a copy's own wording: the original answers, and an outdated copy never does
             span = snap.sentences[sid]
             if span.text == snap.entries[span.doc_id].doc.title:
                 continue  # a headline names the topic; it does not answer questions about it
@@ -208,6 +211,19 @@ def of_asked_kind(snap: ReadView, question: str, scored: Scored) -> bool:
     return agrees(kind, sentence[start:end])
 
 
+def original_sentence(snap: ReadView, sentence_id: int) -> int | None:
+    """A copy's sentence (``Document.duplicate_of``) as the same sentence of the article it copies, so one copy is
+    cited; None when that article does not hold it (edited since, or the copy's own words). Any other sentence is
+    itself."""
+    doc_id = snap.sentences[sentence_id].doc_id
+    original = snap.original(doc_id)
+    if original == doc_id:
+        return sentence_id
+    text = snap.sentences[sentence_id].text
+    held = snap.entries[original].sentences
+    return next((snap.sentence_row(original, i) for i, s in enumerate(held) if s.text == text), None)
+
+
 def cite(snap: ReadView, sentence_id: int, start: int, end: int, score: float) -> Citation:
     """The citation of a sentence with the span at ``start:end`` of it highlighted (document offsets; none for an
     empty span) and its relative dates resolved against the article's publication date."""
@@ -218,7 +234,8 @@ def cite(snap: ReadView, sentence_id: int, start: int, end: int, score: float) -
              for r in resolve_dates(span.text, doc.published)]
     highlight = Highlight(start=start, end=end, text=doc.text[start:end]) if start < end else None
     return Citation(doc_id=doc.doc_id, title=doc.title, url=doc.url, start=span.start, end=span.end, quote=span.text,
-                    score=round(score, 4), highlight=highlight, published=doc.published, dates=dates)
+                    score=round(score, 4), highlight=highlight, published=doc.published, dates=dates,
+                    copies=list(snap.copies.get(doc.doc_id, ())))
 
 
 def rerank(snap: ReadView, passages: list[Passage], scored: list[Scored]) -> list[Passage]:

@@ -61,6 +61,9 @@ class Citation(_Frozen):
     published: str | None = Field(default=None, description="the article's publication date, YYYY-MM-DD")
     dates: list[ResolvedDate] = Field(default_factory=list, description="relative dates in the quote, resolved "
                                       "against the publication date (empty when the article has no date)")
+    copies: list[str] = Field(default_factory=list, description="ids of the other indexed articles that copy this "
+                              "one (near-duplicates: the same wire story as other outlets ran it); the story ran in "
+                              "1 + len(copies) articles")
 
 
 class Answer(_Frozen):

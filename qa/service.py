@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
 from index.backend import ReadView, Storage, StoredDocument
-from index.documents import Document
+from index.documents import Document, content_hash
+from index.duplicates import DuplicateFinder
 from index.errors import DocumentNotFoundError, InvalidInputError, TooLargeError
 from index.filters import Filters
 from index.ingest import Skipped, load_files
@@ -38,6 +40,7 @@ class QAService:
         self.encoder = QuestionEncoder(store.embedder)
         self.retriever = Retriever(self.encoder, settings.fusion, settings.dense_weight)
         self.writes = WriteGate()
+        self.duplicates = DuplicateFinder()  # signs the collection's articles at the first write
         # the writer journals background jobs beside the index, so they survive a restart or a kill
         # (a Milvus store is no such writer: its jobs live in the memory of the replica running them)
         journal = JobJournal(store.index_dir / "jobs") if store.is_writer else None  # type: ignore[attr-defined]
@@ -179,12 +182,44 @@ class QAService:
             raise DocumentNotFoundError(f"no document with id {doc_id!r}; GET /documents lists the ids")
         return entry
 
-    def add_documents(self, docs: list[Document]) -> UpdateReport:
+    def add_documents(self, docs: list[Document], allow_duplicate: bool = False) -> UpdateReport:
         """Index documents now; the change is on disk before this returns and before questions see it, and an
-        existing id is replaced, never duplicated. One bad document refuses the whole call."""
+        existing id is replaced, never duplicated. One bad document refuses the whole call. A document with the
+        same text as another under another id is not indexed (``report.skipped`` names it with ``duplicate_of``)
+        unless ``allow_duplicate``; a near-duplicate is indexed as a copy (``Document.duplicate_of``)."""
         self.check_documents(docs)
         with self.writes.interactive():
-            return self.store.update(docs)
+            return self.store.update(self._copies(docs, allow_duplicate))
+
+    def _copies(self, items: Iterable[Document | Skipped],
+                allow_duplicate: bool = False) -> Iterator[Document | Skipped]:
+        """Each document with ``duplicate_of`` set to the article it copies (the original of a copy; None when it
+        copies none), or, for the same text as another article under another id, a Skipped naming that article
+        (unless ``allow_duplicate``). It compares with the collection as the write finds it and with the documents of
+        the same write before it (two writes of one text at the same moment may both get in: the store embeds outside
+        its lock)."""
+        if not self.store.finds_duplicates:  # Milvus: every document is indexed as it is (docs/ingestion.md)
+            yield from items
+            return
+        snap = self.store.snapshot
+        self.duplicates.sync({d: (e.sha256, e.doc.text) for d, e in snap.entries.items()})
+        copies = snap.copies
+        for item in items:
+            if isinstance(item, Skipped):
+                yield item
+                continue
+            # its own copies are not what it copies (a corrected original resembles them)
+            match = self.duplicates.find(item.doc_id, item.text, exclude=copies.get(item.doc_id, ()))
+            if match is not None and match.exact and not allow_duplicate:
+                yield Skipped(item.source or item.doc_id, f"document {item.doc_id!r} has the same text as "
+                              f"{match.doc_id!r}, not indexed (allow_duplicate=true or --allow-duplicate indexes it "
+                              "as a copy)", item.source, duplicate_of=match.doc_id, doc_id=item.doc_id)
+                continue
+            root = None if match is None else (snap.original(match.doc_id) if match.doc_id in snap.entries
+                                               else match.doc_id)
+            doc = replace(item, duplicate_of=root if root != item.doc_id else None)
+            self.duplicates.add(doc.doc_id, content_hash(doc), doc.text)
+            yield doc
 
     def submit_documents(self, docs: list[Document], rejected: Sequence[RejectedRecord] = ()) -> Job:
         """Index documents in a background job, committed in batches of ``job_batch_docs``; every document is
@@ -209,7 +244,7 @@ class QAService:
     def _write_batch(self, docs: list[Document], on_progress: Callable[[int], None]) -> UpdateReport:
         """One batch of a background job: requests already waiting to write go first."""
         self.writes.yield_to_waiting()
-        return self.store.update(docs, on_progress=on_progress)
+        return self.store.update(self._copies(docs), on_progress=on_progress)
 
     def _too_long(self, doc: Document) -> str:
         return (f"document {doc.doc_id!r} is {len(doc.text):,} characters, over the "
@@ -251,12 +286,13 @@ class QAService:
         return [d for d in doc_ids if d in entries and entries[d].doc.published is None]
 
     def index_paths(self, paths: Sequence[Path], on_progress: Callable[[int], None] | None = None,
-                    sync: bool = False) -> UpdateReport:
+                    sync: bool = False, allow_duplicate: bool = False) -> UpdateReport:
         """Index the files under ``paths``; with ``sync``, also remove the documents of files gone from the folders
-        named (never those of a file that was skipped: it is still there)."""
+        named (never those of a file that was skipped: it is still there). Duplicates as ``add_documents``."""
         files = load_files(paths, self.settings.max_upload_bytes, self.settings.max_document_chars)
-        return self.store.update(self._bounded(files), remove_missing_under=[p for p in paths if p.is_dir()] if sync
-                                 else [], on_progress=on_progress)
+        return self.store.update(self._copies(self._bounded(files), allow_duplicate),
+                                 remove_missing_under=[p for p in paths if p.is_dir()] if sync else [],
+                                 on_progress=on_progress)
 
 
 def _no_match(question: str, filters: Filters) -> Answer:

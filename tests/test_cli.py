@@ -263,3 +263,20 @@ def test_rm_several_ids_and_by_source(index_copy: Path, tmp_path: Path) -> None:
     both = _qa(index_copy, "rm", "000_674862a2fea0ee51", "003_15bbf54440315bf5")
     assert (both.returncode, both.stdout) == (0, "removed 000_674862a2fea0ee51\nremoved 003_15bbf54440315bf5\n")
     assert _qa(index_copy, "docs").stdout == "0 documents\n"
+
+
+def test_index_skips_a_file_with_the_text_of_another_unless_allowed(index_copy: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "a_bridge.txt").write_text("Bridge\n\nThe harbor bridge reopened on Monday after repairs.\n")
+    (folder / "b_copy.txt").write_text("Bridge\n\nThe harbor bridge reopened on Monday after repairs.\n")
+    out = _qa(index_copy, "index", str(folder))
+    assert (out.returncode, out.stderr) == (1, "")
+    assert out.stdout.splitlines()[:2] == [
+        "documents: 1 added, 0 changed, 0 unchanged, 0 removed, 1 skipped",
+        f"skipped {(folder / 'b_copy.txt').resolve()}: document 'b_copy' has the same text as 'a_bridge', not indexed "
+        "(allow_duplicate=true or --allow-duplicate indexes it as a copy)"]
+    allowed = _qa(index_copy, "index", str(folder), "--allow-duplicate", "--json")
+    assert (allowed.returncode, json.loads(allowed.stdout)["added"]) == (0, ["b_copy"])
+    shown = json.loads(_qa(index_copy, "docs", "b_copy", "--json").stdout)
+    assert shown["duplicate_of"] == "a_bridge"

@@ -25,6 +25,7 @@ from api.schemas import (
     DocumentInfo,
     DocumentsAdded,
     DocumentText,
+    NotIndexedDuplicate,
 )
 from index.documents import Document
 from index.errors import InvalidInputError, TooLargeError
@@ -94,6 +95,8 @@ _JOB_ACCEPTED: dict[int | str, dict[str, Any]] = {
 async def add_document(
     request: Request, service: ServiceDep, settings: SettingsDep,
     background: bool = Query(False, description="index in a background job even when the upload is small"),
+    allow_duplicate: bool = Query(False, description="index a document even when another has the same text (as a "
+                                  "copy of it); without it such a document is listed in `duplicates`, not indexed"),
 ) -> DocumentsAdded | JSONResponse:
     """Index articles: JSON ``{title, text, url?, published?}`` or a multipart ``file`` upload (a .json or .jsonl
     file may hold many). Every document is checked before anything is written; a small upload is indexed now (201),
@@ -111,12 +114,14 @@ async def add_document(
     if background or len(docs) > settings.job_threshold:
         job = await run_in_threadpool(service.submit_documents, docs, rejected)
         return JSONResponse(job.model_dump(mode="json"), status_code=202, headers={"Location": f"/jobs/{job.id}"})
-    report = await run_in_threadpool(service.add_documents, docs)
+    report = await run_in_threadpool(service.add_documents, docs, allow_duplicate)
+    duplicates = [NotIndexedDuplicate(doc_id=s.doc_id, duplicate_of=s.duplicate_of, reason=s.reason)
+                  for s in report.skipped if s.doc_id is not None and s.duplicate_of is not None]
     return DocumentsAdded(documents=[d.doc_id for d in docs], added=report.added, changed=report.changed,
                           unchanged=report.unchanged, encoding=next((d.encoding for d in docs if d.encoding), None),
                           undated=[d.doc_id for d in docs if d.published is None
                                    and d.doc_id in report.added + report.changed] or None,
-                          rejected=rejected or None)
+                          rejected=rejected or None, duplicates=duplicates or None)
 
 
 @router.delete("/{doc_id}", response_model=Deleted, dependencies=[WriteAccess],
