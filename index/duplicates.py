@@ -11,6 +11,7 @@ import hashlib
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cache
 
 from index.text import fold, words
 
@@ -22,6 +23,7 @@ NUM_PERM = 128
 # rounded up, keeps more margin from distinct stories, whose cost (an article hidden behind another) is the worse one.
 NEAR_DUPLICATE = 0.35
 _SEED = 1  # fixed: signatures are comparable across processes and runs
+_SCHEME = "affine32"  # datasketch 2's permutation scheme (its default), named: signatures never mix schemes
 
 
 def text_key(text: str) -> str:
@@ -31,7 +33,7 @@ def text_key(text: str) -> str:
 
 def shingles(text: str) -> set[bytes]:
     """The article's shingles: each run of ``SHINGLE_WORDS`` consecutive case- and accent-folded words."""
-    ws = [fold(w) for w in words(text)]
+    ws = words(fold(text))
     if len(ws) < SHINGLE_WORDS:
         return {" ".join(ws).encode()} if ws else set()
     return {" ".join(ws[i : i + SHINGLE_WORDS]).encode() for i in range(len(ws) - SHINGLE_WORDS + 1)}
@@ -41,9 +43,17 @@ def signature(text: str):  # type: ignore[no-untyped-def]  # datasketch ships no
     """The MinHash of the article's shingles."""
     from datasketch import MinHash
 
-    m = MinHash(num_perm=NUM_PERM, seed=_SEED)
+    m = MinHash(num_perm=NUM_PERM, seed=_SEED, permutations=_permutations(), scheme=_SCHEME)
     m.update_batch(sorted(shingles(text)))
     return m
+
+
+@cache
+def _permutations():  # type: ignore[no-untyped-def]
+    """The ``NUM_PERM`` hash permutations of seed ``_SEED``, drawn once (MinHash would draw them for every article)."""
+    from datasketch import MinHash
+
+    return MinHash(num_perm=NUM_PERM, seed=_SEED, scheme=_SCHEME).permutations
 
 
 def similarity(a: str, b: str) -> float:
@@ -61,8 +71,9 @@ class Match:
 
 
 class DuplicateFinder:
-    """Exact keys and MinHash signatures of a collection's articles, kept in step with it by ``sync``: a write
-    costs the signatures of the articles it adds; the first sync signs every article (about a millisecond each)."""
+    """Exact keys and MinHash signatures of a collection's articles, kept in memory in step with it by ``sync``: a
+    write costs the signatures of the articles it adds; the first sync signs every article (about 8 ms for an article
+    of 600 words on a loaded 2-core machine: 8 s for 1,000 articles)."""
 
     def __init__(self, threshold: float = NEAR_DUPLICATE) -> None:
         from datasketch import MinHashLSH

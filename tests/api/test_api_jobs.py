@@ -183,7 +183,7 @@ def test_the_job_endpoints_are_in_the_openapi_schema(client: TestClient) -> None
     assert {"201", "202", "429"} <= set(post["responses"])
     assert post["responses"]["202"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Job"}
     assert post["responses"]["202"]["headers"]["Location"]["schema"] == {"type": "string"}
-    assert [p["name"] for p in post["parameters"]] == ["background"]
+    assert [p["name"] for p in post["parameters"]] == ["background", "allow_duplicate"]
     assert set(paths["/jobs/{job_id}"]) == {"get", "delete"}
     assert {"200", "404"} <= set(paths["/jobs/{job_id}"]["get"]["responses"])
     assert {"202", "404", "409"} <= set(paths["/jobs/{job_id}"]["delete"]["responses"])
