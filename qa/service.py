@@ -208,6 +208,12 @@ class QAService:
             if isinstance(item, Skipped):
                 yield item
                 continue
+            old = snap.entries.get(item.doc_id)
+            if old is not None and old.doc.text == item.text:  # the same text again: what it copies stays as it was
+                doc = replace(item, duplicate_of=old.doc.duplicate_of)
+                self.duplicates.add(doc.doc_id, content_hash(doc), doc.text)
+                yield doc
+                continue
             # its own copies are not what it copies (a corrected original resembles them)
             match = self.duplicates.find(item.doc_id, item.text, exclude=copies.get(item.doc_id, ()))
             if match is not None and match.exact and not allow_duplicate:

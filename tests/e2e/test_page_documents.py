@@ -159,8 +159,10 @@ def _feed(tmp_path: Path, name: str, n: int, bad: str | None = None) -> Path:
         for i in range(n):
             out.write(json.dumps({"id": f"{path.stem}-{i:03d}", "title": f"Wire {path.stem} {i}",
                                   "site_name": "Wire Feed", "published": f"2024-05-{1 + i % 28:02d}",
-                                  "text": f"Port authority {i} reported {100 + i} ships in May. The harbour master "
-                                          f"number {i} said traffic rose. Cranes {i} were repaired."}) + "\n")
+                                  # the feed's name in the text: two feeds are other articles, not the same text
+                                  "text": f"{path.stem}: Port authority {i} reported {100 + i} ships in May. The "
+                                          f"harbour master number {i} said traffic rose. Cranes {i} were repaired."})
+                      + "\n")
         if bad is not None:
             out.write(bad + "\n")
     return path
