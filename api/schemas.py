@@ -172,6 +172,8 @@ class DocumentsAdded(BaseModel):
     duplicates: list[NotIndexedDuplicate] | None = Field(None, description="only when some were: documents not "
                                                          "indexed because another has the same text (send "
                                                          "allow_duplicate=true to index them as copies)")
+    duplicates_unchecked: str | None = Field(None, description="only on a backend that does not look for "
+                                             "duplicates (milvus): says so; every document was indexed as it is")
     undated: list[str] | None = Field(None, description="only when some are: ids added or changed without a "
                                       "publication date (since/until filters never match them)")
     rejected: list[RejectedRecord] | None = Field(None, description="only when some were: records of an uploaded "

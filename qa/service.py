@@ -191,6 +191,14 @@ class QAService:
         with self.writes.interactive():
             return self.store.update(self._copies(docs, allow_duplicate))
 
+    @property
+    def duplicates_unchecked(self) -> str | None:
+        """Why writes do not look for duplicates, on a backend where they do not; None where they do."""
+        if self.store.finds_duplicates:
+            return None
+        return ("duplicate detection is not available on the milvus backend: every document is indexed as it is, "
+                "a copy under its own id (allow_duplicate changes nothing)")
+
     def _copies(self, items: Iterable[Document | Skipped],
                 allow_duplicate: bool = False) -> Iterator[Document | Skipped]:
         """Each document with ``duplicate_of`` set to the article it copies (the original of a copy; None when it

@@ -121,7 +121,8 @@ async def add_document(
                           unchanged=report.unchanged, encoding=next((d.encoding for d in docs if d.encoding), None),
                           undated=[d.doc_id for d in docs if d.published is None
                                    and d.doc_id in report.added + report.changed] or None,
-                          rejected=rejected or None, duplicates=duplicates or None)
+                          rejected=rejected or None, duplicates=duplicates or None,
+                          duplicates_unchecked=service.duplicates_unchecked)
 
 
 @router.delete("/{doc_id}", response_model=Deleted, dependencies=[WriteAccess],

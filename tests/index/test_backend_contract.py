@@ -279,3 +279,28 @@ def test_a_large_batch_is_written_replaced_and_listed_whole(open_store) -> None:
     assert sorted(e.doc.doc_id for e in view.entries.values()) == [d.doc_id for d in first]
     assert [view.entries[d.doc_id].doc for d in second] == second
     assert (view.n_passages, view.n_sentences) == (70, 140)
+
+
+def test_duplicates_are_found_on_embedded_and_reported_unchecked_on_milvus(open_store,
+                                                                          request: pytest.FixtureRequest) -> None:
+    store = open_store()
+    store.update(_seeds())
+    service = _service(store)
+    text = "The ferry to Kestrel Island leaves at nine. The fare is four crowns."
+    service.add_documents([Document("harbour", "Harbour", text)])
+    report = service.add_documents([Document("harbour_copy", "Harbour", text)])
+    answer = service.ask("When does the ferry to Kestrel Island leave?")
+    assert answer.answer == "nine"
+    if request.node.callspec.params["open_store"] == "embedded":
+        assert service.duplicates_unchecked is None
+        assert report.added == []
+        assert [(s.doc_id, s.duplicate_of) for s in report.skipped] == [("harbour_copy", "harbour")]
+        assert [(c.doc_id, c.copies) for c in answer.citations] == [("harbour", [])]
+    else:  # Milvus indexes every text as it is, and says so instead of failing
+        assert service.duplicates_unchecked == (
+            "duplicate detection is not available on the milvus backend: every document is indexed as it is, "
+            "a copy under its own id (allow_duplicate changes nothing)")
+        assert (report.added, report.skipped) == (["harbour_copy"], [])
+        assert service.store.snapshot.document("harbour_copy").duplicate_of is None
+        assert {c.doc_id for c in answer.citations} <= {"harbour", "harbour_copy"}
+        assert all(c.copies == [] for c in answer.citations)
