@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from eval.quality.metrics import overlaps
+from index.backend import ReadView
 from index.documents import Chunk
-from index.snapshot import IndexSnapshot
 from qa.retrieve import Retriever
 from qa.service import QAService
 
@@ -40,7 +40,7 @@ def make_retrievers(service: QAService, names: Sequence[str]) -> dict[str, Retri
             for name in names}
 
 
-def n_relevant(snap: IndexSnapshot, target: Target) -> int:
+def n_relevant(snap: ReadView, target: Target) -> int:
     """How many passages of the index are relevant to ``target`` (passages overlap, so often 1 or 2)."""
     return sum(1 for chunk in snap.passages if target.matches(chunk))
 
