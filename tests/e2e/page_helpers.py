@@ -87,6 +87,15 @@ def open_page(browser, url: str, errors: list[str], **context: object):  # type:
     return page
 
 
+def ask(page, question: str, n: int):  # type: ignore[no-untyped-def]
+    """Type a question, press Enter, return the n-th (1-based) finished assistant message."""
+    page.fill("#question", question)
+    page.press("#question", "Enter")
+    answer = page.locator("li.msg--assistant:not(.msg--pending)").nth(n - 1)
+    answer.wait_for()
+    return answer
+
+
 def screenshot(page, name: str) -> None:  # type: ignore[no-untyped-def]
     """Save the page as test-artifacts/ui/NAME.png; with QA_SAVE_UI_SCREENS=1 (`make ui-screens`) also as a
     256-colour copy in eval/reports/ui/, the reviewed set that is committed."""

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from page_helpers import needs_chromium
+from page_helpers import ask, needs_chromium, open_page
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 PATROL_Q = "Which port did the US patrol boats reach?"
@@ -33,29 +33,17 @@ pytestmark = [pytest.mark.browser, needs_chromium]
 
 @pytest.fixture
 def page(browser, live_server: str):  # type: ignore[no-untyped-def]
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
     errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(live_server)
+    page = open_page(browser, live_server, errors)
     yield page
-    context.close()
+    page.context.close()
     assert errors == [], f"JavaScript errors on the page: {errors}"
-
-
-def _ask(page, question: str, n: int):  # type: ignore[no-untyped-def]
-    """Type a question, press Enter, return the n-th (1-based) finished assistant message."""
-    page.fill("#question", question)
-    page.press("#question", "Enter")
-    answer = page.locator("li.msg--assistant:not(.msg--pending)").nth(n - 1)
-    answer.wait_for()
-    return answer
 
 
 def test_answer_citation_highlight_and_follow_up(page) -> None:  # type: ignore[no-untyped-def]
     from playwright.sync_api import expect
 
-    first = _ask(page, PATROL_Q, 1)
+    first = ask(page, PATROL_Q, 1)
     expect(first.locator(".answer__span")).to_have_text("southern port of Odessa")  # the span, then its sentence
     expect(first.locator(".answer__sentence")).to_have_text(PATROL_SENTENCE)
     expect(first.locator(".answer__sentence .answer__focus")).to_have_text("southern port of Odessa")
@@ -76,9 +64,9 @@ def test_answer_citation_highlight_and_follow_up(page) -> None:  # type: ignore[
     expect(page.locator("#source")).to_be_hidden()
     expect(chip).to_be_focused()  # focus returns to the chip that opened the source
 
-    second = _ask(page, "Who is the Kremlin spokesman?", 2)
+    second = ask(page, "Who is the Kremlin spokesman?", 2)
     expect(second.locator(".answer__span")).to_have_text("Dmitry Peskov")
-    third = _ask(page, "When did he say it?", 3)
+    third = ask(page, "When did he say it?", 3)
     expect(third.locator(".resolved__question")).to_have_text("When did Dmitry Peskov say it?")
     expect(third.locator(".answer__span")).to_have_text("Tuesday")
     expect(third.locator(".answer__sentence")).to_contain_text("Kremlin spokesman Dmitry Peskov said on Tuesday")
@@ -94,7 +82,7 @@ def test_answer_citation_highlight_and_follow_up(page) -> None:  # type: ignore[
 def test_not_found_state_is_distinct(page) -> None:  # type: ignore[no-untyped-def]
     from playwright.sync_api import expect
 
-    answer = _ask(page, "What is the capital of Peru?", 1)
+    answer = ask(page, "What is the capital of Peru?", 1)
     expect(answer).to_have_class("msg msg--assistant msg--notfound")
     expect(answer.locator(".notfound__title")).to_have_text("Not found in the articles.")
     expect(answer.locator(".notfound__reason")).to_have_text("Why: the articles never mention: Peru.")
@@ -112,7 +100,7 @@ GENERALS_SENTENCE = ("Top generals from Russia and the United States spoke over 
 def test_event_answer_shows_its_sentence_once_and_the_rest_of_the_day(page) -> None:  # type: ignore[no-untyped-def]
     from playwright.sync_api import expect
 
-    answer = _ask(page, "What happened on Tuesday?", 1)
+    answer = ask(page, "What happened on Tuesday?", 1)
     expect(answer.locator(".answer__span")).to_have_text(GENERALS_SENTENCE)
     expect(answer.locator(".answer__sentence")).to_have_count(0)  # the answer is the sentence: not quoted twice
     expect(answer.locator(".answer__dates").first).to_have_text("“on Tuesday” = 2021-11-23 (article of 2021-11-24)")
@@ -131,7 +119,7 @@ def test_phone_width(browser, live_server: str) -> None:  # type: ignore[no-unty
     context = browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True)
     page = context.new_page()
     page.goto(live_server)
-    answer = _ask(page, PATROL_Q, 1)
+    answer = ask(page, PATROL_Q, 1)
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
     answer.locator("button.chip").tap()
     expect(page.locator("#source-text mark")).to_be_in_viewport()
@@ -148,9 +136,9 @@ def _open_filters(page):  # type: ignore[no-untyped-def]
 
 
 def _ask_sending(page, question: str, n: int):  # type: ignore[no-untyped-def]
-    """``_ask``, also returning the JSON body the page sent to POST /chat and the body it got back."""
+    """``ask``, also returning the JSON body the page sent to POST /chat and the body it got back."""
     with page.expect_request(lambda r: r.url.endswith("/chat")) as sent:
-        answer = _ask(page, question, n)
+        answer = ask(page, question, n)
     response = sent.value.response()
     return answer, sent.value.post_data_json, response.json()
 
@@ -196,7 +184,7 @@ def test_filters_narrow_the_answer_to_the_one_article_that_qualifies(page) -> No
 def test_since_after_until_shows_the_servers_422_and_the_conversation_goes_on(page) -> None:  # type: ignore[no-untyped-def]
     from playwright.sync_api import expect
 
-    first = _ask(page, "Who is the Kremlin spokesman?", 1)
+    first = ask(page, "Who is the Kremlin spokesman?", 1)
     expect(first.locator(".answer__span")).to_have_text("Dmitry Peskov")
     _open_filters(page)
     page.fill("#filter-since", "2021-12-01")
@@ -253,7 +241,7 @@ def test_a_half_typed_date_is_named_and_not_sent(page) -> None:  # type: ignore[
     page.keyboard.type("11")  # month only: the input's value is "" and the browser flags it as bad input
     message = "since is not a complete date; finish it (YYYY-MM-DD) or clear it"
     expect(page.locator("#filter-summary-text")).to_have_text(message)
-    refused = _ask(page, DISCUSS_Q, 1)
+    refused = ask(page, DISCUSS_Q, 1)
     expect(refused.locator(".error__detail")).to_have_text(message)
     assert posted == []  # refused in the page: sent without the date, it would have been answered unfiltered
     page.locator("#filter-clear").click()
@@ -268,7 +256,7 @@ def test_html_in_a_document_is_shown_as_inert_text(page, live_server: str) -> No
                                                          "doc_id": "hostile"}, timeout=60)
     assert added.status_code == 201, added.text
 
-    answer = _ask(page, "Where does the ferry Marisol dock?", 1)
+    answer = ask(page, "Where does the ferry Marisol dock?", 1)
     expect(answer.locator(".answer__sentence")).to_contain_text('<img src=x onerror="window.__pwned=1">')
     answer.locator("button.chip").first.click()
     mark = page.locator("#source-text mark")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from page_helpers import PHONE, needs_chromium, open_page, screenshot, seed_service, serve
+from page_helpers import PHONE, ask, needs_chromium, open_page, screenshot, seed_service, serve
 
 from api.app import create_app
 from index.embedder import Embedder
@@ -58,20 +58,11 @@ def page(browser, live_server: str, errors: list[str]):  # type: ignore[no-untyp
     assert errors == [], f"JavaScript errors on the page: {errors}"
 
 
-def _ask(page, question: str, n: int):  # type: ignore[no-untyped-def]
-    """Type a question, press Enter, return the n-th (1-based) finished assistant message."""
-    page.fill("#question", question)
-    page.press("#question", "Enter")
-    answer = page.locator("li.msg--assistant:not(.msg--pending)").nth(n - 1)
-    answer.wait_for()
-    return answer
-
-
 def test_an_abstention_shows_its_closest_passages_as_evidence_not_as_an_answer(view) -> None:  # type: ignore[no-untyped-def]
     from playwright.sync_api import expect
 
     name, page = view
-    answer = _ask(page, MEETING_Q, 1)
+    answer = ask(page, MEETING_Q, 1)
     expect(answer).to_have_class("msg msg--assistant msg--notfound")
     expect(answer.locator(".notfound__title")).to_have_text("Not found in the articles.")
     expect(answer.locator(".notfound__reason")).to_have_text("Why: no sentence in the articles supports an answer.")
@@ -94,8 +85,8 @@ def test_an_abstention_shows_its_closest_passages_as_evidence_not_as_an_answer(v
 def test_the_conversation_survives_a_reload_until_new_chat(page) -> None:  # type: ignore[no-untyped-def]
     from playwright.sync_api import expect
 
-    expect(_ask(page, MEETING_Q, 1).locator(".closest__item")).to_have_count(3)
-    expect(_ask(page, "Who is the Kremlin spokesman?", 2).locator(".answer__span")).to_have_text("Dmitry Peskov")
+    expect(ask(page, MEETING_Q, 1).locator(".closest__item")).to_have_count(3)
+    expect(ask(page, "Who is the Kremlin spokesman?", 2).locator(".answer__span")).to_have_text("Dmitry Peskov")
     page.reload()
     expect(page.locator("li.msg--user .msg__text")).to_have_text([MEETING_Q, "Who is the Kremlin spokesman?"])
     turns = page.locator("li.msg--assistant")
@@ -106,7 +97,7 @@ def test_the_conversation_survives_a_reload_until_new_chat(page) -> None:  # typ
 
     # The reloaded conversation is the one /chat continues: "he" is still Peskov.
     with page.expect_request(lambda r: r.url.endswith("/chat")) as sent:
-        third = _ask(page, "When did he say it?", 3)
+        third = ask(page, "When did he say it?", 3)
     assert [m["content"] for m in sent.value.post_data_json["messages"]] == [
         MEETING_Q, "Not found in the articles.", "Who is the Kremlin spokesman?", "Dmitry Peskov",
         "When did he say it?"]
@@ -135,8 +126,8 @@ def _meeting_markdown() -> str:
 
 
 def test_export_the_conversation_as_markdown_with_citations(page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    _ask(page, PATROL_Q, 1)
-    _ask(page, MEETING_Q, 2)
+    ask(page, PATROL_Q, 1)
+    ask(page, MEETING_Q, 2)
     page.locator("#more > summary").click()
     screenshot(page, "export-menu")
     with page.expect_download() as download:
@@ -154,7 +145,7 @@ def test_copy_puts_the_answer_and_its_citation_on_the_clipboard(page) -> None:  
     from playwright.sync_api import expect
 
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
-    answer = _ask(page, PATROL_Q, 1)
+    answer = ask(page, PATROL_Q, 1)
     answer.get_by_role("button", name="Copy the answer with its citations").click()
     expect(answer.locator(".msg__said")).to_have_text("Copied, with its citations.")
     assert page.evaluate("navigator.clipboard.readText()") == _patrol_markdown()
@@ -163,7 +154,7 @@ def test_copy_puts_the_answer_and_its_citation_on_the_clipboard(page) -> None:  
 def test_an_event_answer_names_its_article_once(page) -> None:  # type: ignore[no-untyped-def]
     from playwright.sync_api import expect
 
-    answer = _ask(page, "What happened on Tuesday?", 1)
+    answer = ask(page, "What happened on Tuesday?", 1)
     expect(answer.locator(".answer button.chip")).to_have_text(["1"])  # the answer's own sentence
     expect(answer.locator(".answer__more button.chip")).to_have_text(["2", "3", "4"])
     expect(answer.locator(".sources__item")).to_have_text([f"[1][2][3][4] {MOSCOW_TIMES} · 2021-11-24"])
@@ -177,10 +168,10 @@ def test_dark_mode_follows_the_system_setting(browser, live_server: str, errors:
         page = open_page(browser, live_server, errors, color_scheme="dark", **context)
         background = "getComputedStyle(document.documentElement).backgroundColor"
         assert page.evaluate(background) == "rgb(18, 21, 27)"
-        answer = _ask(page, PATROL_Q, 1)
+        answer = ask(page, PATROL_Q, 1)
         expect(answer.locator(".answer__span")).to_have_text("southern port of Odessa")
         assert answer.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(27, 31, 39)"
-        _ask(page, MEETING_Q, 2)
+        ask(page, MEETING_Q, 2)
         screenshot(page, f"dark-{name}")
         page.emulate_media(color_scheme="light")  # the page follows a change of the setting at once
         assert page.evaluate(background) == "rgb(246, 247, 249)"
@@ -194,7 +185,7 @@ def test_a_phone_gives_the_conversation_most_of_the_screen(browser, live_server:
     page = open_page(browser, live_server, errors, **PHONE)
     expect(page.locator("#welcome-examples li")).to_have_count(3)
     screenshot(page, "empty-phone")
-    _ask(page, PATROL_Q, 1)
+    ask(page, PATROL_Q, 1)
     log = page.locator("#log").bounding_box()
     assert log is not None and log["height"] >= 0.7 * 812, log
     header = page.locator(".chat__header").bounding_box()
@@ -254,7 +245,7 @@ def test_a_failed_request_keeps_the_question_and_retries(browser, own_service, e
     port = int(served.url.rsplit(":", 1)[1])
     served.stop()  # the server is down: the question cannot be sent
 
-    failed = _ask(page, PATROL_Q, 1)
+    failed = ask(page, PATROL_Q, 1)
     expect(failed).to_have_class("msg msg--assistant msg--error")
     expect(failed.locator(".error__text")).to_have_text(
         "No answer: could not reach the server (is it running?); your text is kept, try again")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from training.reader.qamr import detokenize, held_out, load_qamr, training_pairs
+from training.reader.qamr import QamrQuestion, detokenize, held_out, load_qamr, training_pairs
 
 
 def test_detokenize_rebuilds_the_text_and_each_tokens_offsets():
@@ -30,15 +30,15 @@ def test_questions_have_exact_offsets_and_held_out_news_articles_are_never_train
     questions = load_qamr(tmp_path)
     assert [(q.question, q.answer, q.article) for q in questions] == [
         ("What did the storm hit?", "Manila", "wikinews:100"), ("Who arrived later?", "Rescue teams", "wikinews:100")]
+    assert not held_out("wikinews:100")
     groups = training_pairs(questions, negatives=1.0)
-    if held_out("wikinews:100"):
-        assert groups == []
-    else:
-        assert [[(p.question, p.sentence, p.answerable) for p in g] for g in groups] == [
-            [("What did the storm hit?", "The storm hit Manila on Monday.", True),
-             ("What did the storm hit?", "Rescue teams arrived later.", False)],
-            [("Who arrived later?", "Rescue teams arrived later.", True),
-             ("Who arrived later?", "The storm hit Manila on Monday.", False)]]
+    assert [[(p.question, p.sentence, p.answerable) for p in g] for g in groups] == [
+        [("What did the storm hit?", "The storm hit Manila on Monday.", True),
+         ("What did the storm hit?", "Rescue teams arrived later.", False)],
+        [("Who arrived later?", "Rescue teams arrived later.", True),
+         ("Who arrived later?", "The storm hit Manila on Monday.", False)]]
+    held = [QamrQuestion(q.sentence_id, "wikinews:107", q.question, q.sentence, q.start, q.end) for q in questions]
+    assert held_out("wikinews:107") and training_pairs(held, negatives=1.0) == []
 
 
 def test_held_out_is_by_article_and_only_news():
