@@ -8,8 +8,11 @@ from dataclasses import dataclass
 
 from index.errors import InvalidInputError
 from index.text import QUESTION_WORDS, STOPWORDS, words
-from qa.followup import Parsed, ask_again, elliptic_wh, event_phrase, parse, replace_subject, subject
+from qa.followup import Parsed, ask_again, elliptic_wh, parse, replace_subject
+from qa.phrases import ADVERBS, PRONOUNS, lemmatize, mid_sentence
+from qa.referents import PRONOUN, copula_subject, resolve_pronouns
 
+_AUXILIARY_WORDS = ("did", "does", "do", "was", "were", "is", "are", "has", "have", "had", "will", "would")
 _ANAPHORA = frozenset(
     [
         "he",
@@ -104,6 +107,8 @@ def last_answer(messages: Sequence[tuple[str, str]]) -> str | None:
 
 
 _OTHER = re.compile(r"\W*(?:(?:and )?what about|how about|and|also)\s+(?P<x>.+?)\s*\??\s*$", re.I)
+_LEAD = re.compile(r"\W*(?:(?:and|but|so|also|then)\s+)+(?=(?:what|which|who|whom|whose|where|when|why|how)\b)", re.I)
+_HOW_MANY = re.compile(r"(how (?:many|much))(?=\s+(?:" + "|".join(_AUXILIARY_WORDS) + r")\b)", re.I)
 
 
 def rewrite(follow_up: str, earlier: str, answer: str | None, person: str | None) -> str | None:
@@ -118,68 +123,29 @@ def rewrite(follow_up: str, earlier: str, answer: str | None, person: str | None
     other = _OTHER.match(follow_up)
     if other and not re.match(r"(what|which|who|whom|whose|where|when|why|how)\b", other.group("x"), re.I):
         return replace_subject(parsed, other.group("x"))
-    return _resolve_pronouns(follow_up, parsed, answer, person)
+    # "And where did the outbreak begin?" is a question of its own once its "and" goes
+    question = _LEAD.sub("", follow_up).strip()
+    question = question[:1].upper() + question[1:]
+    own = parse(question)
+    if own is not None and _repeats(own, parsed):
+        return ask_again(own.wh, parsed, answer)  # "Where did she announce it?" after "Who announced ...?"
+    noun = re.match(r"how (?:many|much) (.+)", parsed.wh, re.I)
+    if noun:  # "And how many has it infected?" after "How many people ...?": how many people
+        question = _HOW_MANY.sub(lambda m: f"{m.group(1)} {noun.group(1)}", question, count=1)
+    resolved = resolve_pronouns(question, parsed, answer, person)
+    if resolved is None and question != follow_up and own is not None and not PRONOUN.search(question):
+        return question
+    return resolved
 
 
-_AUXILIARIES = frozenset(["did", "does", "do", "was", "is", "has", "had", "will", "would", "can", "could"])
-_PRONOUN = re.compile(r"\b(it|they|them|their|there|then|he|she|him|his|her)\b", re.I)
-
-
-def _resolve_pronouns(follow_up: str, parsed: Parsed, answer: str | None, person: str | None) -> str | None:
-    """Each pronoun replaced by what it points back to; None when one is left that nothing earlier can fill."""
-    thing = answer if parsed.word in ("what", "which", "whom") and answer and len(answer.split()) <= 6 else None
-    # "they" after "Who led the opponents?" (the Harbour Heritage Society) or "How many turbines ...?" (turbines)
-    plural = answer if parsed.word == "who" and answer and (" and " in answer or answer.startswith("the ")) else None
-    group = subject(parsed)
-    if plural is None and parsed.wh.lower().startswith("how many "):
-        plural = "the " + parsed.wh.split(None, 2)[2]
-    if plural is None and group and (" and " in group or group.endswith("s")):
-        plural = group
-    event = event_phrase(parsed, answer)
-    place = answer if parsed.word == "where" and answer else None
-    time = answer if parsed.word == "when" and answer else None
-    failed = False
-
-    def fill(m: re.Match[str]) -> str:
-        nonlocal failed
-        word, rest = m.group(1).lower(), follow_up[m.end():].lstrip()
-        if word == "it":
-            before = follow_up[: m.start()].split()
-            out = _it(parsed, thing, event, group, bool(before) and before[-1].lower() in _AUXILIARIES)
-        elif word in ("they", "them"):
-            out = plural
-        elif word == "their":
-            out = f"{plural}'s" if plural else None
-        elif word == "there":
-            out = (answer if place and place.split()[0].lower() in ("in", "at", "near") else f"in {place}"
-                   ) if place else None
-        elif word == "then":
-            return m.group(0) if time is None else (f"in {time}" if time[:1].isdigit() else time)
-        elif person is None:
-            out = None
-        else:
-            possessive = word == "his" or (word == "her" and rest[:1].isalpha())
-            out = f"{person}'s" if possessive else person
-        if out is None:
-            failed = True
-            return m.group(0)
-        return out
-
-    resolved = _PRONOUN.sub(fill, follow_up)
-    if failed or resolved == follow_up:
-        return None
-    return resolved[:1].upper() + resolved[1:]
-
-
-def _it(parsed: Parsed, thing: str | None, event: str | None, group: str | None, as_subject: bool) -> str | None:
-    """What "it" points back to: after "Where did they meet?" the meeting ("How long did it last?"); after "Which
-    base ...?" the answer ("vacate it"), unless "it" is the subject and the earlier subject a name ("When did it say
-    so?" after "What was Ukraine seeking?": Ukraine); after "How much will the bridge cost?" the bridge."""
-    if thing is None or parsed.word == "who":
-        measured = group if parsed.word == "how" and group and not group.endswith("s") else None
-        return event or measured
-    named = group if group and group[:1].isupper() and " and " not in group else None
-    return named if as_subject and named else thing
+def _repeats(own: Parsed, parsed: Parsed) -> bool:
+    """The follow-up asks the earlier question again with pronouns only: its one verb is the earlier question's
+    ("Where did she announce it?" after "Who announced the approval ...?")."""
+    tokens = own.body.split()[1:] if own.inverted else []
+    content = [t for t in tokens if t.lower() not in PRONOUNS and t.lower() not in ADVERBS]
+    if len(content) != 1 or len(tokens) < 2 or not any(t.lower() in PRONOUNS for t in tokens):
+        return False
+    return lemmatize(content[0]) in {lemmatize(t) for t in parsed.body.split()}
 
 
 def resolve_turn(messages: Sequence[tuple[str, str]]) -> Turn:
@@ -189,22 +155,30 @@ def resolve_turn(messages: Sequence[tuple[str, str]]) -> Turn:
     earlier question). When no rule applies, a personal pronoun still becomes the person the previous answer was
     ("Dmitry Peskov") or the previous question named; otherwise the previous turn is quoted after it for retrieval,
     and the reader reads the turn as written."""
+    return _resolve(messages)[0]
+
+
+def _resolve(messages: Sequence[tuple[str, str]]) -> tuple[Turn, str | None]:
+    """The turn resolved, and the person its "he" / "she" became (a chain of follow-ups keeps its person)."""
     user_turns = [content.strip() for role, content in messages if role == "user" and content.strip()]
     if not user_turns:
         raise InvalidInputError("messages must contain at least one non-empty 'user' message")
     latest = user_turns[-1]
     if len(user_turns) == 1 or not needs_context(latest):
-        return Turn(latest, latest)
+        return Turn(latest, latest), None
     previous = [i for i, (role, content) in enumerate(messages) if role == "user" and content.strip()][-2]
     # the turn before, resolved as it was when asked (a chain of follow-ups keeps its topic), quoted flat
-    resolved = resolve_turn(messages[: previous + 1]).question
+    turn, carried = _resolve(messages[: previous + 1])
+    resolved = turn.question
     earlier = resolved.replace(" (following up on: ", " ").removesuffix(")")
-    person = _named_answer(messages) or _person(earlier, latest)
     # a rewrite starts from one standalone question: a quoted one is two, so its own turn is taken as written
     standalone = resolved if "(following up on: " not in resolved else messages[previous][1].strip()
-    rewritten = rewrite(latest, standalone, last_answer(messages), person)
+    answer = last_answer(messages)
+    person = _who(standalone, answer, carried or _named_answer(messages) or _person(earlier, latest))
+    used = person if _PERSON.search(latest) else None
+    rewritten = rewrite(latest, standalone, answer, person)
     if rewritten is not None:
-        return Turn(rewritten, rewritten)
+        return Turn(rewritten, rewritten), used
     if person and _PERSON.search(latest):
         def name(m: re.Match[str]) -> str:
             word, rest = m.group(1).lower(), latest[m.end():].lstrip()
@@ -212,5 +186,16 @@ def resolve_turn(messages: Sequence[tuple[str, str]]) -> Turn:
             return f"{person}'s" if possessive else person
 
         resolved = _PERSON.sub(name, latest, count=1)
-        return Turn(resolved, resolved)
-    return Turn(f"{latest.rstrip(' ?')}? (following up on: {earlier})", latest)
+        return Turn(resolved, resolved), used
+    return Turn(f"{latest.rstrip(' ?')}? (following up on: {earlier})", latest), None
+
+
+def _who(standalone: str, answer: str | None, otherwise: str | None) -> str | None:
+    """The person "he" / "she" is after ``standalone``: the answer of a who question ("Claire Holloway"), or, when
+    it found none, whom the question described ("the Kremlin spokesman" of "Who is the Kremlin spokesman?"), or
+    nobody (a name in "Who announced the Gull Bank approval?" is not the one who announced it); ``otherwise`` after
+    another question."""
+    parsed = parse(standalone)
+    if parsed is None or parsed.word != "who":
+        return otherwise
+    return mid_sentence(answer) if answer else copula_subject(parsed)

@@ -2,33 +2,40 @@
 
 "Where did Milley and Gerasimov meet?" answered "Helsinki", then:
 - "And when?"            -> "When did Milley and Gerasimov meet in Helsinki?"       (a question word alone)
-- "How long did it last?" -> "How long did the meeting between Milley and Gerasimov in Helsinki last?" (the event)
 - "What about Biden and Putin?" -> "Where did Biden and Putin meet?"                 (another name, same question)
-- "What did they discuss there?" -> "What did Milley and Gerasimov discuss in Helsinki?"
+"Who opposed the Gull Bank project?" found no answer, then "For how long?" -> "For how long was the Gull Bank project
+opposed?" (passive). What a pronoun points back to is qa.referents.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
 
-_AUX = ("did", "does", "do", "was", "were", "is", "are", "has", "have", "had", "will", "would", "can", "could",
-        "should", "may", "might", "must")
-_BE = frozenset(["was", "were", "is", "are"])
+from qa.phrases import (
+    AUX,
+    BE,
+    DETERMINERS,
+    MODALS,
+    PREP,
+    PRONOUNS,
+    lemmatize,
+    mid_sentence,
+    noun_phrase,
+    past_participle,
+    plural,
+    verb_like,
+)
+
 _WH = r"(?:what|which|who|whom|whose|where|when|why|how)"
-_PREP = r"(?:in|at|from|to|for|with|on|by|since|under|during|of|after|before|until|near|against|about)"
-_ADVERBS = frozenset(["first", "last", "previously", "ever", "also", "again", "finally", "actually", "really",
-                      "originally", "initially", "later", "recently", "eventually"])
-# verbs whose event a follow-up calls "it": the noun a question about that event uses
-_EVENTS = {"meet": "meeting", "talk": "talks", "speak": "conversation", "call": "call", "phone": "call",
-           "visit": "visit", "negotiate": "negotiations", "discuss": "discussion", "vote": "vote",
-           "attack": "attack", "strike": "strike", "invade": "invasion", "sign": "signing", "announce": "announcement",
-           "hold": "", "launch": "launch", "evacuate": "evacuation", "withdraw": "withdrawal", "protest": "protest"}
-_NAME_RUN = re.compile(r"[A-Z][\w’'.-]*(?:\s+(?:and\s+)?[A-Z][\w’'.-]*)*")
 _YEAR_OR_MONTH = re.compile(r"^(?:(?:early|late|mid)[- ])?(?:\d{4}s?|"
                             r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*(?: \d{4})?)$", re.I)
+
+
 _WEEKDAY = re.compile(r"^(?:mon|tues|wednes|thurs|fri|satur|sun)day$", re.I)
+_DAY_DATE = re.compile(r"^(?:\d{1,2}(?:st|nd|rd|th)? (?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*|"
+                       r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]* \d{1,2}(?:st|nd|rd|th)?)"
+                       r"(?:,? \d{4})?$", re.I)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,47 +50,51 @@ class Parsed:
     inverted: bool
 
 
-@cache
-def _lemmatize(word: str) -> str:
-    import simplemma  # its English tables load on the first follow-up only
-
-    return str(simplemma.lemmatize(word.lower(), lang="en"))
-
-
 def parse(question: str) -> Parsed | None:
     """Split a wh-question; None when it does not start with one (or with a preposition and one)."""
     q = question.strip().rstrip("?!. ").strip()
     if "?" in q:
         return None  # two questions
-    m = re.match(rf"(?:{_PREP}\s+)?({_WH})\b", q, re.I)
+    m = re.match(rf"(?:{PREP}\s+)?({_WH})\b", q, re.I)
     if not m:
         return None
     word, tokens = m.group(1).lower(), q[m.end():].split()
     n = 0  # words of the question phrase after the question word: "how long", "which country", "how many boats"
     if word in ("how", "what", "which", "whose"):
-        aux = next((i for i, t in enumerate(tokens[:6]) if t.lower() in _AUX), None)
+        aux = next((i for i, t in enumerate(tokens[:6]) if t.lower() in AUX), None)
         if aux is not None:
             n = aux
-        elif tokens and word != "how" and not _verb_like(tokens[0]) or word == "how" and tokens:
-            n = 1
+        elif tokens and word != "how" and not verb_like(tokens[0]) or word == "how" and tokens:
+            n = _subject_phrase_end(word, tokens)
     wh = " ".join([q[: m.end()], *tokens[:n]])
     body = " ".join(tokens[n:])
     if not body:
         return None
-    return Parsed(wh, word, body, tokens[n].lower() in _AUX)
+    inverted = tokens[n].lower() in AUX
+    if inverted and wh.lower() in ("who", "what") and tokens[n].lower() in MODALS and len(tokens) > n + 1:
+        following = tokens[n + 1]  # "Who will pay ...": the question phrase is the subject of "will pay"
+        inverted = following[:1].isupper() or following.lower() in DETERMINERS | PRONOUNS
+    return Parsed(wh, word, body, inverted)
 
 
-def _verb_like(token: str) -> bool:
-    low = token.lower()
-    return low.endswith("ed") or low in ("set", "made", "caused", "led", "happened", "is", "was", "said", "sent")
+def _subject_phrase_end(word: str, tokens: list[str]) -> int:
+    """Where the question phrase of a question without an auxiliary ends, the phrase being the subject: "Which
+    Russian news service [reported ...]", "How many health workers [took part ...]"; one word when no verb shows."""
+    start = 2 if word == "how" and tokens[0].lower() in ("many", "much") else 1
+    for i in range(start, min(len(tokens), 5)):
+        if verb_like(tokens[i]):
+            return i
+        if tokens[i].lower() in DETERMINERS:
+            return max(start, i - 1)  # "Which group leads the ...": the word before the determiner is the verb
+    return 1
 
 
-_NOUN = (r"(?!(?:it|its|they|them|he|she|him|her|this|that|about|" + "|".join(_AUX) + r")\b)[a-z]+")  # "which base"
+_NOUN = (r"(?!(?:it|its|they|them|he|she|him|her|this|that|about|" + "|".join(AUX) + r")\b)[a-z]+")  # "which base"
 
 
 def elliptic_wh(follow_up: str) -> str | None:
     """The question phrase of a follow-up that is nothing else ("And where?" -> "where", "For how long?")."""
-    m = re.fullmatch(rf"\W*(?:(?:and|but|so|also|then)\s+)*((?:{_PREP}\s+)?(?:who|whom|where|when|why|"
+    m = re.fullmatch(rf"\W*(?:(?:and|but|so|also|then)\s+)*((?:{PREP}\s+)?(?:who|whom|where|when|why|"
                      rf"how(?:\s+(?:long|many|much|often|far|old|soon)(?:\s+{_NOUN})?)?|(?:what|which|whose)\s+{_NOUN}"
                      rf"(?:\s+{_NOUN})?))\s*(?:exactly|then|again|else)?\s*\??\s*", follow_up, re.I)
     return m.group(1) if m else None
@@ -94,20 +105,19 @@ def answer_phrase(parsed: Parsed, answer: str | None) -> str:
     Wednesday" for when, "for six hours" for how long, the answer itself for what / which / whom; nothing for why."""
     if not answer or parsed.word in ("why",) or (parsed.word == "how" and parsed.wh.lower() == "how"):
         return ""
-    a = answer.strip().rstrip(".").split(",")[0]  # "In Helsinki, on Wednesday": its first part
-    if re.match(rf"{_PREP}\b", a, re.I):
-        a = a[:1].lower() + a[1:]  # "In Helsinki, on Wednesday" continues the question: "in Helsinki, ..."
-    starts_with_prep = re.match(rf"{_PREP}\b", a, re.I) is not None
+    a = mid_sentence(answer.strip().rstrip(".").split(",")[0])  # "In Helsinki, on Wednesday": its first part
+    starts_with_prep = re.match(rf"{PREP}\b", a, re.I) is not None
     wh = parsed.wh.lower()
-    prep = re.match(rf"({_PREP})\s", wh)
+    time_prep = _time_preposition(a)
+    if time_prep and not starts_with_prep and (parsed.word == "when" or re.search(r"\b(day|date|year|month)\b", wh)):
+        return f"{time_prep} {a}"  # "On which day ...?" answered "2019": "in 2019"
+    prep = re.match(rf"({PREP})\s", wh)
     if prep:  # "In which city ..." -> "in Geneva"
         return a if starts_with_prep else f"{prep.group(1)} {a}"
     if starts_with_prep:
         return a
     if parsed.word == "where":
         return f"in {a}"
-    if parsed.word == "when" or wh.startswith(("what year", "which year", "what month")):
-        return f"on {a}" if _WEEKDAY.match(a) else f"in {a}" if _YEAR_OR_MONTH.match(a) else a
     if wh.startswith("how long"):
         return f"for {a}"
     if wh.startswith(("how many ", "how much ")):
@@ -115,21 +125,49 @@ def answer_phrase(parsed: Parsed, answer: str | None) -> str:
     return a
 
 
+def _time_preposition(answer: str) -> str | None:
+    """The preposition a time takes: "on" a day ("Wednesday", "14 March"), "in" a year or month ("2019", "June")."""
+    if _WEEKDAY.match(answer) or _DAY_DATE.match(answer):
+        return "on"
+    return "in" if _YEAR_OR_MONTH.match(answer) else None
+
+
 def with_answer(parsed: Parsed, answer: str | None) -> str:
     """The earlier question's body completed by its answer, in question order: "did Milley and Gerasimov meet in
     Helsinki"; a question whose phrase was the subject gets "did" ("Who sent the boats?" -> "did the United States
-    send the boats")."""
+    send the boats"), or, without an answer, turns passive ("were the boats sent")."""
     if parsed.inverted:
         phrase = answer_phrase(parsed, answer)
         return f"{parsed.body} {phrase}".strip()
     if not answer:
-        return ""
+        return passive(parsed) or ""
+    answer = mid_sentence(answer)
     verb, _, rest = parsed.body.partition(" ")
-    if verb.lower() in _BE:
+    if verb.lower() in BE | MODALS or verb.lower() in ("has", "have", "had"):
         return f"{verb} {answer} {rest}".strip()
-    if verb.lower() in ("has", "have", "had"):
-        return f"{verb} {answer} {rest}".strip()
-    return f"did {answer} {_lemmatize(verb)} {rest}".strip()
+    return f"did {answer} {lemmatize(verb)} {rest}".strip()
+
+
+def passive(parsed: Parsed) -> str | None:
+    """A past subject question without its subject, turned passive: "Who opposed the Gull Bank project?" -> "was
+    the Gull Bank project opposed", "Who paid for the vaccines?" -> "were the vaccines paid for"; None for another
+    tense or when no object follows the verb."""
+    if parsed.inverted:
+        return None
+    verb, *tokens = parsed.body.split()
+    participle = past_participle(verb)
+    if participle is None or not tokens:
+        return None
+    stranded = tokens[0].lower() if re.fullmatch(PREP, tokens[0].lower()) else ""  # "paid [for] the vaccines"
+    tokens = tokens[1:] if stranded else tokens
+    end = next((i for i, t in enumerate(tokens) if re.fullmatch(PREP, t.lower()) and
+                not (t.lower() == "of" and tokens[0].lower() in DETERMINERS)), len(tokens))
+    obj, rest = tokens[:end], tokens[end:]  # "the approval of the Gull Bank wind farm" | "Washington" "of ..."
+    if not obj or not (obj[0].lower() in DETERMINERS or obj[0][:1].isupper()):
+        return None  # "took part in ...": no object to make the subject
+    head = obj[:next((i for i, t in enumerate(obj) if t.lower() == "of"), len(obj))][-1]
+    be = "were" if plural(head) or "and" in obj else "was"
+    return " ".join([be, *obj, participle, *([stranded] if stranded else []), *rest])
 
 
 def ask_again(follow_wh: str, parsed: Parsed, answer: str | None) -> str | None:
@@ -138,73 +176,6 @@ def ask_again(follow_wh: str, parsed: Parsed, answer: str | None) -> str | None:
     if not clause:
         return None
     return f"{follow_wh[:1].upper()}{follow_wh[1:]} {clause}?"
-
-
-def event_phrase(parsed: Parsed, answer: str | None) -> str | None:
-    """The event the earlier question was about, as a noun phrase with its answer: "the meeting between Milley and
-    Gerasimov in Helsinki"; None when the question names no event this knows."""
-    if not parsed.inverted:
-        return None
-    aux, *tokens = parsed.body.split()
-    if aux.lower() in _BE and len(tokens) >= 2 and _participle(tokens[-1]):
-        noun = " ".join(tokens[:-1])  # "was the meeting held" -> "the meeting"
-    else:
-        at = next((i for i, t in enumerate(tokens) if _lemmatize(t) in _EVENTS), None)
-        if at is None:
-            return None
-        who = [t for t in tokens[:at] if t.lower() not in _ADVERBS]
-        rest = tokens[at + 1:]
-        obj = rest[: next((i for i, t in enumerate(rest) if re.fullmatch(_PREP, t.lower())), len(rest))]
-        event = _EVENTS[_lemmatize(tokens[at])]
-        if not event:  # "hold talks" / "hold their summit": the object is the event
-            noun = " ".join(obj) if obj else ""
-            if not noun:
-                return None
-            noun = re.sub(r"^(their|his|her|its)\b", "the", noun)
-            return f"{noun} {_circumstance(parsed, answer)}".strip()
-        parties = " ".join(who) + (f" and {' '.join(obj)}" if obj else "")
-        noun = f"the {event} {'between' if ' and ' in parties else 'of'} {parties}"
-    return f"{noun} {_circumstance(parsed, answer)}".strip()
-
-
-_DETERMINERS = frozenset(["the", "a", "an", "his", "her", "their", "its", "this", "that", "these", "those"])
-
-
-def noun_phrase(tokens: list[str]) -> str | None:
-    """The noun phrase that ``tokens`` start with: a run of names ("Milley and Gerasimov"), or a determiner and the
-    words up to a plural noun or up to the verb ("the American patrol boats", "the meeting" of "the meeting held")."""
-    m = _NAME_RUN.match(" ".join(tokens))
-    if m:
-        return m.group(0)
-    if len(tokens) < 2 or tokens[0].lower() not in _DETERMINERS:
-        return None
-    out = [tokens[0]]
-    for i, token in enumerate(tokens[1:5], 1):
-        following = tokens[i + 1] if i + 1 < len(tokens) else None
-        if len(out) > 1 and (following is None or re.fullmatch(_PREP, following.lower()) or
-                             following.lower() in _DETERMINERS) and not token.endswith("s"):
-            break  # a lone last word after the noun is the verb: "the meeting [held]"
-        out.append(token)
-        if token.endswith("s") and not token.endswith("ss"):
-            break
-    return " ".join(out) if len(out) > 1 else None
-
-
-def _circumstance(parsed: Parsed, answer: str | None) -> str:
-    """The answer as where or when the event took place ("in Helsinki"), or nothing when it was not asked for."""
-    adverbial = parsed.word in ("where", "when") or parsed.wh.lower().startswith(
-        ("how long", "what year", "which year", "in which", "in what"))
-    return answer_phrase(parsed, answer) if adverbial else ""
-
-
-_IRREGULAR_PARTICIPLES = frozenset(["held", "built", "made", "done", "set", "won", "lost", "kept", "found", "sent",
-                                    "shot", "hit", "run", "put", "given", "taken", "seen", "signed", "brought", "led",
-                                    "fought", "begun", "cut", "paid", "sold", "told", "struck", "chosen", "written"])
-
-
-def _participle(token: str) -> bool:
-    low = token.lower()
-    return low in _IRREGULAR_PARTICIPLES or (low.endswith(("ed", "en")) and len(low) > 4)
 
 
 def subject(parsed: Parsed) -> str | None:
@@ -218,9 +189,9 @@ def replace_subject(parsed: Parsed, new: str) -> str | None:
     """"What about Biden and Putin?" after "Where did Milley and Gerasimov meet?" -> "Where did Biden and Putin
     meet?"; a prepositional "And in Geneva?" replaces the earlier phrase with that preposition, or is added."""
     question = f"{parsed.wh} {parsed.body}"
-    prep = re.match(rf"({_PREP})\s", new, re.I)
+    prep = re.match(rf"({PREP})\s", new, re.I)
     if prep:
-        pattern = rf"\b{prep.group(1)}\s+[^,?]+?(?=\s+{_PREP}\s|$)"
+        pattern = rf"\b{prep.group(1)}\s+[^,?]+?(?=\s+{PREP}\s|$)"
         if re.search(pattern, parsed.body, re.I):
             return re.sub(pattern, new, question, count=1, flags=re.I) + "?"
         return f"{question} {new}?"

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from qa.conversation import last_answer, resolve_turn
-from qa.followup import Parsed, event_phrase, parse
+from qa.followup import Parsed, parse
+from qa.phrases import plural
+from qa.referents import event_phrase
 
 
 def _turns(*texts: str) -> list[tuple[str, str]]:
@@ -38,11 +40,14 @@ def _turns(*texts: str) -> list[tuple[str, str]]:
         (("Where did Milley and Gerasimov meet?", "Helsinki", "What did they discuss there?"),
          "What did Milley and Gerasimov discuss in Helsinki?"),
         (("Which country hosted the talks?", "Finland", "How long did they last?"), "How long did the talks last?"),
-        # "them" after "how many turbines" is the turbines; "it" after a how-much question its subject
+        # "them" after "how many turbines" is the turbines; "it" after "how much will X cost" the cost of X, or X
+        # when "it" is the subject
         (("How many turbines will the Gull Bank wind farm have?", "62", "How tall is each of them?"),
          "How tall is each of the turbines?"),
         (("How much will the Kestrel Bay bridge cost?", "85 million euros", "Who will pay half of it?"),
-         "Who will pay half of the Kestrel Bay bridge?"),
+         "Who will pay half of the cost of the Kestrel Bay bridge?"),
+        (("How much will the Gull Bank wind farm cost?", "£3.2 billion", "And how far from the coast will it be?"),
+         "How far from the coast will the Gull Bank wind farm be?"),
         (("When did the council vote to build a bridge?", "Monday", "By how many votes?"),
          "By how many votes did the council vote to build a bridge on Monday?"),
         # another name asks the earlier question of it
@@ -52,6 +57,100 @@ def _turns(*texts: str) -> list[tuple[str, str]]:
 )
 def test_a_follow_up_becomes_a_standalone_question(texts: tuple[str, ...], expected: str) -> None:
     assert resolve_turn(_turns(*texts)).question == expected
+
+
+NONE = "Not found in the articles."
+
+
+@pytest.mark.parametrize(
+    ("texts", "expected"),
+    [
+        # a follow-up whose one verb is the earlier question's, the rest pronouns, asks that question again
+        (("Who announced the approval of the Gull Bank wind farm?", "Claire Holloway", "Where did she announce it?"),
+         "Where did Claire Holloway announce the approval of the Gull Bank wind farm?"),
+        (("Who announced the approval of the Gull Bank wind farm?", "Claire Holloway", "Where did she announce it?",
+          "Norwich", "And when?"),
+         "When did Claire Holloway announce the approval of the Gull Bank wind farm in Norwich?"),
+        # an answer that only started its sentence with a capital loses it inside the question
+        (("Who announced the approval of the Gull Bank wind farm?", "The government", "Where did she announce it?"),
+         "Where did the government announce the approval of the Gull Bank wind farm?"),
+        (("Who opposed the Gull Bank project?", "Fishing groups", "For how long?"),
+         "For how long did fishing groups oppose the Gull Bank project?"),
+        # a subject question that found no answer is asked again in the passive
+        (("Who opposed the Gull Bank project?", NONE, "For how long?"),
+         "For how long was the Gull Bank project opposed?"),
+        (("Who announced the approval of the Gull Bank wind farm?", NONE, "Where did she announce it?"),
+         "Where was the approval of the Gull Bank wind farm announced?"),
+        (("Who paid for the measles vaccines?", NONE, "When?"), "When were the measles vaccines paid for?"),
+        (("Who sent the patrol boats to Ukraine?", NONE, "When?"), "When were the patrol boats sent to Ukraine?"),
+        # a modal after "who" belongs to its verb: the answer becomes its subject
+        (("Who will pay half of the cost?", "the national government", "When?"),
+         "When will the national government pay half of the cost?"),
+        # a year takes "in", a day "on", whatever the earlier question's preposition
+        (("On which day did Milley meet Gerasimov?", "2019", "And where?"), "Where did Milley meet Gerasimov in 2019?"),
+        (("In which month did Milley meet Gerasimov?", "Wednesday", "And where?"),
+         "Where did Milley meet Gerasimov on Wednesday?"),
+        # "they" is the answer of a who question; "it" the earlier question's last thing; a named group stays "they"
+        (("Who led the opponents of the Kestrel Bay bridge?", "the Harbour Heritage Society",
+          "What did they say it would harm?"),
+         "What did the Harbour Heritage Society say the Kestrel Bay bridge would harm?"),
+        (("Who led the opponents of the Kestrel Bay bridge?", "the Harbour Heritage Society",
+          "What did they say it would harm?", "the seal colony on Gannet Rock", "What will they do next?"),
+         "What will the Harbour Heritage Society do next?"),
+        # without the answer, "they" is the earlier plural subject with its "of" phrase
+        (("Who led the opponents of the Kestrel Bay bridge?", NONE, "What did they say it would harm?", NONE,
+          "What will they do next?"),
+         "What will the opponents of the Kestrel Bay bridge do next?"),
+        # "he" / "she" after a "who is" question that found no answer is whom it described, never a name in it
+        (("Who is the mayor of Kestrel Bay?", NONE, "What did she say about the hospital?"),
+         "What did the mayor of Kestrel Bay say about the hospital?"),
+        (("Who is Russia's deputy foreign minister?", NONE, "When did he warn against American troops?", NONE,
+          "What word did he use?"),
+         "What word did Russia's deputy foreign minister use?"),
+        (("Who announced the approval of the Gull Bank wind farm?", NONE, "What else did she say?"),
+         "What else did she say? (following up on: Who announced the approval of the Gull Bank wind farm?)"),
+        # a leading "and" goes; a question that then stands alone is taken as it is
+        (("Where was the measles campaign launched?", "Lilongwe", "And where did the outbreak begin?"),
+         "Where did the outbreak begin?"),
+        (("Where was the measles campaign launched?", "Lilongwe", "And where did the outbreak begin?", "Karonga",
+          "When?"),
+         "When did the outbreak begin in Karonga?"),
+        # "how many" alone counts what the earlier question counted
+        (("How many people has the measles outbreak killed?", "37", "And how many has it infected?"),
+         "How many people has the measles outbreak infected?"),
+        # "they" / "their" after a question about things: those things
+        (("How many health workers took part in the measles campaign?", "4,000", "Who supported them?"),
+         "Who supported the health workers?"),
+        (("Which seabirds will the Norfolk Wildlife Trust watch?", "gannets", "Where is their colony?"),
+         "Where is the gannets' colony?"),
+        (("Who opposed the Gull Bank project?", "Fishing groups", "For how long?", "two years",
+          "How much did the developer agree to pay into a fund for their fleet?"),
+         "How much did the developer agree to pay into a fund for fishing groups' fleet?"),
+        # "it" as the subject after a who question is its one-word answer ...
+        (("Who paid for the measles vaccines?", "Gavi", "How much did it provide?"), "How much did Gavi provide?"),
+        # ... and without an answer the thing a which question asked for, the named subject, the place asked about
+        (("Which airbase did the US lease in Uzbekistan?", NONE, "When did Uzbekistan order it closed?"),
+         "When did Uzbekistan order the airbase closed?"),
+        (("What was Ukraine seeking from Western allies?", NONE, "When did it say so?"), "When did Ukraine say so?"),
+        (("Where is the Al Udeid airbase?", NONE, "How many US service personnel are there?"),
+         "How many US service personnel are at the Al Udeid airbase?"),
+    ],
+)
+def test_follow_ups_on_subject_questions_groups_and_missing_answers(texts: tuple[str, ...], expected: str) -> None:
+    assert resolve_turn(_turns(*texts)).question == expected
+
+
+def test_parse_finds_a_subject_question_phrase_up_to_its_verb() -> None:
+    assert parse("Which Russian news service reported on the Helsinki talks?") == Parsed(
+        "Which Russian news service", "which", "reported on the Helsinki talks", False)
+    assert parse("How many health workers took part?") == Parsed("How many health workers", "how", "took part", False)
+    assert parse("Who will pay half of it?") == Parsed("Who", "who", "will pay half of it", False)
+    assert parse("What will they do next?") == Parsed("What", "what", "will they do next", True)
+
+
+def test_plural_knows_singular_words_ending_in_s() -> None:
+    assert [plural(w) for w in ("boats", "opponents", "people", "measles", "news", "bus", "US", "crisis")] == [
+        True, True, True, False, False, False, False, False]
 
 
 def test_a_rewrite_starts_from_the_earlier_turn_not_from_a_quoted_pair() -> None:

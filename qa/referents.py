@@ -1,0 +1,206 @@
+"""What a pronoun of a follow-up points back to in the earlier question and its answer (rules, no LLM).
+
+After "Where did Milley and Gerasimov meet?" answered "Helsinki": "How long did it last?" -> "How long did the meeting
+between Milley and Gerasimov in Helsinki last?" (the event), "What did they discuss there?" -> "What did Milley and
+Gerasimov discuss in Helsinki?"; after "Who led the opponents of the Kestrel Bay bridge?" answered "the Harbour
+Heritage Society": "What did they say it would harm?" -> "What did the Harbour Heritage Society say the Kestrel Bay
+bridge would harm?".
+"""
+
+from __future__ import annotations
+
+import re
+
+from qa.followup import Parsed, answer_phrase, subject
+from qa.phrases import (
+    ADVERBS,
+    AUX,
+    BE,
+    DETERMINERS,
+    PREP,
+    lemmatize,
+    mid_sentence,
+    noun_phrase,
+    participle,
+    plural,
+    with_of,
+)
+
+# verbs whose event a follow-up calls "it": the noun a question about that event uses
+_EVENTS = {"meet": "meeting", "talk": "talks", "speak": "conversation", "call": "call", "phone": "call",
+           "visit": "visit", "negotiate": "negotiations", "discuss": "discussion", "vote": "vote",
+           "attack": "attack", "strike": "strike", "invade": "invasion", "sign": "signing", "announce": "announcement",
+           "hold": "", "launch": "launch", "evacuate": "evacuation", "withdraw": "withdrawal", "protest": "protest"}
+
+
+def event_phrase(parsed: Parsed, answer: str | None) -> str | None:
+    """The event the earlier question was about, as a noun phrase with its answer: "the meeting between Milley and
+    Gerasimov in Helsinki"; None when the question names no event this knows."""
+    if not parsed.inverted:
+        return None
+    aux, *tokens = parsed.body.split()
+    if aux.lower() in BE and len(tokens) >= 2 and participle(tokens[-1]):
+        noun = " ".join(tokens[:-1])  # "was the meeting held" -> "the meeting"
+    else:
+        at = next((i for i, t in enumerate(tokens) if lemmatize(t) in _EVENTS), None)
+        if at is None:
+            return None
+        who = [t for t in tokens[:at] if t.lower() not in ADVERBS]
+        rest = tokens[at + 1:]
+        obj = rest[: next((i for i, t in enumerate(rest) if re.fullmatch(PREP, t.lower())), len(rest))]
+        event = _EVENTS[lemmatize(tokens[at])]
+        if not event:  # "hold talks" / "hold their summit": the object is the event
+            noun = " ".join(obj) if obj else ""
+            if not noun:
+                return None
+            noun = re.sub(r"^(their|his|her|its)\b", "the", noun)
+            return f"{noun} {_circumstance(parsed, answer)}".strip()
+        parties = " ".join(who) + (f" and {' '.join(obj)}" if obj else "")
+        noun = f"the {event} {'between' if ' and ' in parties else 'of'} {parties}"
+    return f"{noun} {_circumstance(parsed, answer)}".strip()
+
+
+def _circumstance(parsed: Parsed, answer: str | None) -> str:
+    """The answer as where or when the event took place ("in Helsinki"), or nothing when it was not asked for."""
+    adverbial = parsed.word in ("where", "when") or parsed.wh.lower().startswith(
+        ("how long", "what year", "which year", "in which", "in what"))
+    return answer_phrase(parsed, answer) if adverbial else ""
+
+
+def last_thing(parsed: Parsed) -> str | None:
+    """The singular phrase with "the" that ends the earlier question after a preposition or as the object of its
+    verb ("the Kestrel Bay bridge" of "Who led the opponents of the Kestrel Bay bridge?"): what "it" is when
+    nothing else is; never the person a "who is" question asks for."""
+    tokens = parsed.body.split()
+    at = next((i for i in reversed(range(1, len(tokens))) if tokens[i].lower() == "the"), None)
+    if at is None or copula_subject(parsed) is not None or plural(tokens[-1]):
+        return None
+    if any(re.fullmatch(PREP, t.lower()) or t.lower() in AUX for t in tokens[at + 1:]):
+        return None
+    after_prep = re.fullmatch(PREP, tokens[at - 1].lower()) is not None
+    return " ".join(tokens[at:]) if after_prep or (at == 1 and not parsed.inverted) else None
+
+
+_MEASURES = {"cost": "cost", "weigh": "weight", "earn": "earnings"}
+
+
+def measure_phrase(parsed: Parsed) -> str | None:
+    """What a how-much question measured, as a noun: "the cost of the Kestrel Bay bridge" of "How much will the
+    Kestrel Bay bridge cost?"."""
+    aux, *tokens = parsed.body.split()
+    if parsed.wh.lower() != "how much" or not parsed.inverted or len(tokens) < 2:
+        return None
+    noun = _MEASURES.get(lemmatize(tokens[-1]))
+    return f"the {noun} of {' '.join(tokens[:-1])}" if noun else None
+
+
+def copula_subject(parsed: Parsed) -> str | None:
+    """Who a "who is" question asks about: "the Kremlin spokesman" of "Who is the Kremlin spokesman?"."""
+    verb, _, rest = parsed.body.partition(" ")
+    return rest if parsed.word == "who" and verb.lower() in BE and rest else None
+
+
+def wh_noun(parsed: Parsed) -> str | None:
+    """The noun of a which / what question phrase with "the": "the base" of "Which base did ...", "the country" of
+    "In which country ..."."""
+    m = re.search(r"\b(?:which|what)\s+(.+)$", parsed.wh, re.I)
+    if m is None or parsed.word not in ("which", "what") or m.group(1).lower() in ("year", "day", "month", "time"):
+        return None
+    return f"the {m.group(1)}"
+
+
+_AUXILIARIES = frozenset(["did", "does", "do", "was", "is", "has", "had", "will", "would", "can", "could"])
+PRONOUN = re.compile(r"\b(it|they|them|their|there|then|he|she|him|his|her)\b", re.I)
+
+
+def resolve_pronouns(follow_up: str, parsed: Parsed, answer: str | None, person: str | None) -> str | None:
+    """Each pronoun replaced by what it points back to; None when one is left that nothing earlier can fill."""
+    said = mid_sentence(answer) if answer else None
+    wh_thing = said if parsed.word in ("what", "which") and said and not parsed.wh.lower().startswith(
+        ("what year", "which year")) else wh_noun(parsed)
+    thing = said if parsed.word in ("what", "which", "whom") and said and len(said.split()) <= 6 else wh_noun(parsed)
+    who = (said or copula_subject(parsed)) if parsed.word == "who" else None
+    they = _plural_referent(parsed, said, who, wh_thing)
+    group = subject(parsed)
+    event = event_phrase(parsed, answer)
+    place = said if parsed.word == "where" and said else None
+    time = said if parsed.word == "when" and said else None
+    failed = False
+
+    def fill(m: re.Match[str]) -> str:
+        nonlocal failed
+        word, rest = m.group(1).lower(), follow_up[m.end():].lstrip()
+        before = follow_up[: m.start()].split()
+        if word == "it":
+            out = _it(parsed, thing, event, group, who, bool(before) and before[-1].lower() in _AUXILIARIES)
+        elif word in ("they", "them"):
+            out = they
+        elif word == "their":
+            out = _possessive(they) if they else None
+        elif word == "there":
+            out = (said if place and place.split()[0].lower() in ("in", "at", "near") else f"in {place}"
+                   ) if place else _at(parsed)
+        elif word == "then":
+            return m.group(0) if time is None else (f"in {time}" if time[:1].isdigit() else time)
+        else:
+            one = who if parsed.word == "who" else person
+            possessive = word == "his" or (word == "her" and rest[:1].isalpha())
+            out = None if one is None else _possessive(one) if possessive else one
+        if out is None:
+            failed = True
+            return m.group(0)
+        return out
+
+    resolved = PRONOUN.sub(fill, follow_up)
+    if failed or resolved == follow_up:
+        return None
+    return resolved[:1].upper() + resolved[1:]
+
+
+def _plural_referent(parsed: Parsed, said: str | None, who: str | None, wh_thing: str | None) -> str | None:
+    """What "they" points back to: the answer of a who question ("the Harbour Heritage Society"), the things a
+    which / how many question asked for ("the gannets", "the turbines"), else the earlier plural subject ("the
+    opponents of the Kestrel Bay bridge") or a named one ("the Harbour Heritage Society", an organisation)."""
+    if who is not None and copula_subject(parsed) != who:
+        return who
+    if wh_thing is not None and plural(parsed.wh.split()[-1]):
+        return f"the {wh_thing}" if wh_thing[:1].islower() and wh_thing.split()[0] not in DETERMINERS else wh_thing
+    if parsed.wh.lower().startswith("how many "):
+        return "the " + parsed.wh.split(None, 2)[2]
+    tokens = parsed.body.split()[1:]
+    group = noun_phrase(tokens)
+    if group and (" and " in group or plural(group.split()[-1])):
+        return with_of(tokens, group)
+    if group and all(t[:1].isupper() for t in group.split()[1:]) and group.split()[0] in ("the", "The"):
+        return group  # "the Harbour Heritage Society"
+    return None
+
+
+def _possessive(phrase: str) -> str:
+    """"the gannets'", "Claire Holloway's"."""
+    return f"{phrase}'" if phrase.endswith("s") and plural(phrase.split()[-1]) else f"{phrase}'s"
+
+
+def _at(parsed: Parsed) -> str | None:
+    """"There" after "Where is the Al Udeid airbase?" that found no answer: at the airbase."""
+    be, _, place = parsed.body.partition(" ")
+    if parsed.word != "where" or not place or be.lower() not in BE:
+        return None
+    return f"at {place}" if place.lower().startswith("the ") else f"in {place}"
+
+
+def _it(parsed: Parsed, thing: str | None, event: str | None, group: str | None, who: str | None,
+        as_subject: bool) -> str | None:
+    """What "it" points back to: after "Where did they meet?" the meeting ("How long did it last?"); after "Which
+    base ...?" the answer ("vacate it"), unless "it" is the subject and the earlier subject a name ("When did it say
+    so?" after "What was Ukraine seeking?": Ukraine); after "How much will the bridge cost?" its cost; after "Who
+    paid?" the one-word answer as the subject ("How much did it provide?": Gavi); else the earlier question's last
+    thing ("the Kestrel Bay bridge")."""
+    named = group if group and group[:1].isupper() and " and " not in group else None
+    if thing is not None and parsed.word != "who":
+        return named if as_subject and named else thing
+    if as_subject and who and (len(who.split()) == 1 or who.lower().startswith("the ")):
+        return who
+    measured = group if parsed.word == "how" and group and not plural(group.split()[-1]) else None
+    found = event or (named or measured if as_subject else measure_phrase(parsed) or measured)
+    return found or last_thing(parsed)
