@@ -151,6 +151,11 @@ class Storage(Protocol):
     @property
     def is_writer(self) -> bool: ...  # holds the embedded folder's writer lock: its jobs are journaled beside it
 
+    def job_journal(self) -> Any:
+        """Where this process's background job records outlive it (``index.jobs.Journal``): beside the embedded
+        index for its writer (None for a reader), in Milvus for every replica."""
+        ...
+
     @property
     def snapshot(self) -> ReadView: ...
 

@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 class JobJournal:
     """Job records and uploads in one folder; every change is on disk before the call returns."""
 
+    shared = False  # one process (the index's writer) reads and writes it
+    resumable = True  # the uploads are kept: unfinished jobs resume at the next start
+
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
 

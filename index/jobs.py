@@ -2,8 +2,10 @@
 
 Each batch is its own durable write (the store's write lock is taken and released per batch), and a write gate lets
 the requests that were already waiting for that lock (a delete, a small upload) go before the job's next batch. With
-a journal (index/job_journal.py: the server, which writes the index) an accepted upload and each batch's progress are on
-disk, so after a restart or a kill every unfinished job resumes after its last journaled batch.
+a journal, the backend's (``Storage.job_journal``), the records outlive the process: the embedded backend's writer
+journals each accepted upload and each batch's progress on disk (index/job_journal.py), so after a restart or a kill
+every unfinished job resumes after its last journaled batch; the Milvus backend keeps the records in Milvus
+(index/milvus_jobs.py), where every replica reads, and cancels, every replica's jobs.
 """
 
 from __future__ import annotations
@@ -16,14 +18,13 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from index import faults
 from index.documents import Document
 from index.errors import JobFinishedError, JobNotFoundError, JobQueueFullError, QAError
-from index.job_journal import JobJournal
 from index.store import UpdateReport
 
 log = logging.getLogger(__name__)
@@ -106,6 +107,36 @@ class WriteGate:
             return self._cond.wait_for(lambda: len(self._in_flight) >= count, timeout)
 
 
+class Journal(Protocol):
+    """Where job records outlive the process: ``index.job_journal.JobJournal`` (disk) or
+    ``index.milvus_jobs.MilvusJobJournal`` (shared by replicas)."""
+
+    shared: bool  # other processes' jobs are read (``read``, ``records``) and cancelled (``request_cancel``) here
+    resumable: bool  # uploads are kept: unfinished jobs go on at the next start (``load``)
+
+    def accept(self, record: dict, docs: Sequence[Document]) -> None: ...
+
+    def save(self, record: dict) -> None: ...
+
+    def finish(self, record: dict) -> None: ...
+
+    def forget(self, job_id: str) -> None: ...
+
+    def load(self) -> list[tuple[dict, list[Document] | None]]: ...
+
+
+class SharedJournal(Journal, Protocol):
+    """A journal several processes read and write (Milvus): any replica's jobs are read and cancelled through it."""
+
+    def read(self, job_id: str) -> dict | None: ...
+
+    def records(self) -> list[dict]: ...
+
+    def request_cancel(self, job_id: str) -> None: ...
+
+    def interrupted(self, job_id: str) -> str | None: ...
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -116,9 +147,11 @@ class JobManager:
 
     def __init__(self, write_batch: Callable[[list[Document], Callable[[int], None]], UpdateReport],
                  batch_docs: int = 64, keep_finished: int = KEEP_FINISHED, max_pending: int = MAX_PENDING,
-                 journal: JobJournal | None = None) -> None:
+                 journal: Journal | None = None) -> None:
         self._write_batch = write_batch
         self._journal = journal
+        shared = journal is not None and journal.shared
+        self._shared: SharedJournal | None = journal if shared else None  # type: ignore[assignment]
         self._stopping = False  # close() with a journal: stop after the current batch, resume at the next start
         self.batch_docs = batch_docs
         self._keep_finished = keep_finished
@@ -188,22 +221,39 @@ class JobManager:
             self._worker.start()
 
     def get(self, job_id: str) -> Job:
-        with self._cond:
-            job = self._jobs.get(job_id)
+        """The job's record; with a shared journal, as any replica's job is recorded there."""
+        if self._shared is not None:
+            record = self._shared.read(job_id)
+            job = None if record is None else Job.model_validate(record)
+        else:
+            job = self._local(job_id)
         if job is None:
             raise JobNotFoundError(f"no job with id {job_id!r}; GET /jobs lists the recent ones (the latest "
                                    f"{self._keep_finished} finished jobs are kept)")
         return job
 
+    def _local(self, job_id: str) -> Job | None:
+        with self._cond:
+            return self._jobs.get(job_id)
+
     def recent(self) -> list[Job]:
-        """Recent jobs, newest first."""
+        """Recent jobs, newest first (with a shared journal, every replica's)."""
+        if self._shared is not None:
+            return [Job.model_validate(r) for r in self._shared.records()]
         with self._cond:
             return list(reversed(self._jobs.values()))
 
     def cancel(self, job_id: str) -> Job:
-        """A queued job is cancelled at once; a running one after the batch it is writing (that batch stays)."""
-        with self._cond:
+        """A queued job is cancelled at once; a running one after the batch it is writing (that batch stays). A job
+        of another replica (shared journal) is cancelled by that replica before its next batch."""
+        if self._shared is not None and self._local(job_id) is None:
             job = self.get(job_id)
+            if job.state in FINISHED:
+                raise JobFinishedError(f"job {job_id!r} has already finished ({job.state}); nothing to cancel")
+            self._shared.request_cancel(job_id)
+            return job.model_copy(update={"cancel_requested": True})
+        with self._cond:
+            job = self._local(job_id) or self.get(job_id)
             if job.state in FINISHED:
                 raise JobFinishedError(f"job {job_id!r} has already finished ({job.state}); nothing to cancel")
             if job.state == "queued":
@@ -215,8 +265,10 @@ class JobManager:
     def wait(self, job_id: str, timeout: float | None = None) -> Job:
         """The job's record once it has finished, or as it is when ``timeout`` runs out."""
         with self._cond:
-            self._cond.wait_for(lambda: self.get(job_id).state in FINISHED, timeout)
-            return self.get(job_id)
+            if job_id not in self._jobs:
+                return self.get(job_id)  # not this process's job: as it is recorded
+            self._cond.wait_for(lambda: job_id not in self._jobs or self._jobs[job_id].state in FINISHED, timeout)
+            return self._jobs.get(job_id) or self.get(job_id)
 
     def close(self, timeout: float | None = None) -> None:
         """``stop()``, then wait for the worker to end."""
@@ -227,11 +279,11 @@ class JobManager:
             worker.join(timeout)
 
     def stop(self) -> None:
-        """Have the worker stop after the batch it is writing (no new job starts). With a journal the unfinished
-        jobs stay queued there and resume at the next start; without one they are cancelled (committed batches
-        stay)."""
+        """Have the worker stop after the batch it is writing (no new job starts). With a journal that keeps uploads
+        the unfinished jobs stay queued there and resume at the next start; otherwise they are cancelled (committed
+        batches stay)."""
         with self._cond:
-            if self._journal is None:
+            if self._journal is None or not self._journal.resumable:
                 for job_id in list(self._docs):
                     self.cancel(job_id)
             self._stopping = True
@@ -283,10 +335,16 @@ class JobManager:
             batch = docs[start : start + self.batch_docs]
             rest = [d.doc_id for d in docs[start:]]
             faults.pause("job-batch")
+            remote = self._shared.interrupted(job.id) if self._shared is not None else None
             with self._cond:
                 job = self._jobs[job.id]
-                if job.cancel_requested:
-                    self._finish(job, "cancelled", skipped=rest)
+                if remote == "finished":  # taken for lost by another replica, which recorded why
+                    self._docs.pop(job.id, None)
+                    self._jobs[job.id] = self.get(job.id)
+                    self._cond.notify_all()
+                    return
+                if job.cancel_requested or remote == "cancel":
+                    self._finish(job, "cancelled", skipped=rest, cancel_requested=True)
                     return
                 if self._stopping:
                     return  # journaled as it is: the next start resumes it here

@@ -30,6 +30,7 @@ from index.errors import (
     StorageError,
 )
 from index.ingest import DetectedEncoding, Skipped
+from index.milvus_jobs import MilvusJobJournal
 from index.milvus_schema import (
     COLLECTIONS,
     LEXICAL_BYTES,
@@ -72,7 +73,8 @@ class MilvusStore:
         self.fresh = False
         # duplicate detection is not implemented here: every text is indexed as it is, a copy under its own id
         self.finds_duplicates = False
-        self.is_writer = False  # no folder lock: any number of processes write; jobs stay in the running replica
+        self.is_writer = False  # no folder lock: any number of processes write
+        self._journal: MilvusJobJournal | None = None
 
     # ---- connecting ----------------------------------------------------------------------------------------
     @classmethod
@@ -128,7 +130,15 @@ class MilvusStore:
         if self.fresh:  # the manifest last: collections without it are an unfinished creation, finished next time
             self._upsert("meta", [{"pk": "manifest", "value": expected, "v": dummy_vector()}])
 
+    def job_journal(self) -> MilvusJobJournal:
+        """Job records in the ``jobs`` collection, where every replica reads them (``index.milvus_jobs``)."""
+        if self._journal is None:
+            self._journal = MilvusJobJournal(self)
+        return self._journal
+
     def close(self) -> None:
+        if self._journal is not None:
+            self._journal.close()
         self.client.close()
         if self.engine is not None:
             self.engine.stop()

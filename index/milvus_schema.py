@@ -1,4 +1,4 @@
-"""The Milvus data model: five collections under one prefix, their schemas, and filter expressions.
+"""The Milvus data model: seven collections under one prefix, their schemas, and filter expressions.
 
 - ``heads``: one row per document (primary key: a hash of its id) naming the version that answers, its content hash
   and metadata. Upserting it is the commit point of a write; a row of another collection answers only when its
@@ -11,6 +11,8 @@
 - ``terms``: one row per (document, term) with how many of its sentences hold the term: sentence-level document
   frequencies for the reader's coverage and unknown-name checks.
 - ``meta``: the manifest (format, model, chunking), checked when the collections are opened.
+- ``jobs``: background job records, cancel requests and the heartbeats of the replicas running jobs
+  (``index.milvus_jobs``).
 
 Filter fields: ``published`` (YYYY-MM-DD or ""), ``sources`` ("|h<hex>|n<hex>|": every host value and name key a
 ``source`` filter may match the document by, hex-encoded so no value can act as a LIKE wildcard) and ``doc_key`` (the
@@ -34,7 +36,7 @@ TEXT_PART_CHARS = 16_000  # at most 4 UTF-8 bytes each: 64,000 bytes, under a VA
 MAX_ID_BYTES = 512
 MAX_TERM_BYTES = 256  # longer "terms" (a run of 256+ letters) are left out of the frequency table
 LEXICAL_BYTES = 65_000
-COLLECTIONS = ("meta", "heads", "documents", "sentences", "passages", "terms")
+COLLECTIONS = ("meta", "heads", "documents", "sentences", "passages", "terms", "jobs")
 
 
 def doc_hash(doc_id: str) -> str:
@@ -145,12 +147,22 @@ def schemas(client: Any, dim: int) -> dict[str, tuple[Any, Any]]:
     terms = dummy(with_doc(base()))
     terms.add_field("term", DataType.VARCHAR, max_length=MAX_TERM_BYTES)
     terms.add_field("n", DataType.INT32)
+    jobs = dummy(base(160))
+    jobs.add_field("job_id", DataType.VARCHAR, max_length=64)
+    jobs.add_field("kind", DataType.VARCHAR, max_length=8)
+    jobs.add_field("rev", DataType.INT64)
+    jobs.add_field("part", DataType.INT32)
+    jobs.add_field("parts", DataType.INT32)
+    jobs.add_field("owner", DataType.VARCHAR, max_length=64)
+    jobs.add_field("beat", DataType.DOUBLE)
+    jobs.add_field("created", DataType.VARCHAR, max_length=64)
+    jobs.add_field("text", DataType.VARCHAR, max_length=65_535)
     flat = index("v", "FLAT", "L2")
     return {
         "meta": (meta, flat), "heads": (heads, flat), "documents": (documents, flat),
         "sentences": (sentences, index("vector", "FLAT", "IP")),
         "passages": (passages, index("sparse", "SPARSE_INVERTED_INDEX", "BM25", bm25_k1=1.5, bm25_b=0.75)),
-        "terms": (terms, flat),
+        "terms": (terms, flat), "jobs": (jobs, flat),
     }
 
 

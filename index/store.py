@@ -25,6 +25,7 @@ from index.errors import (
 )
 from index.generation import lineage, remove_leftovers, storage_error
 from index.ingest import DetectedEncoding, Skipped
+from index.job_journal import JobJournal
 from index.lock import WriterLock
 from index.recovery import Opened, open_folder
 from index.snapshot import DocEntry, IndexSnapshot, spec_of
@@ -97,6 +98,10 @@ class IndexStore:
     def is_writer(self) -> bool:
         """True while this store holds the folder's writer lock."""
         return self._writer_lock is not None
+
+    def job_journal(self) -> JobJournal | None:
+        """The writer journals background jobs beside the index, so they survive a restart or a kill."""
+        return JobJournal(self.index_dir / "jobs") if self.is_writer else None
 
     # ---- opening and closing ---------------------------------------------------------------------------------
     @classmethod

@@ -13,7 +13,6 @@ from index.duplicates import DuplicateFinder
 from index.errors import DocumentNotFoundError, InvalidInputError, TooLargeError
 from index.filters import Filters
 from index.ingest import Skipped, load_files
-from index.job_journal import JobJournal
 from index.jobs import Job, JobManager, RejectedRecord, WriteGate
 from index.store import UpdateReport, check_storable
 from qa.answer import Outcome, answer_batch, null_answer, passage_of
@@ -41,10 +40,8 @@ class QAService:
         self.retriever = Retriever(self.encoder, settings.fusion, settings.dense_weight)
         self.writes = WriteGate()
         self.duplicates = DuplicateFinder()  # signs the collection's articles at the first write
-        # the writer journals background jobs beside the index, so they survive a restart or a kill
-        # (a Milvus store is no such writer: its jobs live in the memory of the replica running them)
-        journal = JobJournal(store.index_dir / "jobs") if store.is_writer else None  # type: ignore[attr-defined]
-        self.jobs = JobManager(self._write_batch, settings.job_batch_docs, journal=journal)
+        # job records outlive the process: beside the embedded index (its writer), or in Milvus for every replica
+        self.jobs = JobManager(self._write_batch, settings.job_batch_docs, journal=store.job_journal())
 
     def warm_up(self) -> None:
         """Load the encoders now (they load on first use), so a server answers its first write or question as fast

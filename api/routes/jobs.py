@@ -13,7 +13,7 @@ router = APIRouter(prefix="/jobs", tags=["jobs"], dependencies=[ReadAccess])
 
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": (
     "No job with that id (unknown, or forgotten: the server keeps the latest 100 finished jobs, and unfinished ones "
-    "across restarts)")}}
+    "across restarts; on Milvus, every replica's jobs)")}}
 
 
 @router.get("", response_model=list[Job])
@@ -33,5 +33,6 @@ def get_job(job_id: str, service: ServiceDep) -> Job:
                responses={**_NOT_FOUND, 409: {"description": "The job has already finished; nothing to cancel."}})
 def cancel_job(job_id: str, service: ServiceDep) -> Job:
     """Cancel a job: a queued one at once, a running one once the batch it is writing is committed (the batches
-    committed before stay; the record says how many documents that was)."""
+    committed before stay; the record says how many documents that was). On Milvus, another replica's job is
+    cancelled by that replica before its next batch (the answer says ``cancel_requested``)."""
     return service.jobs.cancel(job_id)

@@ -1,9 +1,12 @@
 """Stateless replicas on one Milvus engine: two real `qa serve` processes, the first starting milvus-lite on a file,
 the second connecting to its unix socket; each sees the other's writes, and SIGKILLing a replica in the middle of
-writes loses no acknowledged write (the engine, not the replica, holds them)."""
+writes loses no acknowledged write (the engine, not the replica, holds them). Background jobs are followed and
+cancelled through any replica, and a job whose replica is SIGKILLed reads as failed through the other, with the ids it
+did not index."""
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 import time
@@ -14,6 +17,9 @@ from conftest_server import serve
 
 KILLS = 2
 WRITERS = 4
+JOB_DOCS = 400
+JOB_BATCH = 8
+WAIT_S = 300  # bounds a hung test only; no assertion depends on timing
 SEED_MEET = ("Where did Milley and Gerasimov meet?", "Finland", "000_674862a2fea0ee51", 62, 190)
 
 
@@ -153,3 +159,80 @@ def test_acknowledged_writes_survive_a_sigkilled_engine(tmp_path: Path, embedder
             assert [view.document(d.doc_id) for d in docs] == docs
     finally:
         server.stop()
+
+
+def _lamps(n: int, prefix: str = "lamp") -> list[dict[str, str]]:
+    return [{"id": f"{prefix}_{i:03d}", "title": f"Lighthouse {i}",
+             "text": f"The lighthouse number {i} was lit again on a Sunday. Its keeper counted {i * 11} ships."}
+            for i in range(n)]
+
+
+def _background(http: httpx.Client, records: list[dict[str, str]]) -> dict:
+    body = "\n".join(json.dumps(r) for r in records).encode()
+    accepted = http.post("/documents", params={"background": "true"},
+                         files={"file": ("feed.jsonl", body, "application/x-ndjson")})
+    assert accepted.status_code == 202, accepted.text
+    return accepted.json()
+
+
+def _job_until(http: httpx.Client, job_id: str, ready) -> dict:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + WAIT_S
+    while True:
+        response = http.get(f"/jobs/{job_id}")
+        assert response.status_code == 200, response.text
+        job = response.json()
+        if ready(job):
+            return job
+        assert time.monotonic() < deadline, job
+        time.sleep(0.05)
+
+
+def test_a_job_is_read_through_another_replica_and_fails_there_when_its_replica_is_sigkilled(
+        tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    from index.milvus import MilvusStore
+    from index.milvus_jobs import lost_replica_error
+
+    first, url_a, socket_uri = _first(tmp_path)
+    second = serve(tmp_path / "unused", QA_BACKEND="milvus", QA_MILVUS_URI=socket_uri,
+                   QA_JOB_BATCH_DOCS=str(JOB_BATCH))
+    _, url_b = next(second)
+    ids = [r["id"] for r in _lamps(JOB_DOCS)]
+    try:
+        with httpx.Client(base_url=url_a, timeout=60) as a, httpx.Client(base_url=url_b, timeout=60) as b:
+            job_id = _background(b, _lamps(JOB_DOCS))["id"]
+            queued = _background(b, _lamps(3, "queued"))  # behind the first: B runs one job at a time
+            assert (queued["state"], queued["total"]) == ("queued", 3)
+            # through A: B's job, its progress, and a cancel of B's queued job
+            seen = _job_until(a, job_id, lambda j: j["done"] >= 3 * JOB_BATCH)
+            assert (seen["state"], seen["total"]) == ("running", JOB_DOCS), seen
+            assert seen["added"] == ids[:seen["done"]]
+            cancel = a.delete(f"/jobs/{queued['id']}")
+            assert cancel.status_code == 202, cancel.text
+            assert (cancel.json()["state"], cancel.json()["cancel_requested"]) == ("queued", True)
+            assert [j["id"] for j in a.get("/jobs").json()] == [queued["id"], job_id]
+            before = _job_until(a, job_id, lambda j: True)
+            second.close()  # SIGKILL replica B mid-job
+            assert before["state"] == "running" and before["done"] < JOB_DOCS, before
+            failed = _job_until(a, job_id, lambda j: j["state"] != "running")
+            done = failed["done"]
+            assert done >= before["done"]
+            assert (failed["state"], failed["total"], failed["added"], failed["skipped"], failed["error"]) == \
+                ("failed", JOB_DOCS, ids[:done], ids[done:], lost_replica_error(done, JOB_DOCS))
+            gone = a.get(f"/jobs/{queued['id']}").json()
+            assert (gone["state"], gone["done"], gone["skipped"], gone["error"]) == \
+                ("cancelled", 0, ["queued_000", "queued_001", "queued_002"], None)
+            assert a.delete(f"/jobs/{job_id}").status_code == 409
+            present = {d["doc_id"] for d in a.get("/documents").json()}
+            assert set(ids[:done]) <= present and present & set(ids) <= set(ids[:done + JOB_BATCH])
+            # sending the skipped ones again through A indexes each document once
+            again = _background(a, _lamps(JOB_DOCS)[done:])
+            finished = _job_until(a, again["id"], lambda j: j["state"] != "running" and j["state"] != "queued")
+            assert (finished["state"], sorted(finished["added"] + finished["unchanged"])) == ("done", ids[done:])
+            assert len(finished["unchanged"]) <= JOB_BATCH  # at most the batch B was writing when killed
+        with MilvusStore.open(socket_uri, embedder) as store:
+            counts = [store.count(c, 'doc_id like "lamp_%"') for c in ("heads", "documents", "sentences",
+                                                                        "passages")]
+        assert counts == [JOB_DOCS, JOB_DOCS, 2 * JOB_DOCS, JOB_DOCS]
+    finally:
+        second.close()
+        first.close()

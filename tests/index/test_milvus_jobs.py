@@ -1,0 +1,151 @@
+"""Background job records in Milvus: two replicas (two connections to one milvus-lite engine, each with its own job
+manager) read each other's jobs with their progress, cancel them, and finish a job whose replica is gone as failed
+with the ids it did not index; a batch written again never duplicates rows. Tests act at exact points through the
+``on_batch`` hook and a clock given to the reading replica, never by sleeping."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from index.chunking import ChunkParams, chunk_document
+from index.documents import Document
+from index.embedder import Embedder
+from index.errors import JobFinishedError, JobNotFoundError
+from index.jobs import Job, JobManager
+from index.milvus import MilvusStore, document_rows, start_lite
+from index.milvus_jobs import LEASE_S, MilvusJobJournal, lost_replica_error
+
+WAIT = 300  # seconds: a bound for a hung test, not a synchronisation
+_prefixes = itertools.count()
+
+
+def docs(n: int) -> list[Document]:
+    return [Document(f"ferry_{i}", f"Ferry {i}", f"The ferry number {i} leaves the harbour at {i % 12 + 1} o'clock. "
+                                                 f"It carries {i * 10 + 3} passengers.") for i in range(n)]
+
+
+@pytest.fixture(scope="module")
+def lite_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    engine, uri = start_lite(tmp_path_factory.mktemp("milvus") / "jobs.db")
+    yield uri
+    engine.stop()
+
+
+@pytest.fixture
+def replicas(lite_uri: str, embedder: Embedder) -> Iterator[Callable[..., tuple[MilvusStore, JobManager]]]:
+    """``replica(clock=...)``: a new connection to this test's collections and a job manager over it (batches of 2)."""
+    prefix = f"jobs{os.getpid()}_{next(_prefixes)}"
+    opened: list[tuple[MilvusStore, JobManager]] = []
+
+    def replica(clock: Callable[[], float] = time.time) -> tuple[MilvusStore, JobManager]:
+        store = MilvusStore.open(lite_uri, embedder, prefix=prefix, create=True)
+        manager = JobManager(lambda batch, progress: store.update(batch, on_progress=progress), batch_docs=2,
+                             journal=MilvusJobJournal(store, clock=clock))
+        opened.append((store, manager))
+        return store, manager
+
+    yield replica
+    for _, manager in opened:
+        manager.close(WAIT)
+    opened[0][0].drop()
+    for store, _ in opened:
+        store.close()
+
+
+def test_a_job_is_followed_and_cancelled_through_another_replica(replicas) -> None:  # type: ignore[no-untyped-def]
+    store_a, a = replicas()
+    store_b, b = replicas()
+    upload = docs(6)
+    seen: list[Job] = []
+    answered: list[Job] = []
+
+    def through_b(job: Job) -> None:
+        if job.done == 2:
+            seen.append(b.get(job.id))
+            answered.append(b.cancel(job.id))  # A cancels it before its next batch
+
+    a.on_batch = through_b
+    job = a.wait(a.submit(upload).id, WAIT)
+    assert (seen[0].state, seen[0].done, seen[0].total, seen[0].added, seen[0].cancel_requested) == \
+        ("running", 2, 6, ["ferry_0", "ferry_1"], False)
+    assert (answered[0].state, answered[0].cancel_requested) == ("running", True)
+    assert (job.state, job.done, job.added, job.skipped, job.cancel_requested) == \
+        ("cancelled", 2, ["ferry_0", "ferry_1"], [d.doc_id for d in upload[2:]], True)
+    assert b.get(job.id) == job == a.get(job.id)
+    assert b.recent() == [job]
+    assert sorted(store_b.snapshot.entries) == ["ferry_0", "ferry_1"]
+    with pytest.raises(JobFinishedError, match="already finished \\(cancelled\\); nothing to cancel"):
+        b.cancel(job.id)
+
+
+def test_a_finished_job_reads_the_same_through_every_replica(replicas) -> None:  # type: ignore[no-untyped-def]
+    _, a = replicas()
+    _, b = replicas()
+    first = a.wait(a.submit(docs(5)).id, WAIT)
+    second = b.wait(b.submit(docs(3)).id, WAIT)  # the same documents again: unchanged
+    assert (first.state, first.done, first.added, first.error) == ("done", 5, [d.doc_id for d in docs(5)], None)
+    assert (second.state, second.added, second.unchanged) == ("done", [], [d.doc_id for d in docs(3)])
+    assert b.get(first.id) == first and a.get(second.id) == second
+    assert a.recent() == b.recent() == [second, first]
+    with pytest.raises(JobNotFoundError, match="no job with id 'job_nope'"):
+        b.get("job_nope")
+    with pytest.raises(JobNotFoundError):
+        b.get("job_" + "x" * 100)
+
+
+def test_a_job_whose_replica_is_gone_is_failed_with_what_it_skipped(replicas) -> None:  # type: ignore[no-untyped-def]
+    store_a, a = replicas()
+    _, later = replicas(clock=lambda: time.time() + LEASE_S + 5)  # A's heartbeat looks older than the lease to it
+    upload = docs(6)
+    read: list[Job] = []
+    a.on_batch = lambda job: read.append(later.get(job.id)) if job.done == 2 else None
+    job = a.submit(upload)
+    ended = a.wait(job.id, WAIT)
+    failed = read[0]
+    assert (failed.state, failed.done, failed.added, failed.skipped, failed.error) == \
+        ("failed", 2, ["ferry_0", "ferry_1"], [d.doc_id for d in upload[2:]], lost_replica_error(2, 6))
+    assert failed.error == ("the replica running this job stopped before finishing it (killed, or cut off from "
+                            "Milvus for over 15 s) after 2 of 6 documents: those are indexed, the skipped ones are "
+                            "not (except perhaps the batch it was writing); send the skipped ones again (any already "
+                            "indexed are reported unchanged)")
+    assert ended == failed  # A, taken for gone, stopped before its next batch and wrote nothing more
+    assert sorted(store_a.snapshot.entries) == ["ferry_0", "ferry_1"]
+
+
+def test_a_batch_written_again_never_duplicates_rows(replicas, embedder: Embedder) -> None:  # type: ignore[no-untyped-def]
+    store, a = replicas()
+    upload = docs(4)
+    # a batch cut off after its sentence rows were written, before its heads (the commit point): then sent again
+    pieces = [chunk_document(d.doc_id, d.text, ChunkParams()) for d in upload[:2]]
+    for doc, (sentences, chunks) in zip(upload[:2], pieces, strict=True):
+        rows = document_rows(doc, sentences, chunks, embedder.encode([s.text for s in sentences]))
+        store._upsert("sentences", rows["sentences"])
+    assert store.snapshot.entries.keys() == set()
+    first = a.wait(a.submit(upload).id, WAIT)
+    again = a.wait(a.submit(upload).id, WAIT)  # the whole upload once more
+    assert (first.added, again.unchanged) == ([d.doc_id for d in upload], [d.doc_id for d in upload])
+    assert [store.count(c) for c in ("heads", "documents", "sentences", "passages")] == [4, 4, 8, 4]
+
+
+def test_a_job_cancelled_then_lost_with_its_replica_reads_as_cancelled(replicas) -> None:  # type: ignore[no-untyped-def]
+    _, a = replicas()
+    _, b = replicas()
+    _, later = replicas(clock=lambda: time.time() + LEASE_S + 5)
+    upload = docs(6)
+    read: list[Job] = []
+
+    def cancel_then_read(job: Job) -> None:
+        if job.done == 2:
+            b.cancel(job.id)
+            read.append(later.get(job.id))
+
+    a.on_batch = cancel_then_read
+    ended = a.wait(a.submit(upload).id, WAIT)
+    assert (read[0].state, read[0].done, read[0].skipped, read[0].error, read[0].cancel_requested) == \
+        ("cancelled", 2, [d.doc_id for d in upload[2:]], None, True)
+    assert ended == read[0] == b.get(ended.id)
