@@ -10,9 +10,8 @@ from index.errors import InvalidInputError
 from index.text import QUESTION_WORDS, STOPWORDS, words
 from qa.followup import Parsed, ask_again, elliptic_wh, parse, replace_subject
 from qa.phrases import ADVERBS, PRONOUNS, lemmatize, mid_sentence
-from qa.referents import PRONOUN, copula_subject, resolve_pronouns
+from qa.referents import PRONOUN, copula_subject, plural_referent, resolve_pronouns
 
-_AUXILIARY_WORDS = ("did", "does", "do", "was", "were", "is", "are", "has", "have", "had", "will", "would")
 _ANAPHORA = frozenset(
     [
         "he",
@@ -108,12 +107,12 @@ def last_answer(messages: Sequence[tuple[str, str]]) -> str | None:
 
 _OTHER = re.compile(r"\W*(?:(?:and )?what about|how about|and|also)\s+(?P<x>.+?)\s*\??\s*$", re.I)
 _LEAD = re.compile(r"\W*(?:(?:and|but|so|also|then)\s+)+(?=(?:what|which|who|whom|whose|where|when|why|how)\b)", re.I)
-_HOW_MANY = re.compile(r"(how (?:many|much))(?=\s+(?:" + "|".join(_AUXILIARY_WORDS) + r")\b)", re.I)
 
 
-def rewrite(follow_up: str, earlier: str, answer: str | None, person: str | None) -> str | None:
+def rewrite(follow_up: str, earlier: str, answer: str | None, person: str | None,
+            group: str | None = None) -> str | None:
     """The follow-up as a standalone question built from the earlier (standalone) question and its answer; None when
-    no rule applies."""
+    no rule applies. ``person`` is whom "he" / "she" may be, ``group`` whom "they" was in the turn before."""
     parsed = parse(earlier)
     if parsed is None:
         return None
@@ -129,10 +128,7 @@ def rewrite(follow_up: str, earlier: str, answer: str | None, person: str | None
     own = parse(question)
     if own is not None and _repeats(own, parsed):
         return ask_again(own.wh, parsed, answer)  # "Where did she announce it?" after "Who announced ...?"
-    noun = re.match(r"how (?:many|much) (.+)", parsed.wh, re.I)
-    if noun:  # "And how many has it infected?" after "How many people ...?": how many people
-        question = _HOW_MANY.sub(lambda m: f"{m.group(1)} {noun.group(1)}", question, count=1)
-    resolved = resolve_pronouns(question, parsed, answer, person)
+    resolved = resolve_pronouns(question, parsed, answer, person, group)
     if resolved is None and question != follow_up and own is not None and not PRONOUN.search(question):
         return question
     return resolved
@@ -158,14 +154,25 @@ def resolve_turn(messages: Sequence[tuple[str, str]]) -> Turn:
     return _resolve(messages)[0]
 
 
-def _resolve(messages: Sequence[tuple[str, str]]) -> tuple[Turn, str | None]:
-    """The turn resolved, and the person its "he" / "she" became (a chain of follow-ups keeps its person)."""
+@dataclass(frozen=True, slots=True)
+class _Referents:
+    """Whom a turn's "he" / "she" and "they" became, so that a chain of follow-ups keeps them."""
+
+    person: str | None = None
+    group: str | None = None
+
+
+_THEY = re.compile(r"\b(they|them|their)\b", re.I)
+
+
+def _resolve(messages: Sequence[tuple[str, str]]) -> tuple[Turn, _Referents]:
+    """The turn resolved, and whom its pronouns became."""
     user_turns = [content.strip() for role, content in messages if role == "user" and content.strip()]
     if not user_turns:
         raise InvalidInputError("messages must contain at least one non-empty 'user' message")
     latest = user_turns[-1]
     if len(user_turns) == 1 or not needs_context(latest):
-        return Turn(latest, latest), None
+        return Turn(latest, latest), _Referents()
     previous = [i for i, (role, content) in enumerate(messages) if role == "user" and content.strip()][-2]
     # the turn before, resolved as it was when asked (a chain of follow-ups keeps its topic), quoted flat
     turn, carried = _resolve(messages[: previous + 1])
@@ -174,9 +181,11 @@ def _resolve(messages: Sequence[tuple[str, str]]) -> tuple[Turn, str | None]:
     # a rewrite starts from one standalone question: a quoted one is two, so its own turn is taken as written
     standalone = resolved if "(following up on: " not in resolved else messages[previous][1].strip()
     answer = last_answer(messages)
-    person = _who(standalone, answer, carried or _named_answer(messages) or _person(earlier, latest))
-    used = person if _PERSON.search(latest) else None
-    rewritten = rewrite(latest, standalone, answer, person)
+    person = _who(standalone, answer, carried.person or _named_answer(messages) or _person(earlier, latest))
+    parsed = parse(standalone)
+    group = (plural_referent(parsed, answer) if parsed else None) or carried.group
+    used = _Referents(person if _PERSON.search(latest) else None, group if _THEY.search(latest) else None)
+    rewritten = rewrite(latest, standalone, answer, person, carried.group)
     if rewritten is not None:
         return Turn(rewritten, rewritten), used
     if person and _PERSON.search(latest):
@@ -187,7 +196,7 @@ def _resolve(messages: Sequence[tuple[str, str]]) -> tuple[Turn, str | None]:
 
         resolved = _PERSON.sub(name, latest, count=1)
         return Turn(resolved, resolved), used
-    return Turn(f"{latest.rstrip(' ?')}? (following up on: {earlier})", latest), None
+    return Turn(f"{latest.rstrip(' ?')}? (following up on: {earlier})", latest), _Referents()
 
 
 def _who(standalone: str, answer: str | None, otherwise: str | None) -> str | None:

@@ -113,14 +113,14 @@ _AUXILIARIES = frozenset(["did", "does", "do", "was", "is", "has", "had", "will"
 PRONOUN = re.compile(r"\b(it|they|them|their|there|then|he|she|him|his|her)\b", re.I)
 
 
-def resolve_pronouns(follow_up: str, parsed: Parsed, answer: str | None, person: str | None) -> str | None:
-    """Each pronoun replaced by what it points back to; None when one is left that nothing earlier can fill."""
+def resolve_pronouns(follow_up: str, parsed: Parsed, answer: str | None, person: str | None,
+                     group_before: str | None = None) -> str | None:
+    """Each pronoun replaced by what it points back to; None when one is left that nothing earlier can fill.
+    ``group_before`` is whom "they" was in the turn before, for a "they" the earlier question cannot fill."""
     said = mid_sentence(answer) if answer else None
-    wh_thing = said if parsed.word in ("what", "which") and said and not parsed.wh.lower().startswith(
-        ("what year", "which year")) else wh_noun(parsed)
     thing = said if parsed.word in ("what", "which", "whom") and said and len(said.split()) <= 6 else wh_noun(parsed)
     who = (said or copula_subject(parsed)) if parsed.word == "who" else None
-    they = _plural_referent(parsed, said, who, wh_thing)
+    they = plural_referent(parsed, answer) or group_before
     group = subject(parsed)
     event = event_phrase(parsed, answer)
     place = said if parsed.word == "where" and said else None
@@ -157,10 +157,14 @@ def resolve_pronouns(follow_up: str, parsed: Parsed, answer: str | None, person:
     return resolved[:1].upper() + resolved[1:]
 
 
-def _plural_referent(parsed: Parsed, said: str | None, who: str | None, wh_thing: str | None) -> str | None:
+def plural_referent(parsed: Parsed, answer: str | None) -> str | None:
     """What "they" points back to: the answer of a who question ("the Harbour Heritage Society"), the things a
     which / how many question asked for ("the gannets", "the turbines"), else the earlier plural subject ("the
     opponents of the Kestrel Bay bridge") or a named one ("the Harbour Heritage Society", an organisation)."""
+    said = mid_sentence(answer) if answer else None
+    who = (said or copula_subject(parsed)) if parsed.word == "who" else None
+    wh_thing = said if parsed.word in ("what", "which") and said and not parsed.wh.lower().startswith(
+        ("what year", "which year")) else wh_noun(parsed)
     if who is not None and copula_subject(parsed) != who:
         return who
     if wh_thing is not None and plural(parsed.wh.split()[-1]):

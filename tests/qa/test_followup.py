@@ -97,6 +97,10 @@ NONE = "Not found in the articles."
         (("Who led the opponents of the Kestrel Bay bridge?", "the Harbour Heritage Society",
           "What did they say it would harm?", "the seal colony on Gannet Rock", "What will they do next?"),
          "What will the Harbour Heritage Society do next?"),
+        # a chain keeps "they": a name the earlier question cannot call "they" by itself
+        (("Who led the opponents of the Kestrel Bay bridge?", "Harbour Heritage Society",
+          "What did they say it would harm?", "the seal colony on Gannet Rock", "What will they do next?"),
+         "What will Harbour Heritage Society do next?"),
         # without the answer, "they" is the earlier plural subject with its "of" phrase
         (("Who led the opponents of the Kestrel Bay bridge?", NONE, "What did they say it would harm?", NONE,
           "What will they do next?"),
@@ -115,9 +119,9 @@ NONE = "Not found in the articles."
         (("Where was the measles campaign launched?", "Lilongwe", "And where did the outbreak begin?", "Karonga",
           "When?"),
          "When did the outbreak begin in Karonga?"),
-        # "how many" alone counts what the earlier question counted
+        # "how many" alone stays alone ("how many people" reads "37 people" of "killed 37 people ... infected 2,000")
         (("How many people has the measles outbreak killed?", "37", "And how many has it infected?"),
-         "How many people has the measles outbreak infected?"),
+         "How many has the measles outbreak infected?"),
         # "they" / "their" after a question about things: those things
         (("How many health workers took part in the measles campaign?", "4,000", "Who supported them?"),
          "Who supported the health workers?"),
