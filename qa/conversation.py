@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from index.errors import InvalidInputError
 from index.text import QUESTION_WORDS, STOPWORDS, words
-from qa.followup import Parsed, ask_again, elliptic_wh, parse, replace_subject
+from qa.followup import Parsed, anchor, ask_again, elliptic_wh, parse, replace_subject
 from qa.phrases import ADVERBS, PRONOUNS, lemmatize, mid_sentence
 from qa.referents import PRONOUN, copula_subject, plural_referent, resolve_pronouns
 
@@ -129,9 +129,12 @@ def rewrite(follow_up: str, earlier: str, answer: str | None, person: str | None
     if own is not None and _repeats(own, parsed):
         return ask_again(own.wh, parsed, answer)  # "Where did she announce it?" after "Who announced ...?"
     resolved = resolve_pronouns(question, parsed, answer, person, group)
-    if resolved is None and question != follow_up and own is not None and not PRONOUN.search(question):
-        return question
-    return resolved
+    if resolved is not None or PRONOUN.search(question):
+        return resolved
+    anchored = anchor(question, parsed)  # "How long did the campaign against measles in Malawi last?"
+    if anchored is not None:
+        return anchored
+    return question if question != follow_up and own is not None else None
 
 
 def _repeats(own: Parsed, parsed: Parsed) -> bool:
@@ -171,7 +174,7 @@ def _resolve(messages: Sequence[tuple[str, str]]) -> tuple[Turn, _Referents]:
     if not user_turns:
         raise InvalidInputError("messages must contain at least one non-empty 'user' message")
     latest = user_turns[-1]
-    if len(user_turns) == 1 or not needs_context(latest):
+    if len(user_turns) == 1:
         return Turn(latest, latest), _Referents()
     previous = [i for i, (role, content) in enumerate(messages) if role == "user" and content.strip()][-2]
     # the turn before, resolved as it was when asked (a chain of follow-ups keeps its topic), quoted flat
@@ -180,9 +183,13 @@ def _resolve(messages: Sequence[tuple[str, str]]) -> tuple[Turn, _Referents]:
     earlier = resolved.replace(" (following up on: ", " ").removesuffix(")")
     # a rewrite starts from one standalone question: a quoted one is two, so its own turn is taken as written
     standalone = resolved if "(following up on: " not in resolved else messages[previous][1].strip()
+    parsed = parse(standalone)
+    if not needs_context(latest):
+        # it reads on its own, but "the campaign" is still the one the earlier question was about
+        anchored = anchor(latest, parsed) if parsed else None
+        return Turn(anchored or latest, anchored or latest), _Referents()
     answer = last_answer(messages)
     person = _who(standalone, answer, carried.person or _named_answer(messages) or _person(earlier, latest))
-    parsed = parse(standalone)
     group = (plural_referent(parsed, answer) if parsed else None) or carried.group
     used = _Referents(person if _PERSON.search(latest) else None, group if _THEY.search(latest) else None)
     rewritten = rewrite(latest, standalone, answer, person, carried.group)

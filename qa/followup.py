@@ -199,3 +199,22 @@ def replace_subject(parsed: Parsed, new: str) -> str | None:
     if old is None:
         return None
     return question.replace(old, new, 1) + "?"
+
+
+def anchor(follow_up: str, parsed: Parsed) -> str | None:
+    """A short follow-up about "the" and a noun new to the earlier question, placed where the earlier question was:
+    "How long did the campaign last?" after "How many children were vaccinated against measles in Malawi?" -> "How
+    long did the campaign against measles in Malawi last?"; None unless the follow-up is a question word, an
+    auxiliary, that phrase and its verb, and the earlier question ends in a place or topic ("against measles in
+    Malawi")."""
+    own = parse(follow_up)
+    body = parsed.body.split()
+    start = next((i for i, t in enumerate(body[1:], 1) if re.fullmatch(PREP, t.lower()) and t.lower() != "of"), None)
+    if own is None or not own.inverted or start is None or len(own.wh.split()) > 2:
+        return None
+    aux, *tokens = own.body.split()
+    if len(tokens) not in (3, 4) or tokens[0].lower() != "the" or not tokens[1].isalpha() or not tokens[1].islower():
+        return None  # "did [the campaign] last", "was [the campaign] launched", "did [the outbreak] start off"
+    if lemmatize(tokens[1]) in {lemmatize(t) for t in body}:
+        return None  # "the meeting" after "Where did they meet?" is the event itself, named already
+    return f"{own.wh} {aux} {' '.join([*tokens[:2], *body[start:], *tokens[2:]])}?"

@@ -130,6 +130,16 @@ NONE = "Not found in the articles."
         (("Who opposed the Gull Bank project?", "Fishing groups", "For how long?", "two years",
           "How much did the developer agree to pay into a fund for their fleet?"),
          "How much did the developer agree to pay into a fund for fishing groups' fleet?"),
+        # a short follow-up about "the" and a new noun is about the earlier question's topic and place ...
+        (("How many children were vaccinated against measles in Malawi?", "1.4 million",
+          "How long did the campaign last?"),
+         "How long did the campaign against measles in Malawi last?"),
+        # ... not when its question phrase has a place of its own, or the noun names the earlier event
+        (("Who accused Washington of practising a nuclear strike on Russia?", "Sergei Shoigu",
+          "How close to the border did the bombers come?"),
+         "How close to the border did the bombers come?"),
+        (("When did the council vote on the bridge?", "Monday", "How long did the vote take?"),
+         "How long did the vote take?"),
         # "it" as the subject after a who question is its one-word answer ...
         (("Who paid for the measles vaccines?", "Gavi", "How much did it provide?"), "How much did Gavi provide?"),
         # ... and without an answer the thing a which question asked for, the named subject, the place asked about
