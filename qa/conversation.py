@@ -10,7 +10,7 @@ from index.errors import InvalidInputError
 from index.text import QUESTION_WORDS, STOPWORDS, words
 from qa.followup import Parsed, anchor, ask_again, elliptic_wh, parse, replace_subject
 from qa.phrases import ADVERBS, PRONOUNS, lemmatize, mid_sentence
-from qa.referents import PRONOUN, copula_subject, plural_referent, resolve_pronouns
+from qa.referents import PRONOUN, copula_subject, plural_referent, resolve_pronouns, such
 
 _ANAPHORA = frozenset(
     [
@@ -128,6 +128,7 @@ def rewrite(follow_up: str, earlier: str, answer: str | None, person: str | None
     own = parse(question)
     if own is not None and _repeats(own, parsed):
         return ask_again(own.wh, parsed, answer)  # "Where did she announce it?" after "Who announced ...?"
+    question = such(question, parsed)
     resolved = resolve_pronouns(question, parsed, answer, person, group)
     if resolved is not None or PRONOUN.search(question):
         return resolved

@@ -208,3 +208,18 @@ def _it(parsed: Parsed, thing: str | None, event: str | None, group: str | None,
     measured = group if parsed.word == "how" and group and not plural(group.split()[-1]) else None
     found = event or (named or measured if as_subject else measure_phrase(parsed) or measured)
     return found or last_thing(parsed)
+
+
+_SUCH = re.compile(r"\bsuch an? [a-z]+\b(?! of\b)")
+_TOPIC = re.compile(r"\b(?:against|about|over)\s+(.+)$", re.I)
+
+
+def such(follow_up: str, parsed: Parsed) -> str:
+    """"such a deployment" names what the earlier question was against or about: after "When did Sergey Ryabkov
+    warn against American troops in neighbouring countries?", "such a deployment of American troops in neighbouring
+    countries"; the follow-up as it is when either is missing."""
+    m = _SUCH.search(follow_up)
+    topic = _TOPIC.search(parsed.body)
+    if m is None or topic is None:
+        return follow_up
+    return f"{follow_up[: m.end()]} of {topic.group(1)}{follow_up[m.end():]}"

@@ -140,6 +140,12 @@ NONE = "Not found in the articles."
          "How close to the border did the bombers come?"),
         (("When did the council vote on the bridge?", "Monday", "How long did the vote take?"),
          "How long did the vote take?"),
+        # "such a" names what the earlier question was against or about, when it was against or about something
+        (("Which Russian deputy minister warned against American troops in neighbouring countries?", "Sergey Ryabkov",
+          "What word did he use for such a deployment?"),
+         "What word did Sergey Ryabkov use for such a deployment of American troops in neighbouring countries?"),
+        (("Where did Milley meet Gerasimov?", "Helsinki", "Why was such a meeting rare?"),
+         "Why was such a meeting rare? (following up on: Where did Milley meet Gerasimov?)"),
         # "it" as the subject after a who question is its one-word answer ...
         (("Who paid for the measles vaccines?", "Gavi", "How much did it provide?"), "How much did Gavi provide?"),
         # ... and without an answer the thing a which question asked for, the named subject, the place asked about
