@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from index.errors import InvalidInputError
 from index.text import QUESTION_WORDS, STOPWORDS, words
 from qa.followup import Parsed, anchor, ask_again, elliptic_wh, parse, replace_subject
-from qa.phrases import ADVERBS, PRONOUNS, lemmatize, mid_sentence
-from qa.referents import PRONOUN, copula_subject, plural_referent, resolve_pronouns, such
+from qa.phrases import ADVERBS, PRONOUNS, lemmatize
+from qa.referents import PRONOUN, plural_referent, resolve_pronouns, such, who_referent
 
 _ANAPHORA = frozenset(
     [
@@ -215,4 +215,4 @@ def _who(standalone: str, answer: str | None, otherwise: str | None) -> str | No
     parsed = parse(standalone)
     if parsed is None or parsed.word != "who":
         return otherwise
-    return mid_sentence(answer) if answer else copula_subject(parsed)
+    return who_referent(parsed, answer)

@@ -163,6 +163,8 @@ def passive(parsed: Parsed) -> str | None:
     end = next((i for i, t in enumerate(tokens) if re.fullmatch(PREP, t.lower()) and
                 not (t.lower() == "of" and tokens[0].lower() in DETERMINERS)), len(tokens))
     obj, rest = tokens[:end], tokens[end:]  # "the approval of the Gull Bank wind farm" | "Washington" "of ..."
+    if len(obj) > 2 and verb_like(obj[-1]):
+        obj, rest = obj[:-1], obj[-1:] + rest  # "ordered the base [closed]"
     if not obj or not (obj[0].lower() in DETERMINERS or obj[0][:1].isupper()):
         return None  # "took part in ...": no object to make the subject
     head = obj[:next((i for i, t in enumerate(obj) if t.lower() == "of"), len(obj))][-1]

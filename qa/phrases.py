@@ -104,7 +104,9 @@ def with_of(tokens: list[str], phrase: str) -> str:
 
 _IRREGULAR_PARTICIPLES = frozenset(["held", "built", "made", "done", "set", "won", "lost", "kept", "found", "sent",
                                     "shot", "hit", "run", "put", "given", "taken", "seen", "signed", "brought", "led",
-                                    "fought", "begun", "cut", "paid", "sold", "told", "struck", "chosen", "written"])
+                                    "fought", "begun", "cut", "paid", "sold", "told", "struck", "chosen", "written",
+                                    "met", "left", "bought", "caught", "taught", "thought", "spent", "heard", "lent",
+                                    "dealt", "fed", "fled", "sought", "understood", "read", "spread", "shut"])
 
 
 def participle(token: str) -> bool:

@@ -68,9 +68,10 @@ def _circumstance(parsed: Parsed, answer: str | None) -> str:
 
 
 def last_thing(parsed: Parsed) -> str | None:
-    """The singular phrase with "the" that ends the earlier question after a preposition or as the object of its
-    verb ("the Kestrel Bay bridge" of "Who led the opponents of the Kestrel Bay bridge?"): what "it" is when
-    nothing else is; never the person a "who is" question asks for."""
+    """The singular phrase with "the" that ends the earlier question after a preposition, as the object of its
+    verb or after "is" ("the Kestrel Bay bridge" of "Who led the opponents of the Kestrel Bay bridge?", "the seal
+    colony" of "Where is the seal colony?"): what "it" is when nothing else is; never the person a "who is"
+    question asks for."""
     tokens = parsed.body.split()
     at = next((i for i in reversed(range(1, len(tokens))) if tokens[i].lower() == "the"), None)
     if at is None or copula_subject(parsed) is not None or plural(tokens[-1]):
@@ -78,17 +79,19 @@ def last_thing(parsed: Parsed) -> str | None:
     if any(re.fullmatch(PREP, t.lower()) or t.lower() in AUX for t in tokens[at + 1:]):
         return None
     after_prep = re.fullmatch(PREP, tokens[at - 1].lower()) is not None
-    return " ".join(tokens[at:]) if after_prep or (at == 1 and not parsed.inverted) else None
+    # the object of a subject question's verb, or what a "where is" question asked about
+    first = at == 1 and (not parsed.inverted or tokens[0].lower() in BE)
+    return " ".join(tokens[at:]) if after_prep or first else None
 
 
 _MEASURES = {"cost": "cost", "weigh": "weight", "earn": "earnings"}
 
 
 def measure_phrase(parsed: Parsed) -> str | None:
-    """What a how-much question measured, as a noun: "the cost of the Kestrel Bay bridge" of "How much will the
-    Kestrel Bay bridge cost?"."""
+    """What a how-much (or what) question measured, as a noun: "the cost of the Kestrel Bay bridge" of "How much
+    will the Kestrel Bay bridge cost?"."""
     aux, *tokens = parsed.body.split()
-    if parsed.wh.lower() != "how much" or not parsed.inverted or len(tokens) < 2:
+    if parsed.wh.lower() not in ("how much", "what") or not parsed.inverted or len(tokens) < 2:
         return None
     noun = _MEASURES.get(lemmatize(tokens[-1]))
     return f"the {noun} of {' '.join(tokens[:-1])}" if noun else None
@@ -98,6 +101,18 @@ def copula_subject(parsed: Parsed) -> str | None:
     """Who a "who is" question asks about: "the Kremlin spokesman" of "Who is the Kremlin spokesman?"."""
     verb, _, rest = parsed.body.partition(" ")
     return rest if parsed.word == "who" and verb.lower() in BE and rest else None
+
+
+def who_referent(parsed: Parsed, answer: str | None) -> str | None:
+    """Whom a who question was about: its answer ("Claire Holloway"), but the name a "who is" question asked about
+    ("Who is Grace Phiri?" answered "Health minister": Grace Phiri); without an answer, whom a "who is" question
+    described ("the Kremlin spokesman"); None after another question."""
+    if parsed.word != "who":
+        return None
+    described = copula_subject(parsed)
+    if described and all(t[:1].isupper() for t in described.split()):
+        return described
+    return mid_sentence(answer) if answer else described
 
 
 def wh_noun(parsed: Parsed) -> str | None:
@@ -119,7 +134,7 @@ def resolve_pronouns(follow_up: str, parsed: Parsed, answer: str | None, person:
     ``group_before`` is whom "they" was in the turn before, for a "they" the earlier question cannot fill."""
     said = mid_sentence(answer) if answer else None
     thing = said if parsed.word in ("what", "which", "whom") and said and len(said.split()) <= 6 else wh_noun(parsed)
-    who = (said or copula_subject(parsed)) if parsed.word == "who" else None
+    who = who_referent(parsed, answer)
     they = plural_referent(parsed, answer) or group_before
     group = subject(parsed)
     event = event_phrase(parsed, answer)
@@ -162,7 +177,7 @@ def plural_referent(parsed: Parsed, answer: str | None) -> str | None:
     which / how many question asked for ("the gannets", "the turbines"), else the earlier plural subject ("the
     opponents of the Kestrel Bay bridge") or a named one ("the Harbour Heritage Society", an organisation)."""
     said = mid_sentence(answer) if answer else None
-    who = (said or copula_subject(parsed)) if parsed.word == "who" else None
+    who = who_referent(parsed, answer)
     wh_thing = said if parsed.word in ("what", "which") and said and not parsed.wh.lower().startswith(
         ("what year", "which year")) else wh_noun(parsed)
     if who is not None and copula_subject(parsed) != who:
@@ -201,12 +216,15 @@ def _it(parsed: Parsed, thing: str | None, event: str | None, group: str | None,
     paid?" the one-word answer as the subject ("How much did it provide?": Gavi); else the earlier question's last
     thing ("the Kestrel Bay bridge")."""
     named = group if group and group[:1].isupper() and " and " not in group else None
+    measure = None if as_subject else measure_phrase(parsed)
+    if measure:
+        return measure  # "pay half of it" after "What will the bridge cost?": the cost, not "85 million euros"
     if thing is not None and parsed.word != "who":
         return named if as_subject and named else thing
     if as_subject and who and (len(who.split()) == 1 or who.lower().startswith("the ")):
         return who
     measured = group if parsed.word == "how" and group and not plural(group.split()[-1]) else None
-    found = event or (named or measured if as_subject else measure_phrase(parsed) or measured)
+    found = event or (named if as_subject else None) or measured
     return found or last_thing(parsed)
 
 

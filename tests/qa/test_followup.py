@@ -83,6 +83,10 @@ NONE = "Not found in the articles."
          "Where was the approval of the Gull Bank wind farm announced?"),
         (("Who paid for the measles vaccines?", NONE, "When?"), "When were the measles vaccines paid for?"),
         (("Who sent the patrol boats to Ukraine?", NONE, "When?"), "When were the patrol boats sent to Ukraine?"),
+        (("Who ordered the base closed?", NONE, "When?"), "When was the base ordered closed?"),
+        (("Who met Gerasimov in Helsinki?", NONE, "When?"), "When was Gerasimov met in Helsinki?"),
+        (("Who leads the Russian general staff?", NONE, "When?"),
+         "When? (following up on: Who leads the Russian general staff?)"),  # no passive for the present tense
         # a modal after "who" belongs to its verb: the answer becomes its subject
         (("Who will pay half of the cost?", "the national government", "When?"),
          "When will the national government pay half of the cost?"),
@@ -108,6 +112,7 @@ NONE = "Not found in the articles."
         # "he" / "she" after a "who is" question that found no answer is whom it described, never a name in it
         (("Who is the mayor of Kestrel Bay?", NONE, "What did she say about the hospital?"),
          "What did the mayor of Kestrel Bay say about the hospital?"),
+        (("Who is Grace Phiri?", "Health minister", "What did she say?"), "What did Grace Phiri say?"),
         (("Who is Russia's deputy foreign minister?", NONE, "When did he warn against American troops?", NONE,
           "What word did he use?"),
          "What word did Russia's deputy foreign minister use?"),
@@ -152,6 +157,9 @@ NONE = "Not found in the articles."
         (("Which airbase did the US lease in Uzbekistan?", NONE, "When did Uzbekistan order it closed?"),
          "When did Uzbekistan order the airbase closed?"),
         (("What was Ukraine seeking from Western allies?", NONE, "When did it say so?"), "When did Ukraine say so?"),
+        (("Where is the seal colony?", "Gannet Rock", "What threatens it?"), "What threatens the seal colony?"),
+        (("What will the bridge cost?", "85 million euros", "Who will pay for it?"),
+         "Who will pay for the cost of the bridge?"),
         (("Where is the Al Udeid airbase?", NONE, "How many US service personnel are there?"),
          "How many US service personnel are at the Al Udeid airbase?"),
     ],
