@@ -122,9 +122,7 @@ def rewrite(follow_up: str, earlier: str, answer: str | None, person: str | None
     other = _OTHER.match(follow_up)
     if other and not re.match(r"(what|which|who|whom|whose|where|when|why|how)\b", other.group("x"), re.I):
         return replace_subject(parsed, other.group("x"))
-    # "And where did the outbreak begin?" is a question of its own once its "and" goes
-    question = _LEAD.sub("", follow_up).strip()
-    question = question[:1].upper() + question[1:]
+    question = _without_lead(follow_up)
     own = parse(question)
     if own is not None and _repeats(own, parsed):
         return ask_again(own.wh, parsed, answer)  # "Where did she announce it?" after "Who announced ...?"
@@ -135,7 +133,14 @@ def rewrite(follow_up: str, earlier: str, answer: str | None, person: str | None
     anchored = anchor(question, parsed)  # "How long did the campaign against measles in Malawi last?"
     if anchored is not None:
         return anchored
-    return question if question != follow_up and own is not None else None
+    # "And where did the outbreak begin?" reads on its own once its "and" goes; "So who paid?" does not
+    return question if question != follow_up and own is not None and not needs_context(question) else None
+
+
+def _without_lead(question: str) -> str:
+    """A question without the "and" / "so" it starts with: "And where did the outbreak begin?" -> "Where did ..."."""
+    rest = _LEAD.sub("", question).strip()
+    return rest[:1].upper() + rest[1:]
 
 
 def _repeats(own: Parsed, parsed: Parsed) -> bool:
@@ -183,7 +188,7 @@ def _resolve(messages: Sequence[tuple[str, str]]) -> tuple[Turn, _Referents]:
     resolved = turn.question
     earlier = resolved.replace(" (following up on: ", " ").removesuffix(")")
     # a rewrite starts from one standalone question: a quoted one is two, so its own turn is taken as written
-    standalone = resolved if "(following up on: " not in resolved else messages[previous][1].strip()
+    standalone = resolved if "(following up on: " not in resolved else _without_lead(messages[previous][1].strip())
     parsed = parse(standalone)
     if not needs_context(latest):
         # it reads on its own, but "the campaign" is still the one the earlier question was about

@@ -215,8 +215,8 @@ def anchor(follow_up: str, parsed: Parsed) -> str | None:
     if own is None or not own.inverted or start is None or len(own.wh.split()) > 2:
         return None
     aux, *tokens = own.body.split()
-    if len(tokens) not in (3, 4) or tokens[0].lower() != "the" or not tokens[1].isalpha() or not tokens[1].islower():
-        return None  # "did [the campaign] last", "was [the campaign] launched", "did [the outbreak] start off"
+    if len(tokens) != 3 or tokens[0].lower() != "the" or not tokens[1].isalpha() or not tokens[1].islower():
+        return None  # "did [the campaign] last", "was [the campaign] launched"
     if lemmatize(tokens[1]) in {lemmatize(t) for t in body}:
         return None  # "the meeting" after "Where did they meet?" is the event itself, named already
     return f"{own.wh} {aux} {' '.join([*tokens[:2], *body[start:], *tokens[2:]])}?"

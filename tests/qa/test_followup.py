@@ -118,9 +118,12 @@ NONE = "Not found in the articles."
          "What word did Russia's deputy foreign minister use?"),
         (("Who announced the approval of the Gull Bank wind farm?", NONE, "What else did she say?"),
          "What else did she say? (following up on: Who announced the approval of the Gull Bank wind farm?)"),
-        # a leading "and" goes; a question that then stands alone is taken as it is
-        (("Where was the measles campaign launched?", "Lilongwe", "And where did the outbreak begin?"),
-         "Where did the outbreak begin?"),
+        # a leading "and" goes: a question that then stands alone is taken as it is, one that does not is quoted with
+        # the earlier one, and the next turn starts from it without its "and"
+        (("Where was the measles campaign launched?", "Lilongwe", "And where was the vaccination campaign announced?"),
+         "Where was the vaccination campaign announced?"),
+        (("How much did the vaccines cost?", "$3 million", "So who paid?"),
+         "So who paid? (following up on: How much did the vaccines cost?)"),
         (("Where was the measles campaign launched?", "Lilongwe", "And where did the outbreak begin?", "Karonga",
           "When?"),
          "When did the outbreak begin in Karonga?"),
@@ -145,6 +148,9 @@ NONE = "Not found in the articles."
          "How close to the border did the bombers come?"),
         (("When did the council vote on the bridge?", "Monday", "How long did the vote take?"),
          "How long did the vote take?"),
+        (("How many children were vaccinated against measles in Malawi?", "1.4 million",
+          "Where was the vaccination campaign announced?"),
+         "Where was the vaccination campaign announced?"),  # a longer phrase: where the topic would go is unclear
         # "such a" names what the earlier question was against or about, when it was against or about something
         (("Which Russian deputy minister warned against American troops in neighbouring countries?", "Sergey Ryabkov",
           "What word did he use for such a deployment?"),
