@@ -4,10 +4,11 @@ On the seed articles and the SQuAD slice (12 articles, one Document each) it mea
 single-question encode time (the ONNX encoder the service uses, and sentence-transformers on torch); `service.ask`
 in-process (distinct questions, then the same ones cached); POST /ask over
 HTTP against a `qa serve` subprocess, sequential and with 4/16/64 concurrent clients; indexing speed, memory and size
-against bare batch-encoding of the same texts; cold start; and, when the `peers` extra is installed, txtai and Haystack
-hybrid search and Haystack's ExtractiveReader, each timed beside our HTTP /ask on the same questions
-(eval.bench.perf_peers). With `--out DIR` writes report.json and report.md there (the committed report:
-eval/reports/perf).
+against bare batch-encoding of the same texts; cold start; when the `milvus` extra is installed, HTTP /ask through the
+Milvus backend (the same index copied into milvus-lite) timed beside the embedded backend's (eval.bench.perf_milvus);
+and, when the `peers` extra is installed, txtai and Haystack hybrid search and Haystack's ExtractiveReader, each timed
+beside our HTTP /ask on the same questions (txtai also beside /ask through Milvus; eval.bench.perf_peers). With
+`--out DIR` writes report.json and report.md there (the committed report: eval/reports/perf).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
-from eval.bench import perf_http
+from eval.bench import perf_http, perf_milvus
 from eval.bench.perf_report import markdown
 from eval.report_files import REPORTS, ROOT, git_commit, save_report
 
@@ -313,19 +314,38 @@ def bench_collection(name: str, args: argparse.Namespace, workdir: Path) -> dict
     seq = result["http"]["sequential"]
     seq["over_floor_p50"] = seq["latency_ms"]["p50"] / result["in_process"]["encode_floor_ms"]["p50"]
     seq["over_torch_p50"] = seq["latency_ms"]["p50"] / result["in_process"]["torch_encode_ms"]["p50"]
+    db = None
+    if not args.no_milvus:
+        result["milvus"] = run_milvus(name, index_dir, workdir / f"milvus-{name}.db", http_qs[:seq["latency_ms"]["n"]])
+        db = workdir / f"milvus-{name}.db" if result["milvus"]["measured"] else None
     if name == "squad" and not args.no_peers:
-        result["peers"] = run_peers(paragraphs, questions[:n], args.reader_hf, index_dir)
+        result["peers"] = run_peers(paragraphs, questions[:n], args.reader_hf, index_dir, db)
     return result
 
 
-def run_peers(paragraphs: list[str], questions: list[dict], reader_hf: Path | None, index_dir: Path) -> dict:
+def run_milvus(name: str, index_dir: Path, db: Path, questions: list[str]) -> dict:
+    """HTTP /ask through the Milvus backend on a milvus-lite copy of ``index_dir``, beside the embedded backend."""
+    why = perf_milvus.missing()
+    if why is not None:
+        return {"measured": False, "why": why}
+    print(f"[{name}] Milvus: copying the index into milvus-lite, then /ask beside the embedded backend ...", flush=True)
+    copied = perf_milvus.copy_index(index_dir, db)
+    run = perf_milvus.beside(index_dir, db, questions)
+    t_m, t_e = run.pop("milvus_seconds"), run.pop("embedded_seconds")
+    return {"measured": True, **copied, **run, "milvus_ms": stats_ms(t_m), "embedded_ms": stats_ms(t_e),
+            "milvus_over_embedded_p50": statistics.median(t_m) / statistics.median(t_e)}
+
+
+def run_peers(paragraphs: list[str], questions: list[dict], reader_hf: Path | None, index_dir: Path,
+              milvus_db: Path | None = None) -> dict:
     """The peers (eval.bench.perf_peers), each timed beside our HTTP /ask over ``index_dir`` on the same questions."""
     print("[squad] peers (txtai, Haystack), each beside our /ask ...", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         src, dst = Path(tmp) / "in.json", Path(tmp) / "out.json"
         src.write_text(json.dumps({"paragraphs": paragraphs, "questions": [q for q in questions if q["answers"]],
                                    "reader_hf": str(reader_hf.resolve()) if reader_hf else None,
-                                   "ours_index": str(index_dir)}))
+                                   "ours_index": str(index_dir),
+                                   "ours_milvus": str(milvus_db) if milvus_db else None}))
         proc = subprocess.run([sys.executable, "-m", "eval.bench.perf_peers", str(src), str(dst)], cwd=ROOT,
                               capture_output=True, text=True)
         if proc.returncode != 0:
@@ -361,6 +381,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-seconds", type=float, default=30.0, help="time bound per concurrency level")
     ap.add_argument("--threads", type=int, default=None, help="encoder threads for the in-process service")
     ap.add_argument("--no-peers", action="store_true")
+    ap.add_argument("--no-milvus", action="store_true", help="skip /ask through the Milvus backend")
     ap.add_argument("--out", type=Path, default=None,
                     help="write report.md and report.json here (the committed report: eval/reports/perf); without "
                          "it nothing is written")

@@ -26,11 +26,12 @@ def qa_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-c", "from api.cli import main; main()"]
 
 
-def start_server(index_dir: Path, threads: int | None = None,
-                 timeout: float = 180.0) -> tuple[subprocess.Popen[str], str]:
-    """Start `qa serve` on 127.0.0.1 over ``index_dir``; returns the process and base URL once /health answers."""
+def start_server(index_dir: Path, threads: int | None = None, timeout: float = 180.0,
+                 settings: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], str]:
+    """Start `qa serve` on 127.0.0.1 over ``index_dir`` (or the backend ``settings`` name, as ``QA_*`` variables);
+    returns the process and base URL once /health answers."""
     port = free_port()
-    env = dict(os.environ, QA_INDEX_DIR=str(index_dir))
+    env = dict(os.environ, QA_INDEX_DIR=str(index_dir), **(settings or {}))
     if threads:
         env["QA_THREADS"] = str(threads)
     proc = subprocess.Popen(qa_command() + ["serve", "--host", "127.0.0.1", "--port", str(port),

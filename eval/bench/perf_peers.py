@@ -7,7 +7,8 @@ touch ours. Install with `pip install -e '.[peers]'`; when a peer is missing the
 Each peer is timed beside our own HTTP `/ask` over ``ours_index`` (in IN.json): a fresh `qa serve` over
 that index answers the same questions, one call of each per question, in alternating order, so both see the same
 machine at the same moments (the machine's speed drifts over a run by tens of percent) and our question cache never
-holds a question a peer was timed on.
+holds a question a peer was timed on. With ``ours_milvus`` (a milvus-lite file holding the same index,
+eval.bench.perf_milvus) a third `qa serve` on the Milvus backend answers them too, in rotating order.
 """
 
 from __future__ import annotations
@@ -24,45 +25,62 @@ from typing import Any
 import httpx
 
 from eval.bench import perf_http
+from eval.bench.perf_milvus import rotation, settings_for
 
 PAUSE_S = 0.02  # before every timed call: torch's OpenMP workers spin a little after a call and would slow the next
 WARMUP = 10
 
 
-def timed(questions: list[dict], call: Callable[[str], Any], ours_index: str) -> dict:
-    """``call(question)`` for each question, and our HTTP /ask over ``ours_index`` on the same question beside it (the
-    order of the two alternates question by question): the call's results, both latencies, and our error count."""
+def timed(questions: list[dict], call: Callable[[str], Any], ours_index: str, ours_milvus: str | None = None) -> dict:
+    """``call(question)`` for each question, and our HTTP /ask over ``ours_index`` (and over ``ours_milvus``) on the
+    same question beside it (the order rotates question by question): the call's results, the latencies, and our
+    error counts."""
     texts = [q["question"] for q in questions]
-    proc, url = perf_http.start_server(Path(ours_index))
-    results, times, ours, errors = [], [], [], 0
+    servers = [perf_http.start_server(Path(ours_index))]
+    results: list[Any] = []
+    times: list[list[float]] = [[], [], []]
+    errors = [0, 0, 0]
     try:
-        with httpx.Client(base_url=url, timeout=30) as client:
+        if ours_milvus:
+            servers.append(perf_http.start_server(Path(ours_index), settings=settings_for(Path(ours_milvus))))
+        clients = [httpx.Client(base_url=url, timeout=30) for _, url in servers]
+
+        def asker(client: httpx.Client) -> Callable[[str], bool]:
             def ask(q: str) -> bool:
                 try:
                     return client.post("/ask", json={"question": q}).status_code == 200
                 except httpx.HTTPError:
                     return False
+            return ask
 
-            for q in texts[:WARMUP]:  # warm-up, not timed; the timed questions are not in our cache afterwards
-                call(q + "?")
-                ask(q + "?")
-            for i, q in enumerate(texts):
-                for side in ((0, 1) if i % 2 == 0 else (1, 0)):
-                    time.sleep(PAUSE_S)
-                    t = time.perf_counter()
-                    if side == 0:
-                        results.append(call(q))
-                        times.append(time.perf_counter() - t)
-                    else:
-                        errors += not ask(q)
-                        ours.append(time.perf_counter() - t)
+        sides = [call, *(asker(c) for c in clients)]
+        for q in texts[:WARMUP]:  # warm-up, not timed; the timed questions are not in our cache afterwards
+            for each in sides:
+                each(q + "?")
+        for i, q in enumerate(texts):
+            for side in rotation(i, len(sides)):
+                time.sleep(PAUSE_S)
+                t = time.perf_counter()
+                if side == 0:
+                    results.append(call(q))
+                else:
+                    errors[side] += not sides[side](q)
+                times[side].append(time.perf_counter() - t)
+        for c in clients:
+            c.close()
     finally:
-        perf_http.stop_server(proc)
-    return {"results": results, "times": _stats(times), "ours_ms": _stats(ours), "ours_errors": errors}
+        for proc, _ in servers:
+            perf_http.stop_server(proc)
+    out = {"results": results, "times": _stats(times[0]), "ours_ms": _stats(times[1]), "ours_errors": errors[1]}
+    if ours_milvus:
+        out.update(ours_milvus_ms=_stats(times[2]), ours_milvus_errors=errors[2])
+    return out
 
 
-def txtai_hybrid(paragraphs: list[str], questions: list[dict], ours_index: str, k: int = 5) -> dict:
-    """Index time, single-query search latency and hit@k (a top-k paragraph contains a gold answer)."""
+def txtai_hybrid(paragraphs: list[str], questions: list[dict], ours_index: str, k: int = 5,
+                 ours_milvus: str | None = None) -> dict:
+    """Index time, single-query search latency and hit@k (a top-k paragraph contains a gold answer); beside our /ask
+    on the embedded backend, and on Milvus when ``ours_milvus`` names its milvus-lite file."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     try:
@@ -76,7 +94,7 @@ def txtai_hybrid(paragraphs: list[str], questions: list[dict], ours_index: str, 
     t = time.perf_counter()
     emb.index([(i, text, None) for i, text in enumerate(paragraphs)])
     index_s = time.perf_counter() - t
-    run = timed(questions, lambda q: emb.search(q, k), ours_index)
+    run = timed(questions, lambda q: emb.search(q, k), ours_index, ours_milvus)
     hits = sum(any(a in r["text"] for r in results for a in q["answers"])
                for q, results in zip(questions, run["results"], strict=True))
     return {
@@ -84,6 +102,7 @@ def txtai_hybrid(paragraphs: list[str], questions: list[dict], ours_index: str, 
         "content=True): BM25 + dense, faiss IDMap,Flat", "paragraphs": len(paragraphs), "index_seconds": index_s,
         "search_ms": run["times"], "ours_ms": run["ours_ms"], "ours_errors": run["ours_errors"],
         "hit_at_5": hits / len(questions),
+        **{key: run[key] for key in ("ours_milvus_ms", "ours_milvus_errors") if key in run},
     }
 
 
@@ -204,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     src, dst = (argv if argv is not None else sys.argv[1:])[:2]
     job = json.loads(Path(src).read_text(encoding="utf-8"))
     ours = job["ours_index"]
-    out = {"txtai": txtai_hybrid(job["paragraphs"], job["questions"], ours),
+    out = {"txtai": txtai_hybrid(job["paragraphs"], job["questions"], ours, ours_milvus=job.get("ours_milvus")),
            "haystack": haystack_hybrid(job["paragraphs"], job["questions"], ours),
            "haystack_reader": haystack_reader(job["paragraphs"], job["questions"], job.get("reader_hf"), ours)}
     Path(dst).write_text(json.dumps(out, indent=2), encoding="utf-8")

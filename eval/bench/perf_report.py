@@ -32,6 +32,11 @@ def _targets(c: dict) -> list[str]:
         f"| in-process ask p50 ÷ bare question encode p50 | {ip['ask_ms']['p50']:.2f} ms ÷ {floor:.2f} ms = "
         f"{ip['ask_over_floor_p50']:.2f}× | (≤ {goal}×) | {_ok(ip['ask_over_floor_p50'] <= goal)} |",
     ]
+    milvus = c.get("milvus", {})
+    if milvus.get("measured"):
+        rows.append(f"| HTTP /ask p50 through Milvus ÷ through the embedded backend (timed beside it) | "
+                    f"{milvus['milvus_ms']['p50']:.2f} ms ÷ {milvus['embedded_ms']['p50']:.2f} ms = "
+                    f"{milvus['milvus_over_embedded_p50']:.2f}× | (no target: the price of stateless replicas) | - |")
     peers = c.get("peers", {})
     peer_rows: tuple[tuple[str, str, str, float | None], ...] = (
         ("txtai", "search_ms", "txtai hybrid search", TARGETS["vs_txtai"]),
@@ -47,6 +52,10 @@ def _targets(c: dict) -> list[str]:
             wanted = f"≥ {peer_goal}×" if peer_goal else "(clearly ahead)"
             rows.append(f"| {label} p50 ÷ our HTTP /ask p50 (timed beside it) | {peer[timing]['p50']:.2f} ms ÷ "
                         f"{ours:.2f} ms = {speed:.2f}× | {wanted} | {_ok(speed >= (peer_goal or 2.0))} |")
+            if "ours_milvus_ms" in peer:
+                theirs, on_milvus = peer[timing]["p50"], peer["ours_milvus_ms"]["p50"]
+                rows.append(f"| {label} p50 ÷ our HTTP /ask p50 through Milvus (timed beside it) | {theirs:.2f} ms ÷ "
+                            f"{on_milvus:.2f} ms = {theirs / on_milvus:.2f}× | (no target) | - |")
     c16 = h.get("clients_16")
     if c16:
         ratio = c16["throughput_rps"] / seq["throughput_rps"]
@@ -87,6 +96,12 @@ def _latency_table(c: dict) -> list[str]:
         r = h[key]
         rows.append(row(f"HTTP POST /ask, {r['clients']} concurrent clients ({r['elapsed']:.1f} s)", r["latency_ms"],
                         f"{r['throughput_rps']:.1f} req/s", str(r["errors"]), r))
+    milvus = c.get("milvus", {})
+    if milvus.get("measured"):
+        rows.append(row(f"HTTP POST /ask through Milvus ({milvus['index']}), sequential", milvus["milvus_ms"],
+                        err=str(milvus["milvus_errors"])))
+        rows.append(row("HTTP POST /ask, embedded, sequential, timed beside the row above (same questions, rotating)",
+                        milvus["embedded_ms"], err=str(milvus["embedded_errors"])))
     for key, timing, label in (("txtai", "search_ms", "txtai {} hybrid `search(q, 5)` in-process"),
                                ("haystack", "search_ms", "Haystack {} hybrid pipeline `run` in-process"),
                                ("haystack_reader", "ask_ms", "Haystack {} hybrid + ExtractiveReader (our weights) "
@@ -96,6 +111,9 @@ def _latency_table(c: dict) -> list[str]:
             rows.append(row(label.format(peer["version"]), peer[timing]))
             rows.append(row("HTTP POST /ask, sequential, timed beside the row above (same questions, alternating)",
                             peer["ours_ms"], err=str(peer["ours_errors"])))
+            if "ours_milvus_ms" in peer:
+                rows.append(row("HTTP POST /ask through Milvus, sequential, timed beside the two rows above",
+                                peer["ours_milvus_ms"], err=str(peer["ours_milvus_errors"])))
     return rows
 
 
@@ -124,6 +142,14 @@ def _collection(name: str, c: dict) -> list[str]:
             lines.append(note(run))
         elif "peers" in c:
             lines.append(f"{label}: not measured — {run.get('why')}.")
+    milvus = c.get("milvus")
+    if milvus and milvus.get("measured"):
+        lines.append(f"Milvus: the embedded index copied into {milvus['index']} (vectors copied, "
+                     f"{milvus['documents']} documents in {milvus['copy_seconds']:.1f} s with the engine's start), "
+                     "served by `qa serve` with QA_BACKEND=milvus; the same answer and first citation as the embedded "
+                     f"backend on {milvus['same_answer_and_citation']:.3f} of the timed questions.")
+    elif milvus:
+        lines.append(f"Milvus: not measured — {milvus.get('why')}.")
     conc = c.get("in_process_concurrent")
     if conc:
         lines.append(f"In-process, {conc['threads']} threads × `ask`: {conc['throughput_qps']:.1f} questions/s over "
