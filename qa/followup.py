@@ -138,7 +138,12 @@ def with_answer(parsed: Parsed, answer: str | None) -> str:
     send the boats"), or, without an answer, turns passive ("were the boats sent")."""
     if parsed.inverted:
         phrase = answer_phrase(parsed, answer)
+        if phrase and phrase.split()[0].lower() == parsed.body.split()[-1].lower():
+            phrase = phrase.split(None, 1)[1] if " " in phrase else ""  # "go on for" + "for six hours"
         return f"{parsed.body} {phrase}".strip()
+    counted = re.match(r"how (?:many|much) (.+)", parsed.wh, re.I)
+    if counted:  # "How many health workers took part?": 4,000 health workers, or the health workers
+        answer = f"{answer} {counted.group(1)}" if answer else f"the {counted.group(1)}"
     if not answer:
         return passive(parsed) or ""
     answer = mid_sentence(answer)
@@ -150,16 +155,15 @@ def with_answer(parsed: Parsed, answer: str | None) -> str:
 
 def passive(parsed: Parsed) -> str | None:
     """A past subject question without its subject, turned passive: "Who opposed the Gull Bank project?" -> "was
-    the Gull Bank project opposed", "Who paid for the vaccines?" -> "were the vaccines paid for"; None for another
-    tense or when no object follows the verb."""
+    the Gull Bank project opposed"; None for another tense or when no object follows the verb ("Who died in the
+    attack?", "Who paid for the vaccines?": a preposition after the verb may as well belong to a verb that takes no
+    object)."""
     if parsed.inverted:
         return None
     verb, *tokens = parsed.body.split()
     participle = past_participle(verb)
-    if participle is None or not tokens:
-        return None
-    stranded = tokens[0].lower() if re.fullmatch(PREP, tokens[0].lower()) else ""  # "paid [for] the vaccines"
-    tokens = tokens[1:] if stranded else tokens
+    if participle is None or not tokens or re.fullmatch(PREP, tokens[0].lower()):
+        return None  # "Who died in the attack?" has no object to make the subject
     end = next((i for i, t in enumerate(tokens) if re.fullmatch(PREP, t.lower()) and
                 not (t.lower() == "of" and tokens[0].lower() in DETERMINERS)), len(tokens))
     obj, rest = tokens[:end], tokens[end:]  # "the approval of the Gull Bank wind farm" | "Washington" "of ..."
@@ -167,9 +171,11 @@ def passive(parsed: Parsed) -> str | None:
         obj, rest = obj[:-1], obj[-1:] + rest  # "ordered the base [closed]"
     if not obj or not (obj[0].lower() in DETERMINERS or obj[0][:1].isupper()):
         return None  # "took part in ...": no object to make the subject
-    head = obj[:next((i for i, t in enumerate(obj) if t.lower() == "of"), len(obj))][-1]
+    # the noun the verb agrees with: "the call [between the generals]" is one call
+    head = obj[:next((i for i, t in enumerate(obj) if re.fullmatch(rf"{PREP}|between|among", t.lower())),
+                     len(obj))][-1]
     be = "were" if plural(head) or "and" in obj else "was"
-    return " ".join([be, *obj, participle, *([stranded] if stranded else []), *rest])
+    return " ".join([be, *obj, participle, *rest])
 
 
 def ask_again(follow_wh: str, parsed: Parsed, answer: str | None) -> str | None:

@@ -42,7 +42,8 @@ def event_phrase(parsed: Parsed, answer: str | None) -> str | None:
     if aux.lower() in BE and len(tokens) >= 2 and participle(tokens[-1]):
         noun = " ".join(tokens[:-1])  # "was the meeting held" -> "the meeting"
     else:
-        at = next((i for i, t in enumerate(tokens) if lemmatize(t) in _EVENTS), None)
+        at = next((i for i, t in enumerate(tokens) if lemmatize(t) in _EVENTS  # a verb, not "the meeting"
+                   and not (i and tokens[i - 1].lower() in DETERMINERS)), None)
         if at is None:
             return None
         who = [t for t in tokens[:at] if t.lower() not in ADVERBS]
