@@ -13,6 +13,7 @@ import logging
 import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +76,10 @@ class MilvusStore:
         self.finds_duplicates = False
         self.is_writer = False  # no folder lock: any number of processes write
         self._journal: MilvusJobJournal | None = None
+        from index.milvus_view import EntryCache
+
+        self.entry_cache = EntryCache()  # document versions read recently (content-addressed: never stale)
+        self.search_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="qa-milvus-search")
 
     # ---- connecting ----------------------------------------------------------------------------------------
     @classmethod
@@ -139,6 +144,7 @@ class MilvusStore:
     def close(self) -> None:
         if self._journal is not None:
             self._journal.close()
+        self.search_pool.shutdown(wait=True)
         self.client.close()
         if self.engine is not None:
             self.engine.stop()

@@ -3,13 +3,20 @@ documents of the passages it ranked, numbering their sentences and passages with
 
 A row answers only when its version is its document's head version: rows of an unfinished or replaced write (between
 the upsert of a new version and the deletion of the old one, or left by a crash) are never ranked or read.
+
+Every view reads the heads afresh (Strong consistency), but a document version's text, sentences and terms never
+change (its key is its content hash), so the store keeps the recently read ones (``EntryCache``) and a view reads
+from Milvus, and splits into sentences, only the versions it does not hold.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -26,6 +33,7 @@ from index.text import terms
 DENSE_CANDIDATES = 200  # sentences per question, as the embedded backend
 LEXICAL_CANDIDATES = 200  # passages per question by BM25 (the embedded backend scores every passage)
 TERMS_LIMIT = 16_384  # frequency rows read per term: more documents than this hold only very common terms
+CACHE_CHARS = 16_000_000  # text kept in the EntryCache (with its sentences and terms: about 100 MB)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +45,49 @@ class Entry:
     version: str
     sentences: tuple[Span, ...]
     chunks: tuple[Chunk, ...]
+
+
+class EntryCache:
+    """Recently read document versions by (doc_id, content hash), least recently used dropped first, with the
+    terms of their sentences; shared by the views of one store (their threads)."""
+
+    def __init__(self, max_chars: int = CACHE_CHARS) -> None:
+        self.max_chars = max_chars
+        self._lock = threading.Lock()
+        self._items: OrderedDict[tuple[str, str], tuple[Entry, frozenset[str] | None]] = OrderedDict()
+        self._chars = 0
+
+    def get(self, doc_id: str, sha256: str) -> Entry | None:
+        with self._lock:
+            item = self._items.get((doc_id, sha256))
+            if item is None:
+                return None
+            self._items.move_to_end((doc_id, sha256))
+            return item[0]
+
+    def put(self, entry: Entry) -> None:
+        key = (entry.doc.doc_id, entry.sha256)
+        with self._lock:
+            if key in self._items:
+                return
+            self._items[key] = (entry, None)
+            self._chars += len(entry.doc.text)
+            while self._chars > self.max_chars and len(self._items) > 1:
+                _, (old, _) = self._items.popitem(last=False)
+                self._chars -= len(old.doc.text)
+
+    def terms(self, entry: Entry) -> frozenset[str]:
+        """The terms of the entry's sentences (computed once per cached version)."""
+        key = (entry.doc.doc_id, entry.sha256)
+        with self._lock:
+            item = self._items.get(key)
+        if item is not None and item[1] is not None:
+            return item[1]
+        found = frozenset(t for s in entry.sentences for t in terms(s.text))
+        with self._lock:
+            if key in self._items:
+                self._items[key] = (self._items[key][0], found)
+        return found
 
 
 class _Rows(Sequence[Any]):
@@ -121,20 +172,40 @@ class MilvusView:
     def passage_scores(self, qvecs: np.ndarray, question_terms: Sequence[Sequence[str]],
                        filters: Sequence[DocFilter | None]) -> list[PassageScores | None]:
         """Dense: the best ``DENSE_CANDIDATES`` sentences, each scoring its passages by cosine (a passage keeps its
-        best); lexical: the best ``LEXICAL_CANDIDATES`` passages by BM25; both filtered inside the engine."""
+        best); lexical: the best ``LEXICAL_CANDIDATES`` passages by BM25; both filtered inside the engine. The
+        questions with the same filters share one dense and one lexical search call; the two run at once, while this
+        thread reads the question terms' frequencies (which the reader asks for next); then one query reads the
+        heads of every document found."""
+        allowed = [self.count_passages(f) for f in filters]
+        groups: dict[str, list[int]] = {}
+        for i, f in enumerate(filters):
+            if allowed[i]:
+                groups.setdefault(filter_expr(f), []).append(i)
+        pool = self.store.search_pool
+        found_dense: dict[int, list[dict]] = {}
+        found_lexical: dict[int, list[dict]] = {}
+        searches: list[tuple[dict[int, list[dict]], list[int], Future[list[list[dict]]]]] = []
+        for expr, rows in groups.items():
+            searches.append((found_dense, rows, pool.submit(
+                self._search, "sentences", [qvecs[i].astype(np.float32).tolist() for i in rows], "vector", "IP",
+                DENSE_CANDIDATES, expr, ["doc_id", "version", "p_first", "p_last"])))
+            worded = [i for i in rows if question_terms[i]]
+            if worded:
+                searches.append((found_lexical, worded, pool.submit(
+                    self._search, "passages", [" ".join(question_terms[i]) for i in worded], "sparse", "BM25",
+                    LEXICAL_CANDIDATES, expr, ["doc_id", "version", "idx"])))
+        self.sentence_df([t for ts in question_terms for t in ts])
+        for found, rows, future in searches:
+            found.update(zip(rows, future.result(), strict=True))
+        self._read_heads({h["entity"]["doc_id"] for hits in (*found_dense.values(), *found_lexical.values())
+                          for h in hits})
         out: list[PassageScores | None] = []
-        for qvec, qterms, f in zip(qvecs, question_terms, filters, strict=True):
-            allowed = self.count_passages(f)
-            if allowed == 0:
+        for i, f in enumerate(filters):
+            if allowed[i] == 0:
                 out.append(None if f is not None else PassageScores(np.zeros(0, np.int64), np.zeros(0, np.float32),
                                                                     np.zeros(0, np.float32)))
                 continue
-            expr = filter_expr(f)
-            dense_hits = self._search("sentences", [qvec.astype(np.float32).tolist()], "vector", "IP",
-                                      DENSE_CANDIDATES, expr, ["doc_id", "version", "p_first", "p_last"])
-            lexical_hits = self._search("passages", [" ".join(qterms)], "sparse", "BM25", LEXICAL_CANDIDATES, expr,
-                                        ["doc_id", "version", "idx"]) if qterms else []
-            self._read_heads({h["entity"]["doc_id"] for h in dense_hits + lexical_hits})
+            dense_hits, lexical_hits = found_dense.get(i, []), found_lexical.get(i, [])
             dense: dict[tuple[str, int], float] = {}
             for h in dense_hits:
                 e = h["entity"]
@@ -147,11 +218,12 @@ class MilvusView:
             keys = sorted({*dense, *bm25})  # equal scores rank by (doc_id, passage): the same order every time
             ids = np.array([self._passage_id(k) for k in keys], np.int64)
             out.append(PassageScores(ids, np.array([dense.get(k, 0.0) for k in keys], np.float32),
-                                     np.array([bm25.get(k, 0.0) for k in keys], np.float32), allowed > len(keys)))
+                                     np.array([bm25.get(k, 0.0) for k in keys], np.float32), allowed[i] > len(keys)))
         return out
 
     def _search(self, collection: str, data: list, field: str, metric: str, limit: int, expr: str,
-                fields: list[str]) -> list[dict]:
+                fields: list[str]) -> list[list[dict]]:
+        """The hits of each query in ``data``."""
         from pymilvus import MilvusException
 
         from index.errors import StorageError
@@ -163,7 +235,7 @@ class MilvusView:
         except MilvusException as exc:
             raise StorageError(f"searching Milvus at {self.store.uri} failed ({' '.join(str(exc).split())[:160]})") \
                 from None
-        return list(found[0]) if found else []
+        return [list(hits) for hits in found] if found else [[] for _ in data]
 
     def _current(self, row: dict) -> bool:
         head = self._heads.get(row["doc_id"])
@@ -184,6 +256,12 @@ class MilvusView:
         wanted = list(dict.fromkeys(doc_ids))
         self._read_heads(wanted)
         missing = [d for d in wanted if d not in self._entries and self._heads.get(d) is not None]
+        cache = self.store.entry_cache
+        for d in list(missing):
+            cached = cache.get(d, self._heads[d]["sha256"])  # type: ignore[index]
+            if cached is not None:
+                self._entries[d] = cached
+                missing.remove(d)
         if missing:
             heads: dict[str, dict] = {d: self._heads[d] for d in missing}  # type: ignore[misc]
             parts: dict[str, list[tuple[int, str]]] = {}
@@ -194,6 +272,7 @@ class MilvusView:
                     parts.setdefault(row["doc_id"], []).append((row["part"], row["text"]))
             for d, head in heads.items():
                 self._entries[d] = self._entry(head, parts.get(d, []))  # type: ignore[arg-type]
+                cache.put(self._entries[d])
         return {d: self._entries[d] for d in wanted if d in self._entries}
 
     def _entry(self, head: dict, parts: list[tuple[int, str]]) -> Entry:
@@ -267,11 +346,17 @@ class MilvusView:
         missing = [t for t in dict.fromkeys(words) if t not in self._df]
         if missing:
             counts = dict.fromkeys(missing, 0)
-            for row in self.store.query("terms", f"term in [{', '.join(quote(t) for t in missing)}]", ["term", "n"],
-                                        limit=TERMS_LIMIT):
+            rows = self._term_rows(missing)
+            if len(rows) >= TERMS_LIMIT and len(missing) > 1:  # cut off: each term on its own, as many as it has
+                rows = [row for t in missing for row in self._term_rows([t])]
+            for row in rows:
                 counts[row["term"]] += row["n"]
             self._df.update(counts)
         return {t: self._df[t] for t in words}
+
+    def _term_rows(self, words: list[str]) -> list[dict]:
+        return self.store.query("terms", f"term in [{', '.join(quote(t) for t in words)}]", ["term", "n"],
+                                limit=TERMS_LIMIT)
 
     @cached_property
     def idf(self) -> _Idf:
@@ -286,7 +371,7 @@ class MilvusView:
 
     def terms_of_document(self, doc_id: str) -> frozenset[str]:
         entry = self.load([doc_id]).get(doc_id)
-        return frozenset(t for s in entry.sentences for t in terms(s.text)) if entry else frozenset()
+        return self.store.entry_cache.terms(entry) if entry else frozenset()
 
 
 class _Idf:

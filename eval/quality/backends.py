@@ -76,7 +76,7 @@ def bm25_closeness(embedded: QAService, milvus: QAService, questions: Sequence[s
         ours = bm25_passage_scores(snap, qterms)
         top = [i for i in np.argsort(-ours, kind="stable")[:k] if ours[i] > 0]
         mine = {(snap.passages[i].doc_id, snap.passages[i].start) for i in top}
-        hits = view._search("passages", [" ".join(qterms)], "sparse", "BM25", k, "", ["doc_id", "idx"])
+        [hits] = view._search("passages", [" ".join(qterms)], "sparse", "BM25", k, "", ["doc_id", "idx"])  # type: ignore[attr-defined]
         theirs = {(h["entity"]["doc_id"], view.entries[h["entity"]["doc_id"]].chunks[h["entity"]["idx"]].start)
                   for h in hits}
         if mine:

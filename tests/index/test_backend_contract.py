@@ -164,6 +164,15 @@ def test_answers_and_rankings_equal_across_backends(filled: dict[str, Storage]) 
             assert service.search(q, 8) == expected.search(q, 8)
 
 
+def test_a_batch_answers_as_its_questions_one_at_a_time(store: Storage) -> None:
+    """Milvus searches a batch's questions in one call per kind: each question still gets its own hits."""
+    service = _service(store)
+    questions = [MEET_Q, "Who is the lighthouse keeper of Tarnby?", "What did Kazakhstan say about US bases?",
+                 "zzzz qqqq"]
+    for filters in (None, Filters.parse(since="2021-11-24")):
+        assert service.ask_batch(questions, filters=filters) == [service.ask(q, filters=filters) for q in questions]
+
+
 LONG = _long_article()
 ALL = [*_seeds(), *documents(), LONG]
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from index.chunking import ChunkParams, chunk_document, split_sentences
+from index.chunking import ChunkParams, _word_before, chunk_document, split_sentences
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 
@@ -76,6 +77,25 @@ def test_offsets_and_coverage_on_awkward_texts(text: str) -> None:
 def test_offsets_and_coverage_on_arbitrary_unicode(text: str) -> None:
     for params in PARAMS:
         _check(text, params)
+
+
+@settings(max_examples=500, deadline=None)
+@given(texts() | st.text(max_size=200), st.integers(0, 10_000))
+def test_the_word_before_a_period_is_what_the_regex_found(text: str, at: int) -> None:
+    """The backward scan that replaced ``re.search(r"(\\S+)$", text[:dot])`` (quadratic over a long article) finds
+    the same word wherever the period is, with every whitespace character and a newline right before it."""
+    dot = at % (len(text) + 1)
+    m = re.search(r"(\S+)$", text[:dot])
+    assert _word_before(text, dot) == (m.group(1) if m else "")
+
+
+def test_the_word_before_a_period_on_fixed_texts() -> None:
+    assert _word_before("Met Dr. Smith", 6) == "Dr"
+    assert _word_before("at 9 a.m. on", 8) == "a.m"
+    assert _word_before("end of line\n.", 12) == "line"  # "$" matches before a final newline
+    assert _word_before("line \n.", 6) == ""
+    assert _word_before("(J. Doe", 2) == "(J"
+    assert _word_before(".", 0) == ""
 
 
 def test_empty_and_blank_texts_have_no_sentences() -> None:

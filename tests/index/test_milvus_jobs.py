@@ -40,20 +40,22 @@ def lite_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def replicas(lite_uri: str, embedder: Embedder) -> Iterator[Callable[..., tuple[MilvusStore, JobManager]]]:
     """``replica(clock=...)``: a new connection to this test's collections and a job manager over it (batches of 2)."""
     prefix = f"jobs{os.getpid()}_{next(_prefixes)}"
-    opened: list[tuple[MilvusStore, JobManager]] = []
+    opened: list[tuple[MilvusStore, JobManager, MilvusJobJournal]] = []
 
     def replica(clock: Callable[[], float] = time.time) -> tuple[MilvusStore, JobManager]:
         store = MilvusStore.open(lite_uri, embedder, prefix=prefix, create=True)
+        journal = MilvusJobJournal(store, clock=clock)
         manager = JobManager(lambda batch, progress: store.update(batch, on_progress=progress), batch_docs=2,
-                             journal=MilvusJobJournal(store, clock=clock))
-        opened.append((store, manager))
+                             journal=journal)
+        opened.append((store, manager, journal))
         return store, manager
 
     yield replica
-    for _, manager in opened:
+    for _, manager, journal in opened:
         manager.close(WAIT)
+        journal.close()  # its heartbeat
     opened[0][0].drop()
-    for store, _ in opened:
+    for store, _, _ in opened:
         store.close()
 
 
