@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from index.errors import InvalidInputError
 from index.text import QUESTION_WORDS, STOPWORDS, words
 from qa.followup import Parsed, anchor, ask_again, elliptic_wh, parse, replace_subject
+from qa.models import Answer
 from qa.phrases import ADVERBS, PRONOUNS, lemmatize
 from qa.referents import PRONOUN, plural_referent, resolve_pronouns, such, who_referent
 
@@ -44,6 +45,37 @@ def needs_context(question: str) -> bool:
     if re.match(r"\s*(and|what about|how about|also)\b", question, re.I):
         return True
     return any(t in _ANAPHORA for t in toks) or len(content) <= 2
+
+
+def leans_on_context(question: str) -> bool:
+    """The turn says nothing the reader can place without the conversation: a pronoun ("according to it"), a
+    question phrase alone ("And where?", "During which exercises?") or no content word ("What happened?"). "Who is
+    Shoigu?" does not: it may start a new topic."""
+    toks = [w.lower() for w in words(question)]
+    content = [t for t in toks if t not in STOPWORDS and t not in QUESTION_WORDS]
+    return elliptic_wh(question) is not None or any(t in _ANAPHORA for t in toks) or not content
+
+
+def choose_answer(alone: Answer, readings: Sequence[Answer], leaning: bool) -> Answer:
+    """The answer a follow-up gets from the turn read alone and its ``readings`` with the conversation (retrieved
+    with the resolved question; the first is the resolved question's own, given when nothing answers).
+
+    A turn that leans on the conversation (``leans_on_context``) is about what the conversation was about: read
+    alone, the reader does not know what "it" is and may answer confidently from another article ("What did the
+    generals discuss, according to it?" after "RIA Novosti"), so the readings with the conversation decide. The
+    turn alone answers only when they all abstain, and only from the article the resolved question finds first
+    (a rewrite built on a wrong earlier answer: "Where did the government announce it?"). Any other turn may start
+    a new topic ("Who is Shoigu?"): the best-supported answer of all is kept, the turn alone first among equals."""
+    if not leaning:
+        answered = [a for a in (alone, *readings) if a.answer is not None]
+        return max(answered, key=lambda a: a.confidence) if answered else readings[0]
+    answered = [a for a in readings if a.answer is not None]
+    if answered:
+        return max(answered, key=lambda a: a.confidence)
+    found = readings[0].passages[0].doc_id if readings[0].passages else None
+    if alone.answer is not None and alone.citations and alone.citations[0].doc_id == found:
+        return alone
+    return readings[0]
 
 
 _PERSON = re.compile(r"\b(he|she|him|her|his)\b", re.I)

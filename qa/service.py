@@ -17,7 +17,7 @@ from index.jobs import Job, JobManager, RejectedRecord, WriteGate
 from index.store import UpdateReport, check_storable
 from qa.answer import Outcome, answer_batch, null_answer, passage_of
 from qa.config import AnswerParams, Settings
-from qa.conversation import resolve_turn
+from qa.conversation import choose_answer, leans_on_context, resolve_turn
 from qa.events import EVENT_PASSAGES, answer_event, event_question
 from qa.models import Answer, Hit, Passage
 from qa.question import Query
@@ -143,23 +143,21 @@ class QAService:
         if turn.question == bare or event_question(bare, self.today()) is not None:
             # "What happened on Tuesday?" after another question is a fresh question, not a follow-up of it
             return self._answer([bare], top_k, filters, self.params)[0].answer
-        # A follow-up may also stand alone ("Who is Shoigu?"): read it alone too and keep the best-supported answer,
-        # so a new topic is not dragged back to the old one. A completed follow-up is also read as written from the
-        # sentences the completed question retrieves: a rewrite built on a wrong earlier answer ("What was K2 better
-        # known as?") then still has the turn as the user wrote it; the reader answers "For how long?" from the right
-        # sentence best as written, "From whom?" best with the earlier question beside it.
+        # A follow-up may also stand alone ("Who is Shoigu?"): it is read alone too, so a new topic is not dragged
+        # back to the old one (qa.conversation.choose_answer says which reading answers). A completed follow-up is
+        # also read as written from the sentences the completed question retrieves: a rewrite built on a wrong
+        # earlier answer ("What was K2 better known as?") then still has the turn as the user wrote it; the reader
+        # answers "For how long?" from the right sentence best as written, "From whom?" best with the earlier
+        # question beside it.
         variants = [(bare, bare), (turn.question, turn.reader_question)]
         if turn.reader_question != bare:
             variants.append((turn.question, bare))
         if turn.reader_question != turn.question:
             variants.append((turn.question, turn.question))
         # each turn was held to the question limit above; a completed one may be longer than the limit
-        answers = [o.answer for o in self._answer([q for q, _ in variants], top_k, filters, self.params,
-                                                   reader_texts=[r for _, r in variants])]
-        answered = [a for a in answers if a.answer is not None]
-        if not answered:
-            return answers[1]
-        return max(answered, key=lambda a: a.confidence)  # the first of equals: the turn alone
+        alone, *readings = [o.answer for o in self._answer([q for q, _ in variants], top_k, filters, self.params,
+                                                            reader_texts=[r for _, r in variants])]
+        return choose_answer(alone, readings, leans_on_context(bare))
 
     def search(self, query: str, k: int | None = None, filters: Filters | None = None) -> list[Passage]:
         """The ``k`` best passages, from the documents ``filters`` allow when given (none when they allow none)."""

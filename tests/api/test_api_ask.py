@@ -109,6 +109,18 @@ def test_chat_follow_up_it_is_the_event_the_earlier_turn_asked_about(client: Tes
     assert body["citations"][0]["doc_id"] == MILLEY_DOC
 
 
+def test_chat_follow_up_with_a_pronoun_is_answered_from_the_conversation_s_article(client: TestClient) -> None:
+    first_q = "Which Russian news service reported on the Helsinki talks?"
+    messages = [{"role": "user", "content": first_q}, {"role": "assistant", "content": "RIA Novosti"},
+                {"role": "user", "content": "What did the generals discuss, according to it?"}]
+    response = client.post("/chat", json={"messages": messages})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["question"] == "What did the generals discuss, according to RIA Novosti?"
+    assert body["answer"] == "issues of mutual interest"  # not the phone-call article's answer to the bare turn
+    assert [c["doc_id"] for c in body["citations"]] == [MILLEY_DOC]
+
+
 def test_search_ranks_passages_with_exact_offsets(client: TestClient) -> None:
     response = client.get("/search", params={"q": "patrol boats Odessa", "k": 3})
     assert response.status_code == 200

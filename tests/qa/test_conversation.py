@@ -6,8 +6,11 @@ from __future__ import annotations
 import pytest
 
 from index.errors import InvalidInputError
-from qa.conversation import Turn, needs_context, resolve_turn
+from qa.conversation import Turn, leans_on_context, needs_context, resolve_turn
+from qa.service import QAService
 
+MILLEY_DOC = "000_674862a2fea0ee51"
+PATROL_DOC = "003_15bbf54440315bf5"
 FIRST = ("user", "Where did Milley meet Gerasimov?")
 REPLY = ("assistant", "In Helsinki, on Wednesday.")
 
@@ -63,6 +66,51 @@ def test_no_user_message_is_rejected(messages: list[tuple[str, str]]) -> None:
 )
 def test_needs_context(question: str, expected: bool) -> None:
     assert needs_context(question) is expected
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("What did the generals discuss, according to it?", True),  # a pronoun
+        ("And where?", True),  # a question phrase alone
+        ("During which exercises?", True),
+        ("What happened?", True),  # no content word
+        ("Who is Shoigu?", False),  # may start a new topic
+        ("How long did the campaign last?", False),
+    ],
+)
+def test_leans_on_context(question: str, expected: bool) -> None:
+    assert leans_on_context(question) is expected
+
+
+def _chat(service: QAService, first: str, first_answer: str, follow_up: str) -> tuple[str, str | None, list[str]]:
+    answer = service.chat([("user", first), ("assistant", first_answer), ("user", follow_up)])
+    return answer.question, answer.answer, [c.doc_id for c in answer.citations]
+
+
+def test_a_turn_that_leans_on_the_conversation_is_answered_from_the_resolved_question(seed_service: QAService) -> None:
+    # read alone, "according to it" is answered from the phone-call article ("current questions of international
+    # security", 0.58); the resolved question finds the Helsinki talks RIA Novosti reported on (0.46)
+    first = "Which Russian news service reported on the Helsinki talks?"
+    assert seed_service.chat([("user", first)]).answer == "RIA Novosti"
+    assert _chat(seed_service, first, "RIA Novosti", "What did the generals discuss, according to it?") == (
+        "What did the generals discuss, according to RIA Novosti?", "issues of mutual interest", [MILLEY_DOC])
+    # the same turn without the pronoun is a question of its own, read alone
+    assert _chat(seed_service, first, "RIA Novosti", "What did the generals discuss?") == (
+        "What did the generals discuss?", "current questions of international security", [PATROL_DOC])
+
+
+def test_the_turn_alone_answers_when_the_resolved_question_abstains(seed_service: QAService) -> None:
+    # a wrong earlier answer (Peskov accused nobody) makes the rewrite unanswerable; the turn as written is answered
+    # from the article the rewrite retrieves first
+    assert _chat(seed_service, "Who is the Kremlin spokesman?", "Dmitry Peskov",
+                 "How many flights did he say they made?") == (
+        "How many flights did he say they made?", "30", [PATROL_DOC])
+
+
+def test_a_turn_that_names_its_own_topic_keeps_the_best_supported_answer(seed_service: QAService) -> None:
+    assert _chat(seed_service, "Where did Milley and Gerasimov meet?", "Finland", "Who is Shoigu?") == (
+        "Who is Shoigu?", "Defense Minister", [PATROL_DOC])
 
 
 def test_a_pronoun_becomes_the_name_the_last_answer_gave() -> None:
