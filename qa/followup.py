@@ -22,9 +22,11 @@ from qa.phrases import (
     lemmatize,
     mid_sentence,
     noun_phrase,
+    participle,
     past_participle,
     plural,
     verb_like,
+    with_of,
 )
 
 _WH = r"(?:what|which|who|whom|whose|where|when|why|how)"
@@ -140,6 +142,8 @@ def with_answer(parsed: Parsed, answer: str | None) -> str:
         phrase = answer_phrase(parsed, answer)
         if phrase and phrase.split()[0].lower() == parsed.body.split()[-1].lower():
             phrase = phrase.split(None, 1)[1] if " " in phrase else ""  # "go on for" + "for six hours"
+        if phrase and noun_slot(parsed.wh) and not re.match(rf"{PREP}\b", phrase, re.I):
+            return with_object(parsed.body, phrase)
         return f"{parsed.body} {phrase}".strip()
     counted = re.match(r"how (?:many|much) (.+)", parsed.wh, re.I)
     if counted:  # "How many health workers took part?": 4,000 health workers, or the health workers
@@ -151,6 +155,46 @@ def with_answer(parsed: Parsed, answer: str | None) -> str:
     if verb.lower() in BE | MODALS or verb.lower() in ("has", "have", "had"):
         return f"{verb} {answer} {rest}".strip()
     return f"did {answer} {lemmatize(verb)} {rest}".strip()
+
+
+_TIME_NOUNS = frozenset(["year", "day", "month", "date", "time", "week"])
+
+
+def noun_slot(wh: str) -> bool:
+    """A question phrase that asks for a subject or an object ("who", "what", "which base", "how many turbines"),
+    not for a circumstance ("where", "in which city", "what year")."""
+    tokens = wh.lower().split()
+    if tokens[:2] in (["how", "many"], ["how", "much"]):
+        return len(tokens) > 2
+    return tokens[0] in ("who", "whom", "what", "which") and not (len(tokens) > 1 and tokens[1] in _TIME_NOUNS)
+
+
+def with_object(body: str, phrase: str) -> str:
+    """An inverted question's body with the answer that was its object (or passive subject) in its place: after the
+    verb, before the circumstances ("did the US lease Karshi-Khanabad in Uzbekistan", "did the Americans have to
+    leave Manas in 2014"), after "were" in the passive ("were 1.4 million children vaccinated against measles");
+    at the end when the subject cannot be told."""
+    aux, *rest = body.split()
+    if aux.lower() in BE and rest and participle(rest[0]):
+        return " ".join([aux, phrase, *rest])
+    np = noun_phrase(rest)
+    if rest and rest[0].lower() in PRONOUNS:
+        verb = 1
+    elif np is not None:
+        verb = len(with_of(rest, np).split())
+    else:
+        return f"{body} {phrase}"
+    # the first preposition after the verb that heads a phrase: not "to" before a verb, not one left stranded
+    # before another ("talk about [risk mitigation] in Helsinki")
+    at = next((i for i in range(verb + 1, len(rest) - 1) if re.fullmatch(PREP, rest[i].lower())
+               and not re.fullmatch(PREP, rest[i + 1].lower()) and (rest[i].lower() != "to" or _heads(rest[i + 1]))),
+              len(rest))
+    return " ".join([aux, *rest[:at], phrase, *rest[at:]])
+
+
+def _heads(token: str) -> bool:
+    """A word that starts a noun phrase after "to" ("to the port", "to Ukraine"), not a verb ("to leave")."""
+    return token.lower() in DETERMINERS or token[:1].isupper() or token[:1].isdigit()
 
 
 def passive(parsed: Parsed) -> str | None:
@@ -179,8 +223,15 @@ def passive(parsed: Parsed) -> str | None:
 
 
 def ask_again(follow_wh: str, parsed: Parsed, answer: str | None) -> str | None:
-    """"And where?" after "When did they first meet?" (2019) -> "Where did they first meet in 2019?"."""
-    clause = with_answer(parsed, answer if follow_wh.lower() != parsed.wh.lower() else None)
+    """"And where?" after "When did they first meet?" (2019) -> "Where did they first meet in 2019?"; "And who?"
+    after "Which country hosted the talks?" -> "Who hosted the talks?" (it asks for the subject again); None for
+    "And who?" after "Which base did the US use?": its answer took the object the follow-up would ask for."""
+    same = follow_wh.lower() == parsed.wh.lower()
+    if not same and noun_slot(follow_wh) and noun_slot(parsed.wh):
+        if parsed.inverted or follow_wh.lower() == "whom":
+            return None
+        return f"{follow_wh[:1].upper()}{follow_wh[1:]} {parsed.body}?"
+    clause = with_answer(parsed, None if same else answer)
     if not clause:
         return None
     return f"{follow_wh[:1].upper()}{follow_wh[1:]} {clause}?"

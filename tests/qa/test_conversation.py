@@ -113,6 +113,13 @@ def test_a_turn_that_names_its_own_topic_keeps_the_best_supported_answer(seed_se
         "Who is Shoigu?", "Defense Minister", [PATROL_DOC])
 
 
+def test_an_object_answer_takes_the_object_s_place_and_who_asks_for_the_subject(seed_service: QAService) -> None:
+    assert _chat(seed_service, "Which airbase did the US lease in Uzbekistan?", "K2", "Until when?") == (
+        "Until when did the US lease K2 in Uzbekistan?", "2005", [MILLEY_DOC])
+    assert _chat(seed_service, "Which Russian news service reported on the Helsinki talks?", "RIA Novosti",
+                 "And who?") == ("Who reported on the Helsinki talks?", "RIA Novosti", [MILLEY_DOC])
+
+
 def test_a_pronoun_becomes_the_name_the_last_answer_gave() -> None:
     messages = [("user", "Who is the Kremlin spokesman?"), ("assistant", "Dmitry Peskov"),
                 ("user", "What did he say?")]

@@ -53,6 +53,23 @@ def _turns(*texts: str) -> list[tuple[str, str]]:
         # another name asks the earlier question of it
         (("Where did Milley and Gerasimov meet?", "Helsinki", "What about Biden and Putin?"),
          "Where did Biden and Putin meet?"),
+        # the answer of an object question takes the object's place, before the circumstances
+        (("Which base did the Americans have to leave in 2014?", "Manas", "Where?"),
+         "Where did the Americans have to leave Manas in 2014?"),
+        (("Which airbase did the US lease in Uzbekistan?", "Karshi-Khanabad", "And when?"),
+         "When did the US lease Karshi-Khanabad in Uzbekistan?"),
+        (("What did the US send to Ukraine?", "patrol boats", "When?"),
+         "When did the US send patrol boats to Ukraine?"),
+        (("What did Milley and Gerasimov talk about in Helsinki?", "risk mitigation", "When?"),
+         "When did Milley and Gerasimov talk about risk mitigation in Helsinki?"),
+        (("How many children were vaccinated against measles in Malawi?", "1.4 million", "And when?"),
+         "When were 1.4 million children vaccinated against measles in Malawi?"),
+        # "who" after a subject question asks for the subject again; after an object question no rule applies
+        (("Which country hosted the talks?", "Finland", "And who?"), "Who hosted the talks?"),
+        (("Which base in Kyrgyzstan did the US use?", "Manas", "And who?"),
+         "And who? (following up on: Which base in Kyrgyzstan did the US use?)"),
+        (("Who opposed the Gull Bank project?", "Fishing groups", "And whom?"),
+         "And whom? (following up on: Who opposed the Gull Bank project?)"),
     ],
 )
 def test_a_follow_up_becomes_a_standalone_question(texts: tuple[str, ...], expected: str) -> None:
