@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from index.errors import InvalidInputError
 from index.text import QUESTION_WORDS, STOPWORDS, words
-from qa.followup import Parsed, anchor, ask_again, elliptic_wh, parse, replace_subject
+from qa.followup import Parsed, anchor, ask_again, elliptic_wh, noun_slot, parse, replace_subject
 from qa.models import Answer
 from qa.phrases import ADVERBS, PRONOUNS, lemmatize
 from qa.referents import PRONOUN, plural_referent, resolve_pronouns, such, who_referent
@@ -227,7 +227,9 @@ def _resolve(messages: Sequence[tuple[str, str]]) -> tuple[Turn, _Referents]:
         anchored = anchor(latest, parsed) if parsed else None
         return Turn(anchored or latest, anchored or latest), _Referents()
     answer = last_answer(messages)
-    person = _who(standalone, answer, carried.person or _named_answer(messages) or _person(earlier, latest))
+    # a name that answered "During which exercises?" or "Where?" ("Global Thunder", "Helsinki") is no person
+    named = _named_answer(messages) if parsed is None or noun_slot(parsed.wh) else None
+    person = _who(standalone, answer, carried.person or named or _person(earlier, latest))
     group = (plural_referent(parsed, answer) if parsed else None) or carried.group
     used = _Referents(person if _PERSON.search(latest) else None, group if _THEY.search(latest) else None)
     rewritten = rewrite(latest, standalone, answer, person, carried.group)

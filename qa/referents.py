@@ -136,7 +136,10 @@ def resolve_pronouns(follow_up: str, parsed: Parsed, answer: str | None, person:
     said = mid_sentence(answer) if answer else None
     thing = said if parsed.word in ("what", "which", "whom") and said and len(said.split()) <= 6 else wh_noun(parsed)
     who = who_referent(parsed, answer)
+    one = who if parsed.word == "who" else person  # whom "he" / "she" is
     they = plural_referent(parsed, answer) or group_before
+    if they is not None and they == one and re.search(r"\b(he|she|his|him|her)\b", follow_up, re.I):
+        they = None  # "How many flights did he say they made?": "they" is not "he"
     group = subject(parsed)
     event = event_phrase(parsed, answer)
     place = said if parsed.word == "where" and said else None
@@ -159,7 +162,6 @@ def resolve_pronouns(follow_up: str, parsed: Parsed, answer: str | None, person:
         elif word == "then":
             return m.group(0) if time is None else (f"in {time}" if time[:1].isdigit() else time)
         else:
-            one = who if parsed.word == "who" else person
             possessive = word == "his" or (word == "her" and rest[:1].isalpha())
             out = None if one is None else _possessive(one) if possessive else one
         if out is None:

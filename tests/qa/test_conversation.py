@@ -145,3 +145,19 @@ def test_a_date_answer_is_no_person_and_a_resolved_name_carries_over() -> None:
     assert resolve_turn(messages[:3]) == Turn("When did Sergey Ryabkov say that?", "When did Sergey Ryabkov say that?")
     # "July" answered the turn before; "he" is still the minister, whole name kept
     assert resolve_turn(messages) == Turn("What word did Sergey Ryabkov use?", "What word did Sergey Ryabkov use?")
+
+
+def test_a_name_that_answered_a_circumstance_is_no_person() -> None:
+    messages = [("user", "Who accused Washington of rehearsing a nuclear strike on Russia?"),
+                ("assistant", "Sergei Shoigu"), ("user", "During which exercises?"), ("assistant", "Global Thunder"),
+                ("user", "How many flights near Russia did he say the bombers made this month?")]
+    assert resolve_turn(messages).question == (
+        "How many flights near Russia did Sergei Shoigu say the bombers made this month?")
+
+
+def test_they_is_not_the_person_he_is() -> None:
+    messages = [("user", "Who accused Washington of rehearsing a nuclear strike on Russia?"),
+                ("assistant", "Sergei Shoigu"), ("user", "How many flights did he say they made?")]
+    assert resolve_turn(messages) == Turn("How many flights did Sergei Shoigu say they made?",
+                                          "How many flights did Sergei Shoigu say they made?")
+
