@@ -110,7 +110,7 @@ def answer_phrase(parsed: Parsed, answer: str | None) -> str:
     a = mid_sentence(answer.strip().rstrip(".").split(",")[0])  # "In Helsinki, on Wednesday": its first part
     starts_with_prep = re.match(rf"{PREP}\b", a, re.I) is not None
     wh = parsed.wh.lower()
-    time_prep = _time_preposition(a)
+    time_prep = time_preposition(a)
     if time_prep and not starts_with_prep and (parsed.word == "when" or re.search(r"\b(day|date|year|month)\b", wh)):
         return f"{time_prep} {a}"  # "On which day ...?" answered "2019": "in 2019"
     prep = re.match(rf"({PREP})\s", wh)
@@ -127,7 +127,7 @@ def answer_phrase(parsed: Parsed, answer: str | None) -> str:
     return a
 
 
-def _time_preposition(answer: str) -> str | None:
+def time_preposition(answer: str) -> str | None:
     """The preposition a time takes: "on" a day ("Wednesday", "14 March"), "in" a year or month ("2019", "June")."""
     if _WEEKDAY.match(answer) or _DAY_DATE.match(answer):
         return "on"

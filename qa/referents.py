@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from qa.followup import Parsed, answer_phrase, subject
+from qa.followup import Parsed, answer_phrase, subject, time_preposition
 from qa.phrases import (
     ADVERBS,
     AUX,
@@ -142,7 +142,6 @@ def resolve_pronouns(follow_up: str, parsed: Parsed, answer: str | None, person:
         they = None  # "How many flights did he say they made?": "they" is not "he"
     group = subject(parsed)
     event = event_phrase(parsed, answer)
-    place = said if parsed.word == "where" and said else None
     time = said if parsed.word == "when" and said else None
     failed = False
 
@@ -157,8 +156,7 @@ def resolve_pronouns(follow_up: str, parsed: Parsed, answer: str | None, person:
         elif word == "their":
             out = _possessive(they) if they else None
         elif word == "there":
-            out = (said if place and place.split()[0].lower() in ("in", "at", "near") else f"in {place}"
-                   ) if place else _at(parsed)
+            out = _there(parsed, said)
         elif word == "then":
             return m.group(0) if time is None else (f"in {time}" if time[:1].isdigit() else time)
         else:
@@ -203,6 +201,30 @@ def _possessive(phrase: str) -> str:
     return f"{phrase}'" if phrase.endswith("s") and plural(phrase.split()[-1]) else f"{phrase}'s"
 
 
+_AREAS = frozenset(["country", "city", "town", "village", "region", "district", "province", "state", "island"])
+_SITES = frozenset(["base", "airbase", "airport", "port", "harbour", "camp", "site", "station", "hospital", "prison"])
+_PLACE_PHRASE = re.compile(r"\b(?:in|at|near) (?:the )?[A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*")
+
+
+def _there(parsed: Parsed, said: str | None) -> str | None:
+    """Where "there" is: the answer of a where question ("in Helsinki"), the place a which question asked for ("at
+    Al Udeid airbase" after "Which airbase ...?", "in Finland" after "Which country ...?"), the place a "where is"
+    question asked about, else the place the earlier question named ("in Helsinki" of "For how long did they hold
+    their meeting in Helsinki?"); never a time ("in July")."""
+    if said and parsed.word == "where":
+        return said if said.split()[0].lower() in ("in", "at", "near") else f"in {said}"
+    asked = re.search(r"\b(?:which|what)\s+(\w+)", parsed.wh, re.I)  # "airbase" of "Which airbase in Qatar"
+    noun = asked.group(1).lower() if asked else ""
+    if said and parsed.word in ("which", "what") and noun in _AREAS | _SITES:
+        phrase = answer_phrase(parsed, said)  # "In which city ...?": "in Helsinki"
+        if re.match(r"(?:in|at|near)\s", phrase, re.I):
+            return phrase
+        return f"{'in' if noun in _AREAS else 'at'} {said}"
+    named = [m.group(0) for m in _PLACE_PHRASE.finditer(parsed.body)
+             if time_preposition(m.group(0).split(None, 1)[1]) is None]
+    return _at(parsed) or (named[-1] if named else None)
+
+
 def _at(parsed: Parsed) -> str | None:
     """"There" after "Where is the Al Udeid airbase?" that found no answer: at the airbase."""
     be, _, place = parsed.body.partition(" ")
@@ -228,7 +250,15 @@ def _it(parsed: Parsed, thing: str | None, event: str | None, group: str | None,
         return who
     measured = group if parsed.word == "how" and group and not plural(group.split()[-1]) else None
     found = event or (named if as_subject else None) or measured
-    return found or last_thing(parsed)
+    return found or last_thing(parsed) or _site(parsed)
+
+
+def _site(parsed: Parsed) -> str | None:
+    """The site the earlier question named after "at" or "in": "Al Udeid airbase" of "About how many US service
+    personnel are at Al Udeid airbase?" (a place that is a thing, not a city: "in Helsinki" is no "it")."""
+    sites = [m.group(1) for m in re.finditer(rf"\b(?:in|at|near) ((?:the )?[A-Z][\w'’-]*(?: [A-Z][\w'’-]*)* "
+                                             rf"(?:{'|'.join(sorted(_SITES))}))\b", parsed.body)]
+    return sites[-1] if sites else None
 
 
 _SUCH = re.compile(r"\bsuch an? [a-z]+\b(?! of\b)")

@@ -120,6 +120,24 @@ def test_an_object_answer_takes_the_object_s_place_and_who_asks_for_the_subject(
                  "And who?") == ("Who reported on the Helsinki talks?", "RIA Novosti", [MILLEY_DOC])
 
 
+def test_there_and_it_are_the_airbase_a_which_question_found(seed_service: QAService) -> None:
+    messages: list[tuple[str, str]] = []
+    got = []
+    for turn in ("Which airbase in Qatar can the US use to reach Afghanistan?",
+                 "About how many US service personnel are there?", "What did it serve as last month?"):
+        messages.append(("user", turn))
+        answer = seed_service.chat(messages)
+        got.append((answer.question, answer.answer, [(c.doc_id, c.start, c.end) for c in answer.citations]))
+        messages.append(("assistant", answer.answer or "Not found in the articles."))
+    assert got == [
+        ("Which airbase in Qatar can the US use to reach Afghanistan?", "Al Udeid airbase",
+         [(MILLEY_DOC, 2488, 2613)]),
+        ("About how many US service personnel are at Al Udeid airbase?", "10,000", [(MILLEY_DOC, 2488, 2613)]),
+        ("What did Al Udeid airbase serve as last month?",
+         "a hub for the emergency evacuation of US citizens and Afghans", [(MILLEY_DOC, 2614, 2717)]),
+    ]
+
+
 def test_a_pronoun_becomes_the_name_the_last_answer_gave() -> None:
     messages = [("user", "Who is the Kremlin spokesman?"), ("assistant", "Dmitry Peskov"),
                 ("user", "What did he say?")]

@@ -195,6 +195,20 @@ NONE = "Not found in the articles."
          "Who will pay for the cost of the bridge?"),
         (("Where is the Al Udeid airbase?", NONE, "How many US service personnel are there?"),
          "How many US service personnel are at the Al Udeid airbase?"),
+        # "there" is the place a which question asked for, or the place the earlier question named (never a time);
+        # "it" the site it named
+        (("Which airbase in Qatar can the US use to reach Afghanistan?", "Al Udeid airbase",
+          "About how many US service personnel are there?"),
+         "About how many US service personnel are at Al Udeid airbase?"),
+        (("Which airbase in Qatar can the US use to reach Afghanistan?", "Al Udeid airbase",
+          "About how many US service personnel are there?", "10,000", "What did it serve as last month?"),
+         "What did Al Udeid airbase serve as last month?"),
+        (("Which country hosted the talks?", "Finland", "Who else was there?"), "Who else was in Finland?"),
+        (("In which city did Milley and Gerasimov hold their meeting?", "Helsinki", "For how long?", "six hours",
+          "And what did they talk about there, according to the Russian news service?"),
+         "What did Milley and Gerasimov talk about in Helsinki, according to the Russian news service?"),
+        (("When did Ryabkov speak in July?", "Tuesday", "Who was there?"),
+         "Who was there? (following up on: When did Ryabkov speak in July?)"),
     ],
 )
 def test_follow_ups_on_subject_questions_groups_and_missing_answers(texts: tuple[str, ...], expected: str) -> None:
