@@ -136,6 +136,8 @@ class SharedJournal(Journal, Protocol):
 
     def interrupted(self, job_id: str) -> str | None: ...
 
+    def watch(self, adopt: Callable[[dict, list[Document]], None]) -> None: ...
+
 
 def _now() -> datetime:
     return datetime.now(UTC)
@@ -188,32 +190,43 @@ class JobManager:
 
     def resume(self) -> list[Job]:
         """Load the journal: finished jobs are listed again, unfinished ones queued to go on after their last
-        journaled batch (in their order of creation). Returns the resumed jobs."""
+        journaled batch (in their order of creation). With a shared journal (Milvus) these are the jobs of replicas
+        that are gone, and from now on such jobs are taken over as they are found. Returns the resumed jobs."""
         if self._journal is None:
             return []
-        resumed = []
         with self._cond:
-            for record, docs in self._journal.load():
-                job = Job.model_validate(record)
-                if job.state in FINISHED or docs is None or len(docs) != job.total:
-                    if job.state not in FINISHED:
-                        log.warning("job %s cannot be resumed: its journaled upload is missing or incomplete", job.id)
-                        job = job.model_copy(update={"state": "failed", "finished": _now(), "error": (
-                            f"the server restarted and the upload was lost from its journal; the first {job.done} "
-                            "documents are indexed")})
-                        self._journal.finish(job.model_dump(mode="json"))
-                    self._jobs[job.id] = job
-                    continue
-                job = job.model_copy(update={"state": "queued"})
-                self._jobs[job.id], self._docs[job.id] = job, docs
-                self._queue.append(job.id)
-                resumed.append(job)
+            resumed = [job for record, docs in self._journal.load() if (job := self._take(record, docs))]
             self._forget_old()
-            if self._queue:
-                self._start_worker()
         for job in resumed:
             log.warning("resuming indexing job %s after document %d of %d", job.id, job.done, job.total)
+        if self._shared is not None:
+            self._shared.watch(self._adopt)
         return resumed
+
+    def _adopt(self, record: dict, docs: list[Document]) -> None:
+        """A job of a replica that is gone, taken over through the shared journal: it goes on here."""
+        with self._cond:
+            job = self._take(record, docs)
+        if job is not None:
+            log.warning("resuming indexing job %s after document %d of %d", job.id, job.done, job.total)
+
+    def _take(self, record: dict, docs: list[Document] | None) -> Job | None:
+        """List a journaled job; queue it when unfinished and its upload is whole (callers hold ``_cond``)."""
+        job = Job.model_validate(record)
+        if job.state in FINISHED or docs is None or len(docs) != job.total:
+            if job.state not in FINISHED:
+                log.warning("job %s cannot be resumed: its journaled upload is missing or incomplete", job.id)
+                job = job.model_copy(update={"state": "failed", "finished": _now(), "error": (
+                    f"the server restarted and the upload was lost from its journal; the first {job.done} "
+                    "documents are indexed")})
+                self._journal.finish(job.model_dump(mode="json"))  # type: ignore[union-attr]
+            self._jobs[job.id] = job
+            return None
+        job = job.model_copy(update={"state": "queued"})
+        self._jobs[job.id], self._docs[job.id] = job, docs
+        self._queue.append(job.id)
+        self._start_worker()
+        return job
 
     def _start_worker(self) -> None:
         if self._worker is None and not self._stopping:
@@ -280,8 +293,8 @@ class JobManager:
 
     def stop(self) -> None:
         """Have the worker stop after the batch it is writing (no new job starts). With a journal that keeps uploads
-        the unfinished jobs stay queued there and resume at the next start; otherwise they are cancelled (committed
-        batches stay)."""
+        the unfinished jobs stay queued there and resume at the next start (on Milvus: on another replica once this
+        one's heartbeat stops); otherwise they are cancelled (committed batches stay)."""
         with self._cond:
             if self._journal is None or not self._journal.resumable:
                 for job_id in list(self._docs):
@@ -338,9 +351,9 @@ class JobManager:
             remote = self._shared.interrupted(job.id) if self._shared is not None else None
             with self._cond:
                 job = self._jobs[job.id]
-                if remote == "finished":  # taken for lost by another replica, which recorded why
+                if remote == "taken":  # another replica took this one for gone, and the job over: no longer ours
                     self._docs.pop(job.id, None)
-                    self._jobs[job.id] = self.get(job.id)
+                    self._jobs.pop(job.id, None)
                     self._cond.notify_all()
                     return
                 if job.cancel_requested or remote == "cancel":

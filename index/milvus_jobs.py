@@ -7,15 +7,17 @@ liveness lease. Rows of one collection, told apart by ``kind``:
 - ``record``: a job's record as GET /jobs/{id} shows it, as JSON in parts of ``PART_CHARS`` characters under a
   revision number; the newest revision with all its parts is the record (so a reader never sees a half-written one),
   and older revisions are deleted after each write.
-- ``docs``: the ids of the upload, in order (what a job that cannot finish names as ``skipped``).
+- ``docs``: the upload (one stored document a line, as the embedded journal keeps it), until the job finishes.
 - ``cancel``: a cancel request made through another replica; the replica running the job reads it before each batch.
-- ``beat``: each replica running jobs upserts its heartbeat every ``HEARTBEAT_S`` seconds. An unfinished job whose
-  replica has not beaten for ``LEASE_S`` seconds (killed, or cut off from Milvus) is finished as ``failed`` by the
-  first replica that reads it: its committed batches stay, the rest are named as skipped, to be sent again (or as
-  ``cancelled``, when a cancel had been requested).
+- ``beat``: every serving replica upserts its heartbeat every ``HEARTBEAT_S`` seconds (the ``beat`` field; on
+  record rows it is when the job finished, 0 while it runs, so finding unfinished jobs reads no record text).
 
-Uploads are not stored here, so a job is not resumed by another replica (see docs/scale-out.md). A replica stopped
-normally cancels its jobs after the batch they are writing.
+An unfinished job whose replica has not beaten for ``LEASE_S`` seconds (killed, stopped, or cut off from Milvus) is
+taken over by one live replica, the one with the smallest id (so two do not both take it): it rewrites the record
+as its own and resumes the job after its last recorded batch, from the stored upload (the batch the lost replica was
+writing is written again: the same rows, its documents reported unchanged). A job whose cancel had been requested is
+finished as ``cancelled`` instead, and one whose upload cannot be read back as ``failed``. A replica that was only
+cut off and comes back finds its job taken and stops before its next batch.
 """
 
 from __future__ import annotations
@@ -43,18 +45,17 @@ KEEP_FINISHED = 100
 FINISHED = ("done", "failed", "cancelled")
 
 
-def lost_replica_error(done: int, total: int) -> str:
-    return (f"the replica running this job stopped before finishing it (killed, or cut off from Milvus for over "
-            f"{LEASE_S:.0f} s) after {done} of {total} documents: those are indexed, the skipped ones are not "
-            "(except perhaps the batch it was writing); send the skipped ones again (any already indexed are "
-            "reported unchanged)")
+def lost_upload_error(done: int, total: int) -> str:
+    return (f"the replica running this job stopped (killed, or cut off from Milvus for over {LEASE_S:.0f} s) after "
+            f"{done} of {total} documents, and its upload could not be read back to resume it: those {done} are "
+            "indexed; send the upload again (the documents already indexed are reported unchanged)")
 
 
 class MilvusJobJournal:
     """Job records every replica sharing the collections reads; each write is acknowledged by Milvus on return."""
 
     shared = True  # records of other replicas' jobs are read from here
-    resumable = False  # uploads are not kept: a stopped replica cancels its jobs, a killed one's fail (above)
+    resumable = True  # uploads are kept: a stopped or killed replica's jobs are resumed by another (above)
 
     def __init__(self, store: Any, clock: Callable[[], float] = time.time) -> None:
         self.store = store
@@ -63,12 +64,14 @@ class MilvusJobJournal:
         self._revs: dict[str, int] = {}
         self._beating = threading.Event()
         self._stop = threading.Event()
+        self._adopt: Callable[[dict, list[Document]], None] | None = None
 
     # ---- the journal JobManager writes through ------------------------------------------------------------
     def accept(self, record: dict, docs: Sequence[Document]) -> None:
-        """The upload's ids, then the record (so a record never lacks them); the heartbeat starts with the first job."""
+        """The upload, then the record (so a record never lacks it); the heartbeat starts with the first job."""
         self._start_heartbeat()
-        self._write(record["id"], "docs", 0, json.dumps([d.doc_id for d in docs], ensure_ascii=False), record)
+        lines = [json.dumps({**d.metadata(), "text": d.text}, ensure_ascii=False) for d in docs]
+        self._write(record["id"], "docs", 0, "\n".join(lines), record)
         self.save(record)
 
     def save(self, record: dict) -> None:
@@ -85,7 +88,50 @@ class MilvusJobJournal:
         self._delete(f"job_id == {quote(job_id)}")
 
     def load(self) -> list[tuple[dict, list[Document] | None]]:
-        return []  # nothing to resume: this replica's jobs were in its memory, and the uploads are not stored
+        """Start beating, and take over the jobs of replicas that are gone (``sweep``), to resume them here."""
+        self._start_heartbeat()
+        return list(self.sweep())
+
+    def watch(self, adopt: Callable[[dict, list[Document]], None]) -> None:
+        """From now on, every heartbeat also takes over the jobs of replicas that are gone and hands each to
+        ``adopt`` (record, upload)."""
+        self._adopt = adopt
+
+    def sweep(self) -> list[tuple[dict, list[Document] | None]]:
+        """Take over the unfinished jobs of replicas without a recent heartbeat, when this replica is the live one
+        with the smallest id: their records rewritten as this replica's, with their uploads (a job whose cancel was
+        requested, or whose upload cannot be read, is finished instead, and not returned)."""
+        # a light query first (no text): the rows of unfinished records, and who wrote them
+        open_rows = self._query('kind == "record" and beat == 0', ["job_id", "owner"])
+        if not open_rows:
+            return []
+        now = self.clock()
+        live = {b["owner"] for b in self._query('kind == "beat"', ["owner", "beat"]) if now - b["beat"] <= LEASE_S}
+        if min(live | {self.owner}) != self.owner:
+            return []  # another live replica takes them
+        lost = sorted({r["job_id"] for r in open_rows if r["owner"] not in live and r["owner"] != self.owner})
+        if not lost:
+            return []
+        rows = self._query(f'job_id in [{", ".join(quote(j) for j in lost)}] and kind in ["record", "cancel"]')
+        orphans = sorted((r for r in self._records(rows).values() if r["state"] not in FINISHED),
+                         key=lambda r: str(r["created"]))
+        cancels = {r["job_id"] for r in rows if r["kind"] == "cancel"}
+        taken: list[tuple[dict, list[Document] | None]] = []
+        for record in orphans:
+            owner, rev = record.pop("_owner"), record.pop("_rev")
+            if owner in live or owner == self.owner:
+                continue
+            record["cancel_requested"] = record["cancel_requested"] or record["id"] in cancels
+            docs = None if record["cancel_requested"] else self._upload(record["id"], record["total"])
+            if docs is None:
+                self._end_lost(record, rev)
+                continue
+            self._revs[record["id"]] = rev
+            self.save(record)  # now this replica's
+            log.warning("job %s: its replica %s is gone; resuming it here after document %d of %d", record["id"],
+                        owner, record["done"], record["total"])
+            taken.append((record, docs))
+        return taken
 
     # ---- what replicas sharing it need --------------------------------------------------------------------
     def read(self, job_id: str) -> dict | None:
@@ -116,47 +162,51 @@ class MilvusJobJournal:
 
     def interrupted(self, job_id: str) -> str | None:
         """What the replica running ``job_id`` must act on before its next batch: "cancel" (requested through any
-        replica), "finished" (another replica finished its record: this one was taken for gone), or None."""
+        replica), "taken" (another replica took it over, or finished it, taking this one for gone), or None."""
         rows = self._query(f'job_id == {quote(job_id)} and kind in ["record", "cancel"]')
-        if any(r["kind"] == "cancel" for r in rows):
-            return "cancel"
         record = self._records(rows).get(job_id)
-        return "finished" if record is not None and record["state"] in FINISHED else None
+        if record is not None and (record["_owner"] != self.owner or record["state"] in FINISHED):
+            return "taken"
+        return "cancel" if any(r["kind"] == "cancel" for r in rows) else None
 
     def close(self) -> None:
         self._stop.set()
 
     # ---- rows ---------------------------------------------------------------------------------------------
     def _settle(self, records: list[dict], rows: list[dict]) -> list[dict]:
-        """Records with their cancel requests; unfinished ones of replicas without a recent heartbeat, failed."""
+        """Records as GET /jobs shows them: with the cancel requests made through any replica."""
         cancels = {r["job_id"] for r in rows if r["kind"] == "cancel"}
-        open_ = [r for r in records if r["state"] not in FINISHED]
-        beats: dict[str, float] = {}
-        if open_:
-            owners = sorted({r["_owner"] for r in open_})
-            expr = f'kind == "beat" and owner in [{", ".join(quote(o) for o in owners)}]'
-            beats = {b["owner"]: b["beat"] for b in self._query(expr, ["owner", "beat"])}
-        now = self.clock()
         out = []
         for record in records:
-            owner, rev = record.pop("_owner"), record.pop("_rev")
-            if record["id"] in cancels:
+            record.pop("_owner"), record.pop("_rev")
+            if record["id"] in cancels and record["state"] not in FINISHED:
                 record["cancel_requested"] = True
-            if record["state"] not in FINISHED and now - beats.get(owner, 0.0) > LEASE_S:
-                record = self._end_lost(record, rev)
             out.append(record)
         return out
 
+    def _upload(self, job_id: str, total: int) -> list[Document] | None:
+        """The job's stored upload, or None when it cannot be read back whole."""
+        parts = self._query(f'job_id == {quote(job_id)} and kind == "docs"', ["part", "parts", "text"])
+        if not parts or len(parts) != parts[0]["parts"]:
+            return None
+        text = "".join(p["text"] for p in sorted(parts, key=lambda p: p["part"]))
+        try:
+            docs = [Document.from_stored(json.loads(line)) for line in text.split("\n") if line]
+        except (ValueError, KeyError, TypeError) as exc:
+            log.warning("job %s: its stored upload is unreadable (%s)", job_id, exc)
+            return None
+        return docs if len(docs) == total else None
+
     def _end_lost(self, record: dict, rev: int) -> dict:
-        """Finish the record of a job whose replica is gone: failed, or cancelled when that was requested."""
-        ids = self._query(f'job_id == {quote(record["id"])} and kind == "docs"', ["part", "parts", "text"])
-        upload = json.loads("".join(r["text"] for r in sorted(ids, key=lambda r: r["part"]))) if ids else []
+        """Finish the record of a job whose replica is gone and that is not resumed: cancelled when that was
+        requested (the documents after ``done`` skipped), else failed (its upload could not be read back)."""
         cancelled = record["cancel_requested"]
+        docs = self._upload(record["id"], record["total"]) if cancelled else None
         ended = {**record, "state": "cancelled" if cancelled else "failed", "finished": datetime.now(UTC).isoformat(),
-                 "skipped": upload[record["done"]:],
-                 "error": None if cancelled else lost_replica_error(record["done"], record["total"])}
+                 "skipped": [d.doc_id for d in (docs or [])[record["done"]:]],
+                 "error": None if cancelled else lost_upload_error(record["done"], record["total"])}
         # the same revision number whichever replica gets here first: a second one rewrites the same rows
-        self._write(record["id"], "record", rev + 1, json.dumps(ended, ensure_ascii=False), record)
+        self._write(record["id"], "record", rev + 1, json.dumps(ended, ensure_ascii=False), ended)
         self._delete(f'job_id == {quote(record["id"])} and kind in ["docs", "cancel"]')
         log.warning("job %s: its replica stopped; %s after %d of %d documents", record["id"], ended["state"],
                     record["done"], record["total"])
@@ -176,10 +226,12 @@ class MilvusJobJournal:
         return out
 
     def _write(self, job_id: str, kind: str, rev: int, text: str, record: dict) -> None:
-        """The parts of ``text`` under ``rev``, then the deletion of the job's other revisions of ``kind``."""
+        """The parts of ``text`` under ``rev``, then the deletion of the job's other revisions of ``kind``. The
+        ``beat`` of a finished job's record rows is when it finished (0 while unfinished: what ``sweep`` looks for)."""
         chunks = [text[i:i + PART_CHARS] for i in range(0, len(text), PART_CHARS)] or [""]
+        ended = self.clock() if kind == "record" and record["state"] in FINISHED else 0.0
         self._upsert([{"pk": f"{job_id}:{kind}:{rev}:{n}", "job_id": job_id, "kind": kind, "rev": rev, "part": n,
-                       "parts": len(chunks), "owner": self.owner, "beat": 0.0, "created": str(record["created"]),
+                       "parts": len(chunks), "owner": self.owner, "beat": ended, "created": str(record["created"]),
                        "text": chunk, "v": dummy_vector()} for n, chunk in enumerate(chunks)])
         self._delete(f"job_id == {quote(job_id)} and kind == {quote(kind)} and rev != {rev}")
 
@@ -198,7 +250,11 @@ class MilvusJobJournal:
         while not self._stop.wait(HEARTBEAT_S):
             try:
                 self._beat()
-            except Exception as exc:  # the engine is unreachable: readers will take this replica's jobs for lost
+                adopt = self._adopt
+                if adopt is not None:
+                    for record, docs in self.sweep():
+                        adopt(record, docs)  # type: ignore[arg-type]
+            except Exception as exc:  # the engine is unreachable: other replicas will take this one's jobs over
                 if self._stop.is_set():
                     return
                 log.warning("job heartbeat to Milvus failed (%s)", exc)

@@ -18,7 +18,7 @@ from index.embedder import Embedder
 from index.errors import JobFinishedError, JobNotFoundError
 from index.jobs import Job, JobManager
 from index.milvus import MilvusStore, document_rows, start_lite
-from index.milvus_jobs import LEASE_S, MilvusJobJournal, lost_replica_error
+from index.milvus_jobs import LEASE_S, MilvusJobJournal, lost_upload_error
 
 WAIT = 300  # seconds: a bound for a hung test, not a synchronisation
 _prefixes = itertools.count()
@@ -100,23 +100,21 @@ def test_a_finished_job_reads_the_same_through_every_replica(replicas) -> None: 
         b.get("job_" + "x" * 100)
 
 
-def test_a_job_whose_replica_is_gone_is_failed_with_what_it_skipped(replicas) -> None:  # type: ignore[no-untyped-def]
+def test_the_job_of_a_replica_that_is_gone_is_taken_over_and_finished(replicas) -> None:  # type: ignore[no-untyped-def]
     store_a, a = replicas()
     _, later = replicas(clock=lambda: time.time() + LEASE_S + 5)  # A's heartbeat looks older than the lease to it
     upload = docs(6)
-    read: list[Job] = []
-    a.on_batch = lambda job: read.append(later.get(job.id)) if job.done == 2 else None
+    taken: list[list[Job]] = []
+    a.on_batch = lambda job: taken.append(later.resume()) if job.done == 2 else None
     job = a.submit(upload)
-    ended = a.wait(job.id, WAIT)
-    failed = read[0]
-    assert (failed.state, failed.done, failed.added, failed.skipped, failed.error) == \
-        ("failed", 2, ["ferry_0", "ferry_1"], [d.doc_id for d in upload[2:]], lost_replica_error(2, 6))
-    assert failed.error == ("the replica running this job stopped before finishing it (killed, or cut off from "
-                            "Milvus for over 15 s) after 2 of 6 documents: those are indexed, the skipped ones are "
-                            "not (except perhaps the batch it was writing); send the skipped ones again (any already "
-                            "indexed are reported unchanged)")
-    assert ended == failed  # A, taken for gone, stopped before its next batch and wrote nothing more
-    assert sorted(store_a.snapshot.entries) == ["ferry_0", "ferry_1"]
+    a.wait(job.id, WAIT)  # A, taken for gone, stops before its next batch: the job is no longer its own
+    [resumed] = taken[0]
+    assert (resumed.id, resumed.state, resumed.done, resumed.added) == (job.id, "queued", 2, ["ferry_0", "ferry_1"])
+    finished = later.wait(job.id, WAIT)
+    assert (finished.state, finished.done, finished.added, finished.unchanged, finished.skipped, finished.error) == \
+        ("done", 6, [d.doc_id for d in upload], [], [], None)
+    assert a.get(job.id) == finished
+    assert [store_a.count(c) for c in ("heads", "documents", "sentences", "passages")] == [6, 6, 12, 6]
 
 
 def test_a_batch_written_again_never_duplicates_rows(replicas, embedder: Embedder) -> None:  # type: ignore[no-untyped-def]
@@ -139,15 +137,35 @@ def test_a_job_cancelled_then_lost_with_its_replica_reads_as_cancelled(replicas)
     _, b = replicas()
     _, later = replicas(clock=lambda: time.time() + LEASE_S + 5)
     upload = docs(6)
-    read: list[Job] = []
+    resumed: list[list[Job]] = []
 
-    def cancel_then_read(job: Job) -> None:
+    def cancel_then_lose(job: Job) -> None:
         if job.done == 2:
             b.cancel(job.id)
-            read.append(later.get(job.id))
+            resumed.append(later.resume())
 
-    a.on_batch = cancel_then_read
+    a.on_batch = cancel_then_lose
     ended = a.wait(a.submit(upload).id, WAIT)
-    assert (read[0].state, read[0].done, read[0].skipped, read[0].error, read[0].cancel_requested) == \
+    assert resumed == [[]]
+    assert (ended.state, ended.done, ended.skipped, ended.error, ended.cancel_requested) == \
         ("cancelled", 2, [d.doc_id for d in upload[2:]], None, True)
-    assert ended == read[0] == b.get(ended.id)
+    assert ended == b.get(ended.id) == later.get(ended.id)
+
+
+def test_a_lost_job_whose_upload_cannot_be_read_back_fails(replicas) -> None:  # type: ignore[no-untyped-def]
+    store_a, a = replicas()
+    _, later = replicas(clock=lambda: time.time() + LEASE_S + 5)
+    resumed: list[list[Job]] = []
+
+    def lose_upload(job: Job) -> None:
+        if job.done == 2:
+            store_a.client.delete(store_a.name("jobs"), filter='kind == "docs"')
+            resumed.append(later.resume())
+
+    a.on_batch = lose_upload
+    ended = a.wait(a.submit(docs(6)).id, WAIT)
+    assert resumed == [[]]
+    assert (ended.state, ended.done, ended.skipped, ended.error) == ("failed", 2, [], lost_upload_error(2, 6))
+    assert ended.error == ("the replica running this job stopped (killed, or cut off from Milvus for over 15 s) "
+                           "after 2 of 6 documents, and its upload could not be read back to resume it: those 2 are "
+                           "indexed; send the upload again (the documents already indexed are reported unchanged)")
