@@ -156,7 +156,7 @@ def rewrite(follow_up: str, earlier: str, answer: str | None, person: str | None
         return replace_subject(parsed, other.group("x"))
     question = _without_lead(follow_up)
     own = parse(question)
-    if own is not None and _repeats(own, parsed):
+    if own is not None and (_repeats(own, parsed) or answer and not parsed.inverted and _says_so(own)):
         return ask_again(own.wh, parsed, answer)  # "Where did she announce it?" after "Who announced ...?"
     question = such(question, parsed)
     resolved = resolve_pronouns(question, parsed, answer, person, group)
@@ -183,6 +183,14 @@ def _repeats(own: Parsed, parsed: Parsed) -> bool:
     if len(content) != 1 or len(tokens) < 2 or not any(t.lower() in PRONOUNS for t in tokens):
         return False
     return lemmatize(content[0]) in {lemmatize(t) for t in parsed.body.split()}
+
+
+def _says_so(own: Parsed) -> bool:
+    """The follow-up asks about the earlier answer's saying what the earlier question said it did: "When did he say
+    that?" after "Which minister warned against US troops in Afghanistan's neighbours?" (Sergey Ryabkov)."""
+    tokens = [t.lower() for t in own.body.split()]
+    return (own.inverted and len(tokens) == 4 and tokens[1] in ("he", "she", "they") and lemmatize(tokens[2]) == "say"
+            and tokens[3] in ("that", "so", "this", "it"))
 
 
 def resolve_turn(messages: Sequence[tuple[str, str]]) -> Turn:

@@ -138,6 +138,26 @@ def test_there_and_it_are_the_airbase_a_which_question_found(seed_service: QASer
     ]
 
 
+def test_said_that_asks_the_earlier_question_again_so_such_a_deployment_keeps_its_topic(
+        seed_service: QAService) -> None:
+    messages: list[tuple[str, str]] = []
+    got = []
+    for turn in ("Which Russian deputy foreign minister warned against US troops in Afghanistan's neighbours?",
+                 "When did he say that?", "What word did he use for such a deployment?"):
+        messages.append(("user", turn))
+        answer = seed_service.chat(messages)
+        got.append((answer.question, answer.answer, [(c.doc_id, c.start, c.end) for c in answer.citations]))
+        messages.append(("assistant", answer.answer or "Not found in the articles."))
+    assert got == [
+        ("Which Russian deputy foreign minister warned against US troops in Afghanistan's neighbours?",
+         "Sergey Ryabkov", [(MILLEY_DOC, 3383, 3594)]),
+        ("When did Sergey Ryabkov warn against US troops in Afghanistan's neighbours?", "July",
+         [(MILLEY_DOC, 3383, 3594)]),
+        ("What word did Sergey Ryabkov use for such a deployment of US troops in Afghanistan's neighbours?",
+         "unacceptable", [(MILLEY_DOC, 3383, 3594)]),
+    ]
+
+
 def test_a_pronoun_becomes_the_name_the_last_answer_gave() -> None:
     messages = [("user", "Who is the Kremlin spokesman?"), ("assistant", "Dmitry Peskov"),
                 ("user", "What did he say?")]
@@ -160,7 +180,9 @@ def test_a_date_answer_is_no_person_and_a_resolved_name_carries_over() -> None:
     messages = [("user", "Which Russian deputy minister warned the US?"), ("assistant", "Sergey Ryabkov"),
                 ("user", "When did he say that?"), ("assistant", "July"),
                 ("user", "What word did he use?")]
-    assert resolve_turn(messages[:3]) == Turn("When did Sergey Ryabkov say that?", "When did Sergey Ryabkov say that?")
+    # "that" is what the earlier question said he did
+    assert resolve_turn(messages[:3]) == Turn("When did Sergey Ryabkov warn the US?",
+                                              "When did Sergey Ryabkov warn the US?")
     # "July" answered the turn before; "he" is still the minister, whole name kept
     assert resolve_turn(messages) == Turn("What word did Sergey Ryabkov use?", "What word did Sergey Ryabkov use?")
 

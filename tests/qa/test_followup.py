@@ -88,6 +88,11 @@ NONE = "Not found in the articles."
         (("Who announced the approval of the Gull Bank wind farm?", "Claire Holloway", "Where did she announce it?",
           "Norwich", "And when?"),
          "When did Claire Holloway announce the approval of the Gull Bank wind farm in Norwich?"),
+        # "said that" after a subject question is what the question said its answer did; not after another question
+        (("Who accused Washington of rehearsing a nuclear strike on Russia?", "Sergei Shoigu",
+          "Where did he say that?"),
+         "Where did Sergei Shoigu accuse Washington of rehearsing a nuclear strike on Russia?"),
+        (("Who is the Kremlin spokesman?", "Dmitry Peskov", "When did he say it?"), "When did Dmitry Peskov say it?"),
         # an answer that only started its sentence with a capital loses it inside the question
         (("Who announced the approval of the Gull Bank wind farm?", "The government", "Where did she announce it?"),
          "Where did the government announce the approval of the Gull Bank wind farm?"),
