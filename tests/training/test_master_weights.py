@@ -55,3 +55,26 @@ def test_weights_recovered_from_the_int8_graph_fill_every_reader_key(reader):
     assert set(state) == model_keys
     assert state["encoder.encoder.layer.0.attention.self.query.weight"].shape == (384, 384)
     assert state["encoder.encoder.layer.0.intermediate.dense.weight"].shape == (1536, 384)
+
+
+def test_interpolating_two_masters_mixes_every_tensor_and_refuses_mismatched_readers(tmp_path):
+    from training.reader.master import interpolate, main, save_master
+
+    a = {"w": torch.tensor([0.0, 2.0, -4.0]), "b": torch.tensor([1.0])}
+    b = {"w": torch.tensor([4.0, 2.0, 0.0]), "b": torch.tensor([3.0])}
+    mixed = interpolate(a, b, 0.25)
+    assert mixed["w"].tolist() == [1.0, 2.0, -3.0] and mixed["b"].tolist() == [1.5]
+    with pytest.raises(ValueError, match="differ in their tensors"):
+        interpolate(a, {"w": b["w"]}, 0.5)
+    with pytest.raises(ValueError, match=r"w: shape \(3,\) against \(2,\)"):
+        interpolate(a, {"w": torch.zeros(2), "b": b["b"]}, 0.5)
+    # the command writes an fp16 master that loads back as the mix
+    save_master(a, tmp_path / "a.safetensors")
+    save_master(b, tmp_path / "b.safetensors")
+    main(["--interpolate", str(tmp_path / "a.safetensors"), str(tmp_path / "b.safetensors"), "--alpha", "0.5",
+          "--out", str(tmp_path / "mix.safetensors")])
+    assert load_master(tmp_path / "mix.safetensors")["w"].tolist() == [2.0, 2.0, -2.0]
+    with pytest.raises(SystemExit):
+        main(["--interpolate", str(tmp_path / "a.safetensors"), str(tmp_path / "b.safetensors"), "--alpha", "1.5",
+              "--out", str(tmp_path / "bad.safetensors")])
+    assert not (tmp_path / "bad.safetensors").exists()

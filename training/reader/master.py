@@ -5,6 +5,10 @@ start from it on any fresh checkout (``python -m training.reader.train --init qa
 
 ``from_int8`` recovers weights from a dynamic-int8 graph (``w = scale * (q - zero_point)``), for a reader whose
 higher-precision weights were lost: the recovered weights carry the int8 rounding, nothing else.
+
+``interpolate`` mixes two readers fine-tuned from one another (weight-space ensembling, "WiSE-FT": Wortsman et al.,
+CVPR 2022): ``(1 - alpha) * a + alpha * b`` per tensor, one model of the same size and speed that keeps much of what
+each was good at.
 """
 
 from __future__ import annotations
@@ -67,15 +71,37 @@ def from_int8(graph: Path) -> dict[str, torch.Tensor]:
     return {k: torch.from_numpy(np.array(v, dtype=np.float32)) for k, v in state.items()}
 
 
+def interpolate(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor], alpha: float) -> dict[str, torch.Tensor]:
+    """``(1 - alpha) * a + alpha * b`` for every tensor; both must hold the same names and shapes."""
+    if a.keys() != b.keys():
+        raise ValueError(f"the two readers differ in their tensors: {sorted(a.keys() ^ b.keys())[:5]}")
+    for name, value in a.items():
+        if value.shape != b[name].shape:
+            raise ValueError(f"{name}: shape {tuple(value.shape)} against {tuple(b[name].shape)}")
+    return {name: (1 - alpha) * value + alpha * b[name] for name, value in a.items()}
+
+
 def main(argv: list[str] | None = None) -> None:
     import argparse
 
-    parser = argparse.ArgumentParser(description="Recover master weights from a dynamic-int8 reader graph.")
-    parser.add_argument("--from-int8", type=Path, required=True)
+    parser = argparse.ArgumentParser(description="Make master weights: recover them from a dynamic-int8 reader graph, "
+                                                 "or interpolate two masters.")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--from-int8", type=Path)
+    source.add_argument("--interpolate", type=Path, nargs=2, metavar=("A", "B"),
+                        help="two master files: writes (1 - alpha) * A + alpha * B")
+    parser.add_argument("--alpha", type=float, default=0.5, help="B's share with --interpolate (0..1)")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
-    save_master(from_int8(args.from_int8), args.out,
-                {"recovered_from": args.from_int8.name, "note": "dequantized from per-channel int8"})
+    if args.interpolate:
+        if not 0.0 <= args.alpha <= 1.0:
+            parser.error("--alpha must be between 0 and 1")
+        a, b = args.interpolate
+        save_master(interpolate(load_master(a), load_master(b), args.alpha), args.out,
+                    {"interpolated": f"{1 - args.alpha:g} * {a.name} + {args.alpha:g} * {b.name}"})
+    else:
+        save_master(from_int8(args.from_int8), args.out,
+                    {"recovered_from": args.from_int8.name, "note": "dequantized from per-channel int8"})
     print(f"{args.out} ({args.out.stat().st_size / 1e6:.1f} MB)")
 
 
