@@ -13,7 +13,9 @@ from qa.service import QAService
 # rose: short span 0.797 (47/59), span F1 0.847, citation right 0.831 (49/59), abstention recall 0.923 (24/26), quote
 # exact 1.000, fused hit@5 1.000, conversation turns 0.708 (17/24). Two bars still sit below the whole-sentence
 # pipeline before the reader: citation right was 0.898 and conversation turns 0.833 then (a sentence contains the gold
-# answer far more often than a short span does). Never lower these to let a change pass.
+# answer far more often than a short span does). Conversation turns re-set on 2026-12-03 after the follow-up rewrites
+# and qa.conversation.choose_answer (same reader): measured 0.792 (19/24), the bar one turn under. Never lower these
+# to let a change pass.
 THRESHOLDS: dict[str, float] = {
     "fused_hit@5": 0.98,
     "short_span": 0.77,
@@ -21,7 +23,7 @@ THRESHOLDS: dict[str, float] = {
     "citation_right": 0.81,
     "abstention_recall": 0.88,
     "quote_exact": 1.0,
-    "turn_accuracy": 0.66,
+    "turn_accuracy": 0.75,
 }
 
 @pytest.fixture(scope="module")
