@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -109,15 +110,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--queries", type=int, default=200)
     p.add_argument("--out", type=Path, default=None)
     args = p.parse_args(argv)
+    load_start = os.getloadavg()
     runs = [run(n, args.queries) for n in args.sentences]
-    result = {"runs": runs, "meta": {"commit": git_commit(), "date": datetime.date.today().isoformat(),
-                                     "engine": "milvus-lite 2.5.1 (FLAT, SPARSE_INVERTED_INDEX/BM25)",
-                                     "machine": "2 cores shared with other jobs (loaded): figures are upper bounds",
-                                     "command": "python -m eval.bench.milvus_scale " + " ".join(
-                                         argv if argv is not None else sys.argv[1:])}}
-    lines = ["# Milvus backend per node (milvus-lite, loaded machine)", "",
-             f"Commit {result['meta']['commit']}, {result['meta']['date']}; {result['meta']['machine']}. "
-             f"Command: `{result['meta']['command']}`.", "",
+    load = f"load average {load_start[0]:.2f} at start, {os.getloadavg()[0]:.2f} at end (1 minute; 2 cores)"
+    meta: dict[str, str] = {"commit": git_commit(), "date": datetime.date.today().isoformat(),
+                            "engine": "milvus-lite 2.5.1 (FLAT, SPARSE_INVERTED_INDEX/BM25)", "machine": load,
+                            "command": "python -m eval.bench.milvus_scale " + " ".join(
+                                argv if argv is not None else sys.argv[1:])}
+    result = {"runs": runs, "meta": meta}
+    lines = ["# Milvus backend per node (milvus-lite)", "",
+             f"Commit {meta['commit']}, {meta['date']}; {meta['machine']}. "
+             f"Command: `{meta['command']}`.", "",
              "| sentences | passages | insert sentences/s | dense p50 ms | dense+filter p50 ms | BM25 p50 ms | "
              "engine RSS MB | disk MB |", "|---|---|---|---|---|---|---|---|"]
     for r in runs:
