@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import os
 import sys
 import tempfile
 import time
@@ -156,7 +157,8 @@ def markdown(r: dict) -> str:
         "",
         f"Same answer and citation offsets: {sq['agreement']['same_answer_and_offsets']:.3f} of questions; same top-5 "
         f"passages: {sq['agreement']['same_top5_passages']:.3f}.",
-        f"Time to answer them all in-process (loaded machine, 2 cores shared): embedded "
+        f"Time to answer them all in-process (2 cores; load average {os.getloadavg()[0]:.2f} when the report was "
+        f"written): embedded "
         f"{sq['seconds']['embedded']:.0f} s, Milvus {sq['seconds']['milvus']:.0f} s.",
         "",
         f"BM25 (Milvus `Function` on our stemmed terms vs our BM25, {r['bm25']['questions']} questions): top-10 "
