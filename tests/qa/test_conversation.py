@@ -120,15 +120,21 @@ def test_an_object_answer_takes_the_object_s_place_and_who_asks_for_the_subject(
                  "And who?") == ("Who reported on the Helsinki talks?", "RIA Novosti", [MILLEY_DOC])
 
 
-def test_there_and_it_are_the_airbase_a_which_question_found(seed_service: QAService) -> None:
+def _conversation(service: QAService, *turns: str) -> list[tuple[str, str | None, list[tuple[str, int, int]]]]:
+    """Each turn asked after the earlier ones and the service's own answers: (resolved question, answer, citations)."""
     messages: list[tuple[str, str]] = []
     got = []
-    for turn in ("Which airbase in Qatar can the US use to reach Afghanistan?",
-                 "About how many US service personnel are there?", "What did it serve as last month?"):
+    for turn in turns:
         messages.append(("user", turn))
-        answer = seed_service.chat(messages)
+        answer = service.chat(messages)
         got.append((answer.question, answer.answer, [(c.doc_id, c.start, c.end) for c in answer.citations]))
         messages.append(("assistant", answer.answer or "Not found in the articles."))
+    return got
+
+
+def test_there_and_it_are_the_airbase_a_which_question_found(seed_service: QAService) -> None:
+    got = _conversation(seed_service, "Which airbase in Qatar can the US use to reach Afghanistan?",
+                        "About how many US service personnel are there?", "What did it serve as last month?")
     assert got == [
         ("Which airbase in Qatar can the US use to reach Afghanistan?", "Al Udeid airbase",
          [(MILLEY_DOC, 2488, 2613)]),
@@ -140,14 +146,9 @@ def test_there_and_it_are_the_airbase_a_which_question_found(seed_service: QASer
 
 def test_said_that_asks_the_earlier_question_again_so_such_a_deployment_keeps_its_topic(
         seed_service: QAService) -> None:
-    messages: list[tuple[str, str]] = []
-    got = []
-    for turn in ("Which Russian deputy foreign minister warned against US troops in Afghanistan's neighbours?",
-                 "When did he say that?", "What word did he use for such a deployment?"):
-        messages.append(("user", turn))
-        answer = seed_service.chat(messages)
-        got.append((answer.question, answer.answer, [(c.doc_id, c.start, c.end) for c in answer.citations]))
-        messages.append(("assistant", answer.answer or "Not found in the articles."))
+    got = _conversation(seed_service,
+                        "Which Russian deputy foreign minister warned against US troops in Afghanistan's neighbours?",
+                        "When did he say that?", "What word did he use for such a deployment?")
     assert got == [
         ("Which Russian deputy foreign minister warned against US troops in Afghanistan's neighbours?",
          "Sergey Ryabkov", [(MILLEY_DOC, 3383, 3594)]),
