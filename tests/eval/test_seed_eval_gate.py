@@ -16,14 +16,17 @@ from qa.service import QAService
 # answer far more often than a short span does). Conversation turns re-set on 2026-12-03 after the follow-up rewrites
 # and qa.conversation.choose_answer (same reader): measured 0.792 (19/24), the bar one turn under. Never lower these
 # to let a change pass.
+# Re-set on 2026-12-03 for reader minilm-l6-reader-15c00f4f4e75 (its confidence weights refit), one question under the
+# measured values, all of which rose (eval/reports/seed/ at b6e1a7e): short span 0.831 (49/59), span F1 0.864, citation
+# right 0.847 (50/59), abstention recall 0.962 (25/26), conversation turns 0.833 (20/24).
 THRESHOLDS: dict[str, float] = {
     "fused_hit@5": 0.98,
-    "short_span": 0.77,
-    "span_f1": 0.83,
-    "citation_right": 0.81,
-    "abstention_recall": 0.88,
+    "short_span": 0.81,
+    "span_f1": 0.84,
+    "citation_right": 0.83,
+    "abstention_recall": 0.92,
     "quote_exact": 1.0,
-    "turn_accuracy": 0.75,
+    "turn_accuracy": 0.79,
 }
 
 @pytest.fixture(scope="module")
