@@ -114,6 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         seed_e = QAService.from_settings(Settings(index_dir=Path(tmp) / "seed", seeds_dir=ROOT / "seeds"), True)
         seed_m = milvus_copy(seed_e, Path(tmp) / "seed.db", "seed")
         try:
+            load_start = os.getloadavg()[0]
             ans_e, secs_e = timed(embedded, texts)
             ans_m, secs_m = timed(milvus, texts)
             result = {
@@ -124,6 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "meta": {"questions": len(questions), "limit": args.limit, "articles": len(articles),
                          "passages": embedded.store.snapshot.n_passages, "commit": git_commit(),
                          "date": datetime.date.today().isoformat(), "engine": "milvus-lite 2.5.1, FLAT, BM25 Function",
+                         "load_average": {"start": load_start, "end": os.getloadavg()[0]},
                          "command": "python -m eval.quality.backends" + "".join(
                              f" {a}" for a in (argv if argv is not None else sys.argv[1:]))},
             }
@@ -157,8 +159,8 @@ def markdown(r: dict) -> str:
         "",
         f"Same answer and citation offsets: {sq['agreement']['same_answer_and_offsets']:.3f} of questions; same top-5 "
         f"passages: {sq['agreement']['same_top5_passages']:.3f}.",
-        f"Time to answer them all in-process (2 cores; load average {os.getloadavg()[0]:.2f} when the report was "
-        f"written): embedded "
+        f"Time to answer them all in-process (2 cores; 1-minute load average {meta['load_average']['start']:.2f} at "
+        f"the start of the run, {meta['load_average']['end']:.2f} at its end): embedded "
         f"{sq['seconds']['embedded']:.0f} s, Milvus {sq['seconds']['milvus']:.0f} s.",
         "",
         f"BM25 (Milvus `Function` on our stemmed terms vs our BM25, {r['bm25']['questions']} questions): top-10 "
