@@ -22,6 +22,8 @@ _CALENDAR = re.compile(r"\b(january|february|march|april|may|june|july|august|se
                        r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|today|tomorrow)\b", re.I)
 _YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})s?\b|'[0-9]{2}s?\b")
 _DIGIT = re.compile(r"[0-9]")
+# a day of the month or a day's name: "7", "21st", "Christmas Eve", "the weekend" (a bare year names no day)
+_DAY = re.compile(r"\b([0-9]{1,2}(st|nd|rd|th)?|day|eve|christmas|easter|weekend|holiday)\b", re.I)
 _WORD = re.compile(r"[A-Za-z]+")
 
 # names a country goes by that ISO 3166 does not list as one of its names
@@ -40,6 +42,7 @@ _LEAD = r"^\W*(?:(?:and|but|so|also|then)\W+)*"  # "And where?" asks what "Where
 _KINDS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\bhow (many|much)\b"), "number"),
     (re.compile(r"\b(what|which) (year|decade|century)\b|\bin what year\b"), "year"),
+    (re.compile(r"\b(what|which) day\b"), "day"),
     (re.compile(r"\bhow long (?:has|have|had)\b"), "duration_since"),  # "since 1951" answers it
     (re.compile(r"\bhow long\b(?! ago)"), "duration"),
     (re.compile(r"\b(what|which) (country|nation)\b(?!'s| s\b)"), "country"),
@@ -50,7 +53,7 @@ _KINDS: tuple[tuple[re.Pattern[str], str], ...] = (
 
 
 def expected_kind(question: str) -> str | None:
-    """The kind of span ``question`` asks for: number, year, duration, country, city, person, place; None when its
+    """The kind of span ``question`` asks for: number, year, day, duration, country, city, person, place; None when its
     form says nothing checkable ("What did he say?")."""
     q = question.lower().strip()
     # "Since NASA didn't know how many attempts ..., what did they use?": the question is the last clause that asks
@@ -131,6 +134,8 @@ def agrees(kind: str | None, span: str) -> bool:
             _CALENDAR.search(span))
     if kind == "year":  # "2014", "the 1990s", "17th century", "2nd century BCE"
         return bool(_YEAR.search(span) or _ORDINAL.search(span) or _ERA.search(span))
+    if kind == "day":  # "Wednesday", "February 7, 2016", "Christmas Eve"; not "2019", not a place
+        return bool(_CALENDAR.search(span) or _DAY.search(span))
     if kind in ("duration", "duration_since"):
         if kind == "duration_since" and (_YEAR.search(span) or re.search(r"\bsince\b", span, re.I)):
             return True
@@ -214,6 +219,8 @@ def may_hold(kind: str | None, sentence: str) -> bool:
         return has_number(sentence) or (kind != "number" and bool(_TIME_UNITS.search(sentence)))
     if kind == "year":
         return bool(_YEAR.search(sentence) or _ORDINAL.search(sentence) or _ERA.search(sentence))
+    if kind == "day":
+        return agrees(kind, sentence)
     if kind == "country":
         return _has_country(sentence) or _demonym(sentence)
     return True

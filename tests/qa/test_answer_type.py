@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from qa.answer_type import agrees, count_span, counted_noun, expected_kind, may_hold, names_question_subject
+from qa.service import QAService
 
 
 @pytest.mark.parametrize(
@@ -18,7 +19,8 @@ from qa.answer_type import agrees, count_span, counted_noun, expected_kind, may_
      # the clause that asks decides, not a "how many" inside another clause
      ("Since NASA didn't know how many attempts it needed, what did they use?", None),
      ("According to the text, how much money was raised?", "number"),
-     ("How long has Radio Tyneside been on air?", "duration_since")],
+     ("How long has Radio Tyneside been on air?", "duration_since"),
+     ("On which day did Milley meet Gerasimov?", "day"), ("What day of the week was Media Day held on?", "day")],
 )
 def test_expected_kind(question: str, kind: str | None) -> None:
     assert expected_kind(question) == kind
@@ -37,7 +39,10 @@ def test_expected_kind(question: str, kind: str | None) -> None:
      ("number", "seventh", True), ("number", "None", True), ("number", "2000", True), ("year", "17th", True),
      ("year", "2nd century BCE", True), ("country", "British", True), ("country", "French", True),
      ("country", "Paris", False), ("duration_since", "1951", True), ("duration_since", "since 1951", True),
-     ("duration", "1951", False)],
+     ("duration", "1951", False),
+     # a day: its name or date, never a bare year or a place
+     ("day", "Wednesday", True), ("day", "February 7, 2016", True), ("day", "Christmas Eve", True),
+     ("day", "2019", False), ("day", "Helsinki", False)],
 )
 def test_agrees(kind: str | None, span: str, ok: bool) -> None:
     assert agrees(kind, span) is ok
@@ -79,5 +84,15 @@ def test_a_sentence_is_read_first_when_it_may_hold_the_kind_asked() -> None:
     assert not may_hold("duration", "Milley met Gerasimov in Helsinki on Wednesday.")
     assert may_hold("year", "Mayow and Boyle experimented in the 17th century.")
     assert not may_hold("year", "Milley met Gerasimov in Helsinki on Wednesday.")
+    assert may_hold("day", "Milley met Gerasimov in Helsinki on Wednesday.")
+    assert not may_hold("day", "Milley and Gerasimov had previously met in 2019.")
     assert may_hold("country", UDEID)
     assert may_hold(None, "anything")
+
+
+def test_a_day_is_answered_with_a_day_never_with_a_year(seed_service: QAService) -> None:
+    assert seed_service.ask("On what day did the Russian and US generals talk on the phone?").answer == "Tuesday"
+    # the reader is surest of "2019" (an earlier meeting's year); the day of the Helsinki talks is read too
+    answer = seed_service.ask("On which day did Milley meet Gerasimov?")
+    assert answer.answer in (None, "Wednesday")
+    assert "Wednesday" in [c.highlight.text for c in [*answer.citations, *answer.closest] if c.highlight]
