@@ -27,10 +27,14 @@ def rrf(dense: np.ndarray, bm25: np.ndarray, dense_weight: float = 0.5) -> np.nd
 
 
 def _minmax(scores: np.ndarray) -> np.ndarray:
+    """Scores rescaled to [0, 1], the best 1; when all are equal (a collection of one passage), each positive score is
+    as good as the best, 1, and any other 0."""
     if len(scores) == 0:
         return scores
     lo, hi = float(scores.min()), float(scores.max())
-    return np.zeros_like(scores) if hi - lo < 1e-9 else (scores - lo) / (hi - lo)
+    if hi - lo < 1e-9:
+        return (scores > 0).astype(scores.dtype)
+    return (scores - lo) / (hi - lo)
 
 
 def normalized(dense: np.ndarray, bm25: np.ndarray, dense_weight: float = 0.5) -> np.ndarray:

@@ -268,3 +268,20 @@ def test_a_question_without_accents_finds_the_accented_name(client: TestClient) 
 def test_an_abstention_quotes_the_names_as_the_question_wrote_them(client: TestClient) -> None:
     body = client.post("/ask", json={"question": "What did the U.S. Secretaries say about Zorblaxia?"}).json()
     assert (body["answer"], body["abstain_reason"]) == (None, "the articles never mention: Secretaries, Zorblaxia")
+
+
+GENEVA = {"doc_id": "geneva-summit", "title": "Summit talks end",
+          "text": "Summit talks end\n\nPrime ministers Ardern and Sanchez held their summit in Geneva on Monday. They "
+                  "agreed to meet again next year."}
+
+
+def test_a_city_is_not_quoted_for_which_country(client: TestClient) -> None:
+    # the article names the city, never the country: quoting "Geneva" for "which country" would be a wrong answer
+    for doc_id in (MILLEY_DOC, PATROL_DOC):  # alone, so its sentences are read whatever countries the seeds name
+        assert client.delete(f"/documents/{doc_id}").status_code == 200
+    assert client.post("/documents", json=GENEVA).status_code == 201
+    body = client.post("/ask", json={"question": "In which country did Ardern and Sanchez hold their summit?"}).json()
+    assert body["answer"] is None
+    assert (body["closest"][0]["doc_id"], body["closest"][0]["highlight"]["text"]) == ("geneva-summit", "Geneva")
+    city = client.post("/ask", json={"question": "In which city did Ardern and Sanchez hold their summit?"}).json()
+    assert (city["answer"], city["citations"][0]["doc_id"]) == ("Geneva", "geneva-summit")

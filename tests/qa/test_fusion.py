@@ -38,7 +38,10 @@ def test_normalized_exact_values() -> None:
 
 
 def test_normalized_constant_and_empty_scores() -> None:
-    np.testing.assert_array_equal(normalized(np.array([0.4, 0.4]), np.array([1.0, 1.0]), 0.5), [0.0, 0.0])
+    # one passage, or ties: each is as good as the best, unless it scores nothing
+    np.testing.assert_array_equal(normalized(np.array([0.4]), np.array([2.5]), 0.5), [1.0])
+    np.testing.assert_array_equal(normalized(np.array([0.4, 0.4]), np.array([1.0, 1.0]), 0.5), [1.0, 1.0])
+    np.testing.assert_array_equal(normalized(np.array([0.4, 0.4]), np.array([0.0, 0.0]), 0.5), [0.5, 0.5])
     assert normalized(np.array([]), np.array([]), 0.5).shape == (0,)
 
 
