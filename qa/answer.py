@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from index.backend import ReadView
-from qa.answer_type import agrees, count_span, expected_kind, may_hold, names_question_subject
+from qa.answer_type import KIND_NOUNS, agrees, count_span, expected_kind, may_hold, names_question_subject
 from qa.confidence import Features, probability
 from qa.config import AnswerParams
 from qa.models import Answer, Citation, Highlight, Hit, Passage, ResolvedDate
@@ -189,9 +189,12 @@ def build_answer(snap: ReadView, query: Query, passages: list[Passage], scored: 
     typed = [s for s in scored if of_asked_kind(snap, query.text, s)]
     best = typed[0] if typed else scored[0]
     if not typed or best.probability < abstain_below or best.reading.start >= best.reading.end:
+        top = scored[0]
+        refused = (kind_mismatch(snap, query.text, top)
+                   if top.probability >= abstain_below and top.reading.start < top.reading.end else None)
         # the probability that the articles lack the answer is no higher for refusing a span of the wrong kind
-        return null_answer(query.text, passages, 1 - scored[0].probability,
-                           "no sentence in the articles supports an answer", closest(snap, scored))
+        reason = refused or "no sentence in the articles supports an answer"
+        return null_answer(query.text, passages, 1 - top.probability, reason, closest(snap, scored))
     start, end = count_span(query.text, snap.sentences[best.candidate.sentence_id].text, best.reading.start,
                             best.reading.end)
     citation = cite(snap, best.candidate.sentence_id, start, end, best.probability)
@@ -200,15 +203,23 @@ def build_answer(snap: ReadView, query: Query, passages: list[Passage], scored: 
                   citations=[citation], passages=passages)
 
 
-def of_asked_kind(snap: ReadView, question: str, scored: Scored) -> bool:
-    """Whether the span read from this candidate is of the kind the question asks for (qa.answer_type): no city for
-    "which country", no year for "how long", not the question's own subject for "who"."""
+def kind_mismatch(snap: ReadView, question: str, scored: Scored) -> str | None:
+    """Why the span read from this candidate is not of the kind the question asks for (qa.answer_type): no city for
+    "which country", no year for "how long", not the question's own subject for "who"; None when it is."""
     sentence = snap.sentences[scored.candidate.sentence_id].text
     start, end = scored.reading.start, scored.reading.end
+    span = sentence[start:end]
     kind = expected_kind(question)
     if kind == "person" and names_question_subject(question, sentence, start, end):
-        return False
-    return agrees(kind, sentence[start:end])
+        return f'the best-supported span, "{span}", names whom the question is about'
+    if kind is None or agrees(kind, span):
+        return None
+    return f'the best-supported span, "{span}", is not {KIND_NOUNS[kind]}'
+
+
+def of_asked_kind(snap: ReadView, question: str, scored: Scored) -> bool:
+    """Whether the span read from this candidate is of the kind the question asks for."""
+    return kind_mismatch(snap, question, scored) is None
 
 
 def original_sentence(snap: ReadView, sentence_id: int) -> int | None:

@@ -51,6 +51,11 @@ _KINDS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(_LEAD + r"where\b"), "place"),
 )
 
+# how a refusal names each kind: 'the best-supported span, "2019", is not a day'
+KIND_NOUNS = {"number": "a number", "year": "a year", "day": "a day", "duration": "a length of time",
+              "duration_since": "a length of time", "country": "a country", "city": "a city", "person": "a person",
+              "place": "a place"}
+
 
 def expected_kind(question: str) -> str | None:
     """The kind of span ``question`` asks for: number, year, day, duration, country, city, person, place; None when its

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from qa.answer_type import agrees, count_span, counted_noun, expected_kind, may_hold, names_question_subject
+from qa.answer_type import (
+    _KINDS,
+    KIND_NOUNS,
+    agrees,
+    count_span,
+    counted_noun,
+    expected_kind,
+    may_hold,
+    names_question_subject,
+)
 from qa.service import QAService
 
 
@@ -96,3 +105,15 @@ def test_a_day_is_answered_with_a_day_never_with_a_year(seed_service: QAService)
     answer = seed_service.ask("On which day did Milley meet Gerasimov?")
     assert answer.answer in (None, "Wednesday")
     assert "Wednesday" in [c.highlight.text for c in [*answer.citations, *answer.closest] if c.highlight]
+
+
+def test_refusing_a_span_of_the_wrong_kind_says_so(seed_service: QAService) -> None:
+    # the reader is sure of "2019" (0.86), an earlier meeting's year, and reads "Wednesday" at 0.38, under 0.45
+    answer = seed_service.ask("On what day of the week did Milley meet Gerasimov?")
+    assert (answer.answer, answer.abstain_reason) == (None, 'the best-supported span, "2019", is not a day')
+    assert [c.highlight.text for c in answer.closest if c.highlight][:2] == ["2019", "Wednesday"]
+    assert answer.confidence == round(1 - answer.closest[0].score, 4)
+
+
+def test_every_kind_has_a_name_for_refusals() -> None:
+    assert set(KIND_NOUNS) == {kind for _, kind in _KINDS}
