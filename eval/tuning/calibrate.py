@@ -1,14 +1,14 @@
-"""Fit qa/confidence.py's logistic WEIGHTS on SQuAD, cross-set and seed-eval questions; print them and the ECE.
+"""Fit qa/confidence.py's logistic WEIGHTS on SQuAD dev part A questions; print them and the ECE.
 
 `python -m eval.tuning.calibrate [--index-dir DIR] [--limit N]`. For every question that reaches the confidence model,
 the Features of the candidate the answer was chosen from are taken from ``QAService.ask_scored``, asked with
 abstention off (``abstain_below`` 0, so the chosen span always comes back and can be labelled). Questions answered
 null before the model runs (names no article mentions) do not use it and are left out.
-Labels: SQuAD on the SQuAD index -> the answer span contains a gold answer; seed eval on the seed index -> correct as in
-eval/quality/seed.py; SQuAD questions on the seed index, seed unanswerable questions on the SQuAD index and the
+Labels: SQuAD on the SQuAD index -> the answer span contains a gold answer; SQuAD questions on the seed index and the
 questions of paragraphs withheld from a second SQuAD index (``eval.quality.squad_data.withhold`` with
 CALIBRATION_WITHHELD, other paragraphs than the ones eval.quality.squad and eval.tuning.abstention_sweep withhold) -> 0.
-Nothing is written to qa/; paste the printed dict into qa/confidence.py.
+No question of the seed, hard-seed or follow-up eval sets is used, so their reports measure the model on questions it
+was not fit on. Nothing is written to qa/; paste the printed dict into qa/confidence.py.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from eval.args import count, positive
-from eval.quality.dataset import ROOT, SEED_EVAL, load_eval_set
+from eval.quality.dataset import ROOT
 from eval.quality.metrics import contains_answer, expected_calibration_error
 from eval.quality.squad import ANSWER_CAP, open_squad_service, open_withheld, sample
 from eval.quality.squad_data import CALIBRATION_WITHHELD, SquadQuestion, load_articles, vendor
@@ -81,20 +81,10 @@ def gather(squad: QAService, seed: QAService, withheld: tuple[QAService, Sequenc
     articles = load_articles(vendor())
     squad_qs = sample([q for a in articles for q in a.questions], limit, 0)
     cross_qs = sample([q for a in articles for q in a.questions], cross, 1)
-    evalset = load_eval_set(SEED_EVAL)
-    singles = evalset.questions
-
-    def seed_label(i: int, ans: Answer) -> bool:
-        gold = singles[i].gold
-        return gold is not None and contains_answer(ans.answer, gold.answers) and any(
-            c.doc_id == gold.doc_id for c in ans.citations)
-
     return (
         collect(squad, [q.question for q in squad_qs],
                 lambda i, a: contains_answer(a.answer, squad_qs[i].answers, ANSWER_CAP), "squad")
         + collect(seed, [q.question for q in cross_qs], lambda i, a: False, "squad-on-seed")
-        + collect(squad, [q.question for q in evalset.unanswerable], lambda i, a: False, "seed-unanswerable-on-squad")
-        + collect(seed, [q.question for q in singles], seed_label, "seed-eval")
         + collect(withheld[0], [q.question for q in withheld[1]], lambda i, a: False, "squad-withheld")
     )
 

@@ -27,7 +27,7 @@ MEETING_Q = "How long did the meeting last?"
 # standfirst holds the answer and is read first for "how long", but stays under the threshold with the shipped reader.
 MEETING_CLOSEST = [
     ("General Mark Milley meets with Russia General Valery Gerasimov in Finland for six hours amid the US push for "
-     "Central Asia bases.", "six hours", "0.23", 62, 190),
+     "Central Asia bases.", "six hours", "0.22", 62, 190),
     ("Al Udeid served as a hub for the emergency evacuation of US citizens and Afghans from Kabul last month.", "month",
      "0.04", 2614, 2717),
     ("Milley and Gerasimov had previously met in 2019 and have had a number of phone calls.", "2019", "0.04",
