@@ -35,6 +35,12 @@ SHORT_WORDS = 8
 DEPTH = 10
 
 
+def short_words(answers: Sequence[str]) -> int:
+    """The most words a short span may have: SHORT_WORDS, or the longest gold answer's words when that is longer (an
+    answer that quotes a long gold answer exactly is as short as it can be)."""
+    return max([SHORT_WORDS, *(len(a.split()) for a in answers)])
+
+
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """What came back for one question or conversation turn, and how it was judged."""
@@ -53,7 +59,7 @@ class Outcome:
     correct: bool
     quotes_exact: int
     quotes_total: int
-    short_span: bool = False  # answered with at most SHORT_WORDS words that contain a gold answer
+    short_span: bool = False  # answered with a gold answer in at most SHORT_WORDS words (or the longest gold's words)
     em: float = 0.0
     f1: float = 0.0
 
@@ -84,7 +90,8 @@ def judge(service: QAService, q: Question, ans: Answer, kind: str) -> Outcome:
         cited=tuple((c.doc_id, c.start, c.end) for c in ans.citations),
         contains=contains, citation_right=right_span, correct=ans.answer is not None and contains and right_doc,
         quotes_exact=exact, quotes_total=len(ans.citations),
-        short_span=contains and ans.answer is not None and len(ans.answer.split()) <= SHORT_WORDS,
+        short_span=(contains and gold is not None and ans.answer is not None
+                    and len(ans.answer.split()) <= short_words(gold.answers)),
         em=exact_match(ans.answer, gold.answers) if gold else 0.0,
         f1=f1_score(ans.answer, gold.answers) if gold else 0.0,
     )

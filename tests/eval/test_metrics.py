@@ -17,6 +17,7 @@ from eval.quality.metrics import (
     recall_at_k,
     reliability_table,
 )
+from eval.quality.seed import SHORT_WORDS, short_words
 
 # Ranking A: relevant results at ranks 2 and 4, two relevant items exist in total.
 A = [False, True, False, True, False]
@@ -109,3 +110,10 @@ def test_reliability_table_bins_and_ece() -> None:
 
 def test_perfectly_calibrated_is_zero() -> None:
     assert expected_calibration_error([1.0, 0.0, 1.0], [True, False, True]) == 0.0
+
+
+def test_a_short_span_may_be_as_long_as_the_longest_gold_answer() -> None:
+    assert short_words(["Helsinki", "in Helsinki"]) == SHORT_WORDS == 8
+    # seed question a54: quoting its gold answer exactly (11 words) is as short as the answer can be
+    assert short_words(["sending troops and arms across the border to support the separatists",
+                        "sending troops and arms across the border"]) == 11
