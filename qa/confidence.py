@@ -5,23 +5,24 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, fields
 
-# Fitted by `python -m eval.tuning.calibrate --index-dir /tmp/squad-idx` for reader minilm-l6-reader-15c00f4f4e75
-# (logistic regression on 3,145 labelled answers: SQuAD dev part A on its index, SQuAD questions on the seed index, and
+# Fitted by `python -m eval.tuning.calibrate --index-dir /tmp/squad-idx` for reader minilm-l6-reader-d8adf58cabb6
+# (logistic regression on 3,146 labelled answers: SQuAD dev part A on its index, SQuAD questions on the seed index, and
 # 238 in-domain unanswerable questions of SQuAD paragraphs withheld from their articles' index; no question of the seed,
 # hard-seed or follow-up eval sets, which measure it), with the passage-aware candidate order
-# (Settings.passage_prefilter) and the reader's early exit at its default (Settings.reader_early_exit). The fit ran with
-# the previous weights in place, which decide where the early exit stops and so which candidate each row records; the
-# committed eval/reports/calibrate/output.txt is the same command rerun with these weights in place.
+# (Settings.passage_prefilter) and the reader's early exit at its default (Settings.reader_early_exit). The early exit
+# depends on the weights in place, which decide which candidate each row records, so the fit ran twice: first with the
+# previous reader's weights in place, then with that first fit's; these are the second. The committed
+# eval/reports/calibrate/output.txt is the same command rerun with these weights in place.
 WEIGHTS: dict[str, float] = {
-    "bias": -9.592,
-    "reader": 2.283,
-    "reader_logit": 0.172,
-    "span": 1.828,
-    "cos": 0.369,
-    "coverage": 0.479,
-    "passage": 5.837,
-    "entity_coverage": 0.916,
-    "oov": -1.178,
+    "bias": -9.44,
+    "reader": 1.915,
+    "reader_logit": 0.35,
+    "span": 1.803,
+    "cos": 0.706,
+    "coverage": 0.485,
+    "passage": 5.993,
+    "entity_coverage": 0.653,
+    "oov": -1.28,
 }
 
 

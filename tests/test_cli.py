@@ -208,19 +208,19 @@ def test_ask_prints_the_closest_passages_of_an_abstention(seed_index_dir: Path, 
     lines = out.stdout.splitlines()
     assert lines[:5] == [
         "Not found in the articles.",
-        "  (no sentence in the articles supports an answer; confidence 0.78)",
+        "  (no sentence in the articles supports an answer; confidence 0.75)",
         "",
         "Not in the articles — closest passages:",
         "",
     ]
     # the standfirst holds the answer and is read first for "how long", but stays under the threshold
-    assert lines[5] == f"- score 0.22: {title} (000_674862a2fea0ee51, characters 62-190)"
+    assert lines[5] == f"- score 0.25: {title} (000_674862a2fea0ee51, characters 62-190)"
     assert lines[6].startswith("    “General Mark Milley meets with Russia General Valery Gerasimov in Finland for "
                                "**six hours**")
     assert [line for line in lines if line.startswith("- score")] == [
-        f"- score 0.22: {title} (000_674862a2fea0ee51, characters 62-190)",
-        f"- score 0.04: {title} (000_674862a2fea0ee51, characters 2614-2717)",
-        f"- score 0.04: {title} (000_674862a2fea0ee51, characters 1818-1903)",
+        f"- score 0.25: {title} (000_674862a2fea0ee51, characters 62-190)",
+        f"- score 0.13: {title} (000_674862a2fea0ee51, characters 2614-2717)",
+        f"- score 0.03: {title} (000_674862a2fea0ee51, characters 1818-1903)",
     ]
 
 

@@ -27,10 +27,10 @@ MEETING_Q = "How long did the meeting last?"
 # standfirst holds the answer and is read first for "how long", but stays under the threshold with the shipped reader.
 MEETING_CLOSEST = [
     ("General Mark Milley meets with Russia General Valery Gerasimov in Finland for six hours amid the US push for "
-     "Central Asia bases.", "six hours", "0.22", 62, 190),
+     "Central Asia bases.", "six hours", "0.25", 62, 190),
     ("Al Udeid served as a hub for the emergency evacuation of US citizens and Afghans from Kabul last month.", "month",
-     "0.04", 2614, 2717),
-    ("Milley and Gerasimov had previously met in 2019 and have had a number of phone calls.", "2019", "0.04",
+     "0.13", 2614, 2717),
+    ("Milley and Gerasimov had previously met in 2019 and have had a number of phone calls.", "2019", "0.03",
      1818, 1903),
 ]
 VIEWS = {"desktop": {}, "phone": PHONE}
@@ -227,7 +227,7 @@ def test_the_empty_page_shows_what_is_indexed_and_asks_an_example(page) -> None:
     expect(page.locator("li.msg--user .msg__text")).to_have_text([f"Why: {MOSCOW_TIMES}?"])
     answer = page.locator("li.msg--assistant:not(.msg--pending)").first
     expect(answer.locator(".answer__span")).to_have_text(
-        "Western fears that Moscow might be plotting to invade neighboring Ukraine")
+        "amid Western fears that Moscow might be plotting to invade neighboring Ukraine")
     expect(page.locator("#welcome")).to_be_hidden()
 
 

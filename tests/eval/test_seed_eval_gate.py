@@ -19,14 +19,18 @@ from qa.service import QAService
 # Re-set on 2026-12-03 for reader minilm-l6-reader-15c00f4f4e75 (its confidence weights refit), one question under the
 # measured values, all of which rose (eval/reports/seed/ at b6e1a7e): short span 0.831 (49/59), span F1 0.864, citation
 # right 0.847 (50/59), abstention recall 0.962 (25/26), conversation turns 0.833 (20/24).
+# Raised on 2026-12-03 for reader minilm-l6-reader-d8adf58cabb6 (ABSTAIN_BELOW 0.48) where it rose: span F1 0.858,
+# conversation turns 0.917 (22/24); short span 0.814 (48/59), citation right 0.847 (50/59) and abstention recall 0.923
+# (24/26, one more unanswerable question answered: the reader's cost, see its EXPERIMENTS.md) sit at or one question
+# over their bars.
 THRESHOLDS: dict[str, float] = {
     "fused_hit@5": 0.98,
     "short_span": 0.81,
-    "span_f1": 0.84,
+    "span_f1": 0.85,
     "citation_right": 0.83,
     "abstention_recall": 0.92,
     "quote_exact": 1.0,
-    "turn_accuracy": 0.79,
+    "turn_accuracy": 0.87,
 }
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ UNSURE = "In what year had Milley and Gerasimov met before Helsinki?"
 
 
 def test_the_params_come_from_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert Settings().answer_params() == AnswerParams(candidates=4, early_exit=0.6, abstain_below=0.45, passages=5,
+    assert Settings().answer_params() == AnswerParams(candidates=4, early_exit=0.6, abstain_below=0.48, passages=5,
                                                       passage_weight=1.5)
     monkeypatch.setenv("QA_ABSTAIN_BELOW", "0.3")
     monkeypatch.setenv("QA_ANSWER_PASSAGES", "8")
