@@ -111,6 +111,16 @@ def test_the_conversation_survives_a_reload_until_new_chat(page) -> None:  # typ
     expect(page.locator("#log > li")).to_have_count(0)
 
 
+def test_a_follow_up_is_answered_from_the_earlier_turn_s_event(page) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    expect(ask(page, "Where did Milley and Gerasimov meet?", 1).locator(".answer__span")).to_have_text("Finland")
+    second = ask(page, "How long did it last?", 2)
+    expect(second.locator(".resolved__question")).to_have_text(
+        "How long did the meeting between Milley and Gerasimov in Finland last?")
+    expect(second.locator(".answer__span")).to_have_text("six hours")
+
+
 def _patrol_markdown() -> str:
     return (f"**southern port of Odessa** [1]\n\n> {PATROL_SENTENCE} [1]\n\n"
             f"[1] {MOSCOW_TIMES} <{MOSCOW_TIMES_URL}> (003_15bbf54440315bf5, characters 1218–1330, 2021-11-24)")
