@@ -70,16 +70,23 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m eval.tuning.abstention_sweep", description=__doc__.split("\n")[0])
     p.add_argument("--index-dir", type=Path, default=None, help="reuse this SQuAD index (default: a temporary one)")
     p.add_argument("--thresholds", default="0.5,0.45,0.4,0.35,0.3",
-                   help="comma-separated abstention thresholds (QA_ABSTAIN_BELOW) to try (default: %(default)s)")
+                   help="comma-separated abstention thresholds (QA_ABSTAIN_BELOW) to try, besides the shipped one "
+                        "(default: %(default)s)")
     p.add_argument("--cross", type=count, default=300, help="SQuAD questions to ask the seed-only index")
     args = p.parse_args(argv)
-    thresholds = [float(x) for x in args.thresholds.split(",")]
+    shipped = Settings.model_fields["abstain_below"].default
+    try:
+        tried = {float(x) for x in args.thresholds.split(",")}
+    except ValueError:
+        p.error(f"--thresholds takes numbers separated by commas, not {args.thresholds!r}")
+    if not all(0.0 <= t <= 1.0 for t in tried):
+        p.error("--thresholds must lie between 0 and 1")
+    thresholds = sorted(tried | {shipped}, reverse=True)
     data = vendor()
     articles = load_articles(data)
     questions = [q for art in articles for q in art.questions]
     cross = sample(questions, args.cross, 1)
     evalset = load_eval_set(SEED_EVAL)
-    shipped = Settings.model_fields["abstain_below"].default
     with tempfile.TemporaryDirectory(prefix="qa-sweep-") as tmp:
         squad = open_squad_service(args.index_dir or Path(tmp) / "squad", data)
         seed = QAService.from_settings(Settings(index_dir=Path(tmp) / "seed", seeds_dir=ROOT / "seeds"),

@@ -32,6 +32,8 @@ def test_qa_eval_json_writes_report(index_copy: Path, tmp_path: Path, capsys: py
     ("eval.tuning.calibrate", ["--cross", "many"], "expected a whole number, got 'many'"),
     ("eval.quality.reader_gold", ["--limit", "-5"], "must be 0 or more, got -5"),
     ("eval.tuning.abstention_sweep", ["--cross", "-3"], "must be 0 or more, got -3"),
+    ("eval.tuning.abstention_sweep", ["--thresholds", "0.5,x"], "takes numbers separated by commas, not '0.5,x'"),
+    ("eval.tuning.abstention_sweep", ["--thresholds", "0.5,2"], "must lie between 0 and 1"),
 ])
 def test_eval_commands_reject_bad_counts_with_a_message(module: str, args: list[str], message: str,
                                                         capsys: pytest.CaptureFixture[str]) -> None:
