@@ -32,6 +32,18 @@ def test_best_span_respects_the_length_cap() -> None:
     assert last - first < 4
 
 
+@pytest.mark.parametrize(("inner_share", "expected"), [(0.9, (3, 4)), (0.5, (1, 4))])
+def test_best_span_prefers_a_span_inside_it_that_is_nearly_as_likely(inner_share: float,
+                                                                        expected: tuple[int, int]) -> None:
+    # tokens 1-4 are the best span; tokens 3-4 (the same end, a later start) have ``inner_share`` of its probability
+    start = np.array([0.0, 6.0, 0.0, 6.0 + np.log(inner_share), 0.0])
+    end = np.array([0.0, 0.0, 0.0, 0.0, 6.0])
+    first, last, prob = best_span(start, end, np.array([False, True, True, True, True]))
+    assert (first, last) == expected
+    probs = np.exp(start[1:] - np.log(np.exp(start[1:]).sum())) * np.exp(end[4] - np.log(np.exp(end[1:]).sum()))
+    assert prob == pytest.approx(probs[expected[0] - 1])
+
+
 def test_best_span_without_context_is_an_error() -> None:
     with pytest.raises(ValueError, match="no context tokens"):
         best_span(np.zeros(3), np.zeros(3), np.zeros(3, dtype=bool))
