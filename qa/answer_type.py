@@ -39,7 +39,7 @@ _CITY_STATES = frozenset(["singapore", "monaco", "luxembourg", "vatican", "kuwai
 
 _LEAD = r"^\W*(?:(?:and|but|so|also|then)\W+)*"  # "And where?" asks what "Where?" asks
 # (pattern on the lower-cased question, kind): the first that matches decides
-_KINDS: tuple[tuple[re.Pattern[str], str], ...] = (
+KINDS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\bhow (many|much)\b"), "number"),
     (re.compile(r"\b(what|which) (year|decade|century)\b|\bin what year\b"), "year"),
     (re.compile(r"\b(what|which) day\b"), "day"),
@@ -64,7 +64,7 @@ def expected_kind(question: str) -> str | None:
     # "Since NASA didn't know how many attempts ..., what did they use?": the question is the last clause that asks
     clauses = [c for c in q.split(",") if re.search(r"\b(what|which|who|whom|where|when|how)\b", c)]
     q = clauses[-1].strip() if clauses else q
-    for pattern, kind in _KINDS:
+    for pattern, kind in KINDS:
         if pattern.search(q):
             return kind
     return None

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from qa.answer_type import (
-    _KINDS,
     KIND_NOUNS,
+    KINDS,
     agrees,
     count_span,
     counted_noun,
@@ -116,4 +116,4 @@ def test_refusing_a_span_of_the_wrong_kind_says_so(seed_service: QAService) -> N
 
 
 def test_every_kind_has_a_name_for_refusals() -> None:
-    assert set(KIND_NOUNS) == {kind for _, kind in _KINDS}
+    assert set(KIND_NOUNS) == {kind for _, kind in KINDS}

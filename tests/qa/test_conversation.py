@@ -124,8 +124,8 @@ def test_an_object_answer_takes_the_object_s_place(seed_service: QAService) -> N
     assert (question, cited) == ("Until when did the US lease K2 in Uzbekistan?", [MILLEY_DOC])
 
 
-@pytest.mark.xfail(strict=True, reason='reader d8adf58cabb6 answers "after the Afghanistan war began" (the span\'s other '
-                   'core, "2005", is a little less likely)')
+@pytest.mark.xfail(strict=True, reason='reader d8adf58cabb6 answers "after the Afghanistan war began" (the other core '
+                   'of its span, "2005", is a little less likely)')
 def test_until_when_is_answered_with_the_year_alone(seed_service: QAService) -> None:
     assert _chat(seed_service, "Which airbase did the US lease in Uzbekistan?", "K2", "Until when?")[1] == "2005"
 
