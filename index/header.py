@@ -70,6 +70,17 @@ def read_header(text: str) -> Header:
                   _short(source) if source and not _URL.search(source) else None)
 
 
+def is_link_line(line: str) -> bool:
+    """A line that is only a link ("https://…") or a label whose value is one or is on the next line ("Original url:",
+    "Source: https://…"): metadata ``read_header`` reads, not article text, so it is not indexed as a sentence (a URL's
+    slug would otherwise match questions by its words)."""
+    line = line.strip()
+    if _URL.fullmatch(line):
+        return True
+    found = _LABEL.match(line) if ":" in line[:20] else None
+    return found is not None and (not found.group(2).strip() or _URL.fullmatch(found.group(2).strip()) is not None)
+
+
 def _name(found: re.Match[str] | None) -> str | None:
     return _short(found.group(1)) if found else None
 

@@ -123,7 +123,7 @@ def test_malformed_filters_fail_before_any_work(index_dir: Path, args: list[str]
 def test_url_search_and_ask_send_the_filters(index_dir: Path, service: QAService, server: str) -> None:
     out = _qa(index_dir, "search", MEET_Q, "-k", "50", "--source", "themoscowtimes", "--url", server, "--json")
     assert (out.returncode, out.stderr) == (0, "")
-    assert _json_ids(out.stdout) == [MOSCOW_TIMES_DOC] * 9
+    assert _json_ids(out.stdout) == [MOSCOW_TIMES_DOC] * 8
     out = _qa(index_dir, "search", MEET_Q, "--source", "nowhere.example", "--url", server)
     assert (out.returncode, out.stdout) == (0, "No passages (no article matches the filters: source "
                                                "nowhere.example).\n")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from index.header import Header, read_header
+from index.header import Header, is_link_line, read_header
 from index.ingest import parse_text
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
@@ -43,3 +43,20 @@ def test_the_seeds_read_their_wire_and_their_site() -> None:
     assert (afp.author, afp.site_name, afp.published) == ("AFP", None, "2021-11-24")
     aljazeera = parse_text("000", (SEEDS / "000_674862a2fea0ee51.txt").read_text(encoding="utf-8"))
     assert (aljazeera.author, aljazeera.site_name, aljazeera.published) == (None, "Al Jazeera", None)
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("https://www.reuters.com/world/strike-2024-03-12/", True),
+        ("Original url:", True),
+        ("Source: https://www.reuters.com/strike", True),
+        ("URL: http://example.org/a", True),
+        ("Source: Al Jazeera and news agencies", False),  # names the site: kept as text
+        ("Published: 12 March 2024", False),
+        ("Read more at https://example.org/a", False),  # a sentence holding a link
+        ("The strike went on.", False),
+    ],
+)
+def test_link_lines_are_metadata_not_sentences(line: str, expected: bool) -> None:
+    assert is_link_line(line) is expected
