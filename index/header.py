@@ -24,6 +24,9 @@ _NAME_WORD = r"(?:[A-Z][\w'’.-]*|de|da|del|der|van|von|la|le|bin|al)"
 _BYLINE = re.compile(rf"^[Bb]y:?\s+({_NAME_WORD}(?:(?:\s+|\s*,\s*|\s+and\s+|\s*&\s*){_NAME_WORD})*)\.?$")
 _LABEL = re.compile(r"^(original url|source|url|published|publication date|date|author|byline|site)\s*:\s*(.*)$",
                     re.IGNORECASE)
+# "Related article: Putin Accuses West …", "READ MORE: …", "See also: …": a link to another story, its headline
+_TEASER = re.compile(r"^(?:related(?:\s+(?:article|story|stories|content|coverage))?|read\s+more|read\s+also"
+                     r"|also\s+read|see\s+also|more\s+on\s+this(?:\s+story)?)\s*:", re.IGNORECASE)
 # "Source: Al Jazeera and news agencies" names the site Al Jazeera
 _AGENCIES = re.compile(r"\s+(?:and|&)\s+(?:news\s+)?agencies\.?$", re.IGNORECASE)
 # "MOSCOW, Nov 24 (Reuters) –", "PARIS (AFP) -", "WASHINGTON, Nov. 24, 2021 (AP) —": the wire in parentheses
@@ -71,11 +74,12 @@ def read_header(text: str) -> Header:
 
 
 def is_link_line(line: str) -> bool:
-    """A line that is only a link ("https://…") or a label whose value is one or is on the next line ("Original url:",
-    "Source: https://…"): metadata ``read_header`` reads, not article text, so it is not indexed as a sentence (a URL's
-    slug would otherwise match questions by its words)."""
+    """A line that is only a link ("https://…"), a label whose value is one or is on the next line ("Original url:",
+    "Source: https://…"), or a teaser linking to another article ("Related article: Putin Accuses West …", "Read
+    more: …"): metadata ``read_header`` reads or a page's navigation, not the article's text, so it is not indexed as a
+    sentence (a URL's slug or another story's headline would otherwise match questions by its words)."""
     line = line.strip()
-    if _URL.fullmatch(line):
+    if _URL.fullmatch(line) or _TEASER.match(line):
         return True
     found = _LABEL.match(line) if ":" in line[:20] else None
     return found is not None and (not found.group(2).strip() or _URL.fullmatch(found.group(2).strip()) is not None)

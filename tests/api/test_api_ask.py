@@ -205,9 +205,9 @@ MEETING_Q = "How long did the meeting last?"
 # standfirst holds the answer (sentences with a number or a time unit are read first for "how long") but stays under
 # the threshold with the shipped reader
 MEETING_CLOSEST = [
-    (62, 190, 0.2507, (140, 149, "six hours")),
-    (2614, 2717, 0.1306, (2711, 2716, "month")),
-    (1818, 1903, 0.0273, (1861, 1865, "2019")),
+    (62, 190, 0.2496, (140, 149, "six hours")),
+    (2614, 2717, 0.13, (2711, 2716, "month")),
+    (1818, 1903, 0.0271, (1861, 1865, "2019")),
 ]
 
 

@@ -52,10 +52,14 @@ def test_the_seeds_read_their_wire_and_their_site() -> None:
         ("Original url:", True),
         ("Source: https://www.reuters.com/strike", True),
         ("URL: http://example.org/a", True),
+        ("Related article: Putin Accuses West of 'Escalating Situation' in Ukraine", True),  # another story
+        ("READ MORE: Kremlin says talks went well", True),
+        ("See also: https://example.org/b", True),
         ("Source: Al Jazeera and news agencies", False),  # names the site: kept as text
         ("Published: 12 March 2024", False),
         ("Read more at https://example.org/a", False),  # a sentence holding a link
         ("The strike went on.", False),
+        ("Related talks are planned for March.", False),  # no label
     ],
 )
 def test_link_lines_are_metadata_not_sentences(line: str, expected: bool) -> None:
