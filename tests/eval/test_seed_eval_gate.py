@@ -23,6 +23,10 @@ from qa.service import QAService
 # conversation turns 0.917 (22/24); short span 0.814 (48/59), citation right 0.847 (50/59) and abstention recall 0.923
 # (24/26, one more unanswerable question answered: the reader's cost, see its EXPERIMENTS.md) sit at or one question
 # over their bars.
+# Raised on 2026-12-04 when link lines and teasers for other stories stopped being indexed as sentences
+# (index.header.is_link_line): conversation turns 1.000 (24/24; "Who is the Kremlin spokesman quoted in the
+# phone-call article?" had abstained, the teaser "Related article: Putin Accuses West ..." among the sentences read in
+# place of Peskov's), the bar one turn under.
 THRESHOLDS: dict[str, float] = {
     "fused_hit@5": 0.98,
     "short_span": 0.81,
@@ -30,7 +34,7 @@ THRESHOLDS: dict[str, float] = {
     "citation_right": 0.83,
     "abstention_recall": 0.92,
     "quote_exact": 1.0,
-    "turn_accuracy": 0.87,
+    "turn_accuracy": 0.95,
 }
 
 @pytest.fixture(scope="module")
