@@ -188,11 +188,11 @@ def _cap_length(text: str, start: int, end: int, max_chars: int) -> Iterator[tup
 
 def split_sentences(doc_id: str, text: str, max_sentence_chars: int = 600) -> list[Span]:
     """Split ``text`` into sentences; each Span satisfies ``text[start:end] == span.text``. A line that is only a link
-    or a link's label (``index.header.is_link_line``) gives none."""
+    or a link's label (``index.header.is_link_line``) gives none, unless the text holds nothing else."""
+    blocks = list(_blocks(text))
+    prose = [b for b in blocks if not is_link_line(text[b[0]:b[1]])]
     spans: list[Span] = []
-    for b_start, b_end in _blocks(text):
-        if is_link_line(text[b_start:b_end]):
-            continue
+    for b_start, b_end in prose or blocks:
         for s_start, s_end in _split_block(text, b_start, b_end):
             s_start, s_end = _trim(text, s_start, s_end)
             for p_start, p_end in _cap_length(text, s_start, s_end, max_sentence_chars):

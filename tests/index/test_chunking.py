@@ -162,3 +162,10 @@ def test_seed_003_sentences_and_chunks() -> None:
     assert not any("themoscowtimes.com" in t or t.startswith("Original url") for t in texts_)
     for c in chunks:
         assert text[c.start : c.end] == c.text
+
+
+def test_a_text_of_links_only_keeps_them_as_its_sentences() -> None:
+    text = "Original url:\n\nhttps://example.org/talks-in-geneva\n"
+    assert [s.text for s in split_sentences("links", text)] == ["Original url:", "https://example.org/talks-in-geneva"]
+    text = "Talks began in Geneva.\n\nRead more: Talks end\n"
+    assert [s.text for s in split_sentences("talks", text)] == ["Talks began in Geneva."]
