@@ -56,7 +56,7 @@ def read_header(text: str) -> Header:
     title = head[0].lstrip("# ").strip()[:300] if head else ""
     labels: dict[str, str] = {}  # "Source:", "Published:" ... lines anywhere (a page's footer holds some), first wins
     for i, line in enumerate(lines):
-        found = _LABEL.match(line) if ":" in line[:20] else None
+        found = _label(line)
         if found:
             value = found.group(2).strip() or (lines[i + 1] if i + 1 < len(lines) else "")
             labels.setdefault(found.group(1).lower(), value)
@@ -81,8 +81,14 @@ def is_link_line(line: str) -> bool:
     line = line.strip()
     if _URL.fullmatch(line) or _TEASER.match(line):
         return True
-    found = _LABEL.match(line) if ":" in line[:20] else None
-    return found is not None and (not found.group(2).strip() or _URL.fullmatch(found.group(2).strip()) is not None)
+    found = _label(line)
+    value = found.group(2).strip() if found else None
+    return value is not None and (not value or _URL.fullmatch(value) is not None)
+
+
+def _label(line: str) -> re.Match[str] | None:
+    """A stripped line's "Label: value" (group 1 the label, group 2 the value), for the labels ``_LABEL`` knows."""
+    return _LABEL.match(line) if ":" in line[:20] else None
 
 
 def _name(found: re.Match[str] | None) -> str | None:
