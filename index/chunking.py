@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from index.documents import Chunk, Span
-from index.header import is_link_line
+from index.header import HEADER_LINES, is_link_line, is_signature_line
 
 _ABBREVIATIONS = frozenset(
     [
@@ -188,9 +188,11 @@ def _cap_length(text: str, start: int, end: int, max_chars: int) -> Iterator[tup
 
 def split_sentences(doc_id: str, text: str, max_sentence_chars: int = 600) -> list[Span]:
     """Split ``text`` into sentences; each Span satisfies ``text[start:end] == span.text``. A line that is only a link
-    or a link's label (``index.header.is_link_line``) gives none, unless the text holds nothing else."""
+    or a link's label (``index.header.is_link_line``), or one of the first lines that only signs or dates the article
+    (``index.header.is_signature_line``), gives none, unless the text holds nothing else."""
     blocks = list(_blocks(text))
-    prose = [b for b in blocks if not is_link_line(text[b[0]:b[1]])]
+    prose = [b for i, b in enumerate(blocks) if not is_link_line(text[b[0]:b[1]])
+             and not (i < HEADER_LINES and is_signature_line(text[b[0]:b[1]]))]
     spans: list[Span] = []
     for b_start, b_end in prose or blocks:
         for s_start, s_end in _split_block(text, b_start, b_end):

@@ -86,6 +86,30 @@ def is_link_line(line: str) -> bool:
     return value is not None and (not value or _URL.fullmatch(value) is not None)
 
 
+# what a date line says besides the date: "Published 14 March 2024 by the Eastern Energy Desk", "Updated: Nov. 24, 2021
+# 10:05 AM EST", "Posted on 2021-11-24 | By AFP"
+_DATE_WORDS = re.compile(r"\b(?:(?:first|last)\s+)?(?:published|updated|posted|modified)\b|\b(?:on|at)\b|[|·•,:;–—-]",
+                         re.IGNORECASE)
+_BY_NAMES = re.compile(r"^[Bb]y:?\s+(?:the\s+)?[A-Z][\w'’.-]*(?:(?:\s+|\s*,\s*|\s+and\s+|\s*&\s*|\s+of\s+(?:the\s+)?)"
+                       r"[A-Z][\w'’.-]*)*\.?$")
+
+
+def is_signature_line(line: str) -> bool:
+    """A header line that only signs or dates the article: a byline ("By AFP"), a date ("November 24, 2021"), or a date
+    with its label and byline ("Published 14 March 2024 by the Eastern Energy Desk"). ``read_header`` reads them as the
+    author and the publication date; as sentences they would answer "When will construction start?" with the day the
+    article was published, so the first ``HEADER_LINES`` lines of an article are not indexed as sentences when they
+    are one (a date line further down is an event the article reports)."""
+    line = line.strip()
+    if _BYLINE.match(line) or (len(line) <= MAX_NAME_CHARS and _BY_NAMES.match(line)):
+        return True
+    found = _DATE.search(line)
+    if found is None:
+        return False
+    rest = " ".join(_DATE_WORDS.sub(" ", f"{line[:found.start()]} {line[found.end():]}").split())
+    return not rest or (len(rest) <= MAX_NAME_CHARS and _BY_NAMES.match(rest) is not None)
+
+
 def _label(line: str) -> re.Match[str] | None:
     """A stripped line's "Label: value" (group 1 the label, group 2 the value), for the labels ``_LABEL`` knows."""
     return _LABEL.match(line) if ":" in line[:20] else None

@@ -205,9 +205,9 @@ MEETING_Q = "How long did the meeting last?"
 # standfirst holds the answer (sentences with a number or a time unit are read first for "how long") but stays under
 # the threshold with the shipped reader
 MEETING_CLOSEST = [
-    (62, 190, 0.2496, (140, 149, "six hours")),
-    (2614, 2717, 0.13, (2711, 2716, "month")),
-    (1818, 1903, 0.0271, (1861, 1865, "2019")),
+    (62, 190, 0.2484, (140, 149, "six hours")),
+    (2614, 2717, 0.1294, (2711, 2716, "month")),
+    (1818, 1903, 0.027, (1861, 1865, "2019")),
 ]
 
 
@@ -238,8 +238,8 @@ def test_a_term_check_abstention_still_shows_what_was_read(client: TestClient) -
     assert body["abstain_reason"] == "the articles never mention: Peru"
     assert [(c["doc_id"], c["start"], c["end"], c["score"], c["highlight"]["text"]) for c in body["closest"]] == [
         (MILLEY_DOC, 2407, 2486, 0.016, "Pakistan"),
+        (MILLEY_DOC, 3201, 3381, 0.0036, "Karshi-Khanabad"),
         (MILLEY_DOC, 2232, 2406, 0.0034, "Tajikistan"),
-        (MILLEY_DOC, 2035, 2230, 0.0027, "Afghanistan"),
     ]
 
 

@@ -89,7 +89,7 @@ def test_not_found_state_is_distinct(page) -> None:  # type: ignore[no-untyped-d
     expect(answer.locator(".answer, .answer__span, .sources")).to_have_count(0)  # nothing reads as an answer
     # what the reader read is still shown, as evidence under its own heading (tests/e2e/test_page_conversation.py)
     expect(answer.locator(".closest__title")).to_have_text("Not in the articles — closest passages")
-    expect(answer.locator(".closest__read")).to_have_text(["Pakistan", "Tajikistan", "Afghanistan"])
+    expect(answer.locator(".closest__read")).to_have_text(["Pakistan", "Karshi-Khanabad", "Tajikistan"])
 
 
 GENERALS_SENTENCE = ("Top generals from Russia and the United States spoke over the phone on Tuesday, Russia's Defense "

@@ -107,7 +107,7 @@ def test_the_conversation_survives_a_reload_until_new_chat(page) -> None:  # typ
     expect(page.locator("#log > li")).to_have_count(0)
     expect(page.locator("#welcome")).to_be_visible()
     page.reload()
-    expect(page.locator("#welcome-stats")).to_have_text("2 articles indexed (22 passages, 47 sentences).")
+    expect(page.locator("#welcome-stats")).to_have_text("2 articles indexed (22 passages, 45 sentences).")
     expect(page.locator("#log > li")).to_have_count(0)
 
 
@@ -224,7 +224,7 @@ def test_a_phone_gives_the_conversation_most_of_the_screen(browser, live_server:
 def test_the_empty_page_shows_what_is_indexed_and_asks_an_example(page) -> None:  # type: ignore[no-untyped-def]
     from playwright.sync_api import expect
 
-    expect(page.locator("#welcome-stats")).to_have_text("2 articles indexed (22 passages, 47 sentences).")
+    expect(page.locator("#welcome-stats")).to_have_text("2 articles indexed (22 passages, 45 sentences).")
     expect(page.locator("#welcome-newest li")).to_have_text([f"{MOSCOW_TIMES} · 2021-11-24", f"{MILLEY} · undated"])
     examples = page.locator("#welcome-examples button")
     expect(examples).to_have_text([f"Why: {MOSCOW_TIMES}?", f"Who: {MILLEY}?", f"Where: {MOSCOW_TIMES}?"])

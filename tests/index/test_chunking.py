@@ -155,7 +155,10 @@ def test_seed_003_sentences_and_chunks() -> None:
     text = (SEEDS / f"{doc_id}.txt").read_text(encoding="utf-8")
     sentences, chunks = chunk_document(doc_id, text, ChunkParams())
     texts_ = [s.text for s in sentences]
-    assert texts_[:3] == ["U.S., Russian Military Chiefs Speak on the Phone", "By AFP", "November 24, 2021"]
+    # the byline "By AFP" and the date line "November 24, 2021" are the document's author and publication date
+    assert texts_[:2] == ["U.S., Russian Military Chiefs Speak on the Phone",
+                          "Chief of the General Staff of the Russian Armed Forces Valery Gerasimov."]
+    assert "By AFP" not in texts_ and "November 24, 2021" not in texts_
     # the last sentence is the article's last; the footer's "Original url:" line and its link are the document's url
     assert texts_[-1] == ("Shoigu added that Russia has noticed a \"significant\" increase in the activity of U.S. "
                           "strategic bombers, saying they carried out 30 flights near Russia this month.")
@@ -169,3 +172,12 @@ def test_a_text_of_links_only_keeps_them_as_its_sentences() -> None:
     assert [s.text for s in split_sentences("links", text)] == ["Original url:", "https://example.org/talks-in-geneva"]
     text = "Talks began in Geneva.\n\nRead more: Talks end\n"
     assert [s.text for s in split_sentences("talks", text)] == ["Talks began in Geneva."]
+
+
+def test_signature_lines_are_not_sentences_in_the_header_only() -> None:
+    text = ("Gull Bank wind farm approved\n\nPublished 14 March 2024 by the Eastern Energy Desk\n\n"
+            "Construction is due to start in 2026.\n\n" + "The farm has 62 turbines.\n\n" * 9 + "14 March 2024\n")
+    texts_ = [s.text for s in split_sentences("gull", text)]
+    assert texts_[:2] == ["Gull Bank wind farm approved", "Construction is due to start in 2026."]
+    assert texts_[-1] == "14 March 2024"  # past the header a date line is an event the article reports
+    assert [s.text for s in split_sentences("date", "November 24, 2021\n")] == ["November 24, 2021"]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from index.header import Header, is_link_line, read_header
+from index.header import Header, is_link_line, is_signature_line, read_header
 from index.ingest import parse_text
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
@@ -64,3 +64,23 @@ def test_the_seeds_read_their_wire_and_their_site() -> None:
 )
 def test_link_lines_are_metadata_not_sentences(line: str, expected: bool) -> None:
     assert is_link_line(line) is expected
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("By AFP", True),
+        ("By the Associated Press", True),
+        ("November 24, 2021", True),
+        ("2021-11-24", True),
+        ("Published 14 March 2024 by the Eastern Energy Desk", True),
+        ("Updated: Nov. 24, 2021 10:05 AM EST", True),
+        ("Posted on 2021-11-24 | By AFP", True),
+        ("On November 24, 2021, the ministry said it would act.", False),  # a sentence holding a date
+        ("The meeting took place on 24 November 2021.", False),
+        ("By the way, the talks failed.", False),
+        ("Chief of the General Staff of the Russian Armed Forces Valery Gerasimov.", False),
+    ],
+)
+def test_signature_lines_sign_or_date_the_article(line: str, expected: bool) -> None:
+    assert is_signature_line(line) is expected
