@@ -186,13 +186,16 @@ def _cap_length(text: str, start: int, end: int, max_chars: int) -> Iterator[tup
         yield piece
 
 
-def split_sentences(doc_id: str, text: str, max_sentence_chars: int = 600) -> list[Span]:
+def split_sentences(doc_id: str, text: str, max_sentence_chars: int = 600, title: str | None = None) -> list[Span]:
     """Split ``text`` into sentences; each Span satisfies ``text[start:end] == span.text``. A line that is only a link
-    or a link's label (``index.header.is_link_line``), or one of the first lines that only signs or dates the article
-    (``index.header.is_signature_line``), gives none, unless the text holds nothing else."""
+    or a link's label (``index.header.is_link_line``), one of the first lines that only signs or dates the article
+    (``index.header.is_signature_line``), or a first line that is the article's ``title`` gives none, unless the text
+    holds nothing else. (The headline is indexed as every passage's, not as the first passage's: see
+    ``index.snapshot``.)"""
     blocks = list(_blocks(text))
     prose = [b for i, b in enumerate(blocks) if not is_link_line(text[b[0]:b[1]])
-             and not (i < HEADER_LINES and is_signature_line(text[b[0]:b[1]]))]
+             and not (i < HEADER_LINES and is_signature_line(text[b[0]:b[1]]))
+             and not (i == 0 and title is not None and _headline(text[b[0]:b[1]]) == _headline(title))]
     spans: list[Span] = []
     for b_start, b_end in prose or blocks:
         for s_start, s_end in _split_block(text, b_start, b_end):
@@ -249,7 +252,12 @@ def _make_chunk(text: str, sentences: list[Span], first: int, last: int) -> Chun
     return Chunk(sentences[first].doc_id, start, end, text[start:end], first, last)
 
 
-def chunk_document(doc_id: str, text: str, params: ChunkParams) -> tuple[list[Span], list[Chunk]]:
-    """Sentences and passages of one document."""
-    sentences = split_sentences(doc_id, text, params.max_sentence_chars)
+def _headline(line: str) -> str:
+    return " ".join(line.lstrip("# ").split()).casefold()
+
+
+def chunk_document(doc_id: str, text: str, params: ChunkParams,
+                   title: str | None = None) -> tuple[list[Span], list[Chunk]]:
+    """Sentences and passages of one document (``title``: see ``split_sentences``)."""
+    sentences = split_sentences(doc_id, text, params.max_sentence_chars, title)
     return sentences, chunk_sentences(text, sentences, params)

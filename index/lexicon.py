@@ -51,11 +51,12 @@ class Lexicon:
             self.new_sorted = merged  # a reader holding the old list keeps a consistent one
 
     def has_prefix(self, prefix: str, version: int) -> bool:
-        """Whether a term starting with ``prefix`` is held by a live sentence as of ``version``."""
+        """Whether a term starting with ``prefix`` is held by a live sentence or passage (a headline's terms are
+        every passage's) as of ``version``."""
         for terms in (self.base_sorted, self.new_sorted):
             i = bisect.bisect_left(terms, prefix)
             while i < len(terms) and terms[i].startswith(prefix):
-                if self.df(terms[i], version)[0] > 0:
+                if any(self.df(terms[i], version)):
                     return True
                 i += 1
         return False
@@ -68,7 +69,8 @@ class Vocabulary:
         self._lexicon, self._version = lexicon, version
 
     def __contains__(self, term: object) -> bool:
-        return isinstance(term, str) and self._lexicon.df(term, self._version)[0] > 0
+        """A term some live sentence or passage holds: a word only the headline says is still one the articles say."""
+        return isinstance(term, str) and any(self._lexicon.df(term, self._version))
 
     def has_prefix(self, prefix: str) -> bool:
         return self._lexicon.has_prefix(prefix, self._version)

@@ -278,7 +278,7 @@ class MilvusStore:
             on_progress(unchanged)
         if not changed:
             return
-        pieces = [chunk_document(d.doc_id, d.text, self.params) for d in changed]
+        pieces = [chunk_document(d.doc_id, d.text, self.params, d.title) for d in changed]
         vectors = self.embedder.encode([s.text for sentences, _ in pieces for s in sentences])
         rows, pos = [], 0
         for doc, (sentences, chunks) in zip(changed, pieces, strict=True):
@@ -352,7 +352,10 @@ def document_rows(doc: Document, sentences: Sequence[Any], chunks: Sequence[Any]
             owners[i].append(c)
     parts = [doc.text[i:i + TEXT_PART_CHARS] for i in range(0, len(doc.text), TEXT_PART_CHARS)] or [""]
     sentence_terms = [terms(s.text) for s in sentences]
-    counts: dict[str, int] = {}
+    title = terms(doc.title)  # every passage is indexed under its article's title too, as the local store does
+    # a headline word no sentence holds is still a word of the article (``index.lexicon.Vocabulary``): a row counting
+    # no sentence
+    counts: dict[str, int] = dict.fromkeys(title, 0)
     for ts in sentence_terms:
         for t in set(ts):
             counts[t] = counts.get(t, 0) + 1
@@ -365,8 +368,8 @@ def document_rows(doc: Document, sentences: Sequence[Any], chunks: Sequence[Any]
                        "p_last": max(own, default=-1), "vector": vectors[i].astype(np.float32).tolist()}
                       for i, own in enumerate(owners)],
         "passages": [{"pk": f"{dh}:{version}:{c}", **base, **fields, "idx": c,
-                      "lexical": lexical_text([t for i in range(ch.first_sentence, ch.last_sentence + 1)
-                                               for t in sentence_terms[i]])}
+                      "lexical": lexical_text(title + [t for i in range(ch.first_sentence, ch.last_sentence + 1)
+                                                       for t in sentence_terms[i]])}
                      for c, ch in enumerate(chunks)],
         "terms": [{"pk": f"{dh}:{term_hash(t)}", **base, "term": t, "n": n, "v": dummy_vector()}
                   for t, n in counts.items() if len(t.encode("utf-8")) <= MAX_TERM_BYTES],

@@ -83,7 +83,7 @@ class EntryCache:
             item = self._items.get(key)
         if item is not None and item[1] is not None:
             return item[1]
-        found = frozenset(t for s in entry.sentences for t in terms(s.text))
+        found = frozenset(t for s in entry.sentences for t in terms(s.text)).union(terms(entry.doc.title))
         with self._lock:
             if key in self._items:
                 self._items[key] = (self._items[key][0], found)
@@ -279,7 +279,7 @@ class MilvusView:
         meta = json.loads(head["meta"])
         text = "".join(t for _, t in sorted(parts))
         doc = Document.from_stored({**meta, "doc_id": head["doc_id"], "text": text})
-        sentences, chunks = chunk_document(doc.doc_id, text, self.store.params)
+        sentences, chunks = chunk_document(doc.doc_id, text, self.store.params, doc.title)
         if len(parts) != meta["parts"] or spans_digest(sentences, chunks) != meta["spans"]:
             raise IndexMismatchError(f"document {doc.doc_id!r} in Milvus does not read back as it was written (its "
                                      "text parts or the sentence splitting changed); re-index it")
@@ -393,7 +393,11 @@ class _Vocabulary:
         self._view = view
 
     def __contains__(self, term: object) -> bool:
-        return isinstance(term, str) and self._view.sentence_df([term])[term] > 0
+        """A term some sentence holds, or a headline (its row counts no sentence)."""
+        if not isinstance(term, str):
+            return False
+        return self._view.sentence_df([term])[term] > 0 or bool(
+            self._view.store.query("terms", f"term == {quote(term)}", ["term"], limit=1))
 
     def has_prefix(self, prefix: str) -> bool:
         if not prefix:

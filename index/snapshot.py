@@ -64,11 +64,13 @@ class Tables:
         self.sentence_passages: list[tuple[int, ...]] = []
         self.chunks: list[Chunk | None] = []
         self.passage_sentences: list[range] = []
+        self.passage_titles: list[list[str]] = []  # the terms of each passage's article title (one list per article)
         self.lexicon = lexicon
         self.postings = postings
 
     def passage_terms(self, pid: int) -> list[str]:
-        return [t for sid in self.passage_sentences[pid] for t in self.terms[sid]]
+        """What BM25 indexes a passage by: its article's title terms, then its sentences'."""
+        return self.passage_titles[pid] + [t for sid in self.passage_sentences[pid] for t in self.terms[sid]]
 
 
 class Rows(Sequence[Any]):
@@ -178,14 +180,16 @@ class IndexSnapshot:
                 tables.spans[s0 + i] = span
                 tables.terms[s0 + i] = ts = terms(span.text)
                 sdf.update(set(ts))
+            title = terms(e.doc.title)
             placed[doc_id] = dataclasses.replace(e, first_passage=p0, terms=frozenset(
-                term for ts in tables.terms[s0 : s0 + len(e.sentences)] for term in ts))
+                term for ts in tables.terms[s0 : s0 + len(e.sentences)] for term in ts).union(title))
             for c, chunk in enumerate(e.chunks):
                 rows = range(s0 + chunk.first_sentence, s0 + chunk.last_sentence + 1)
                 for sid in rows:
                     tables.sentence_passages[sid] += (p0 + c,)
                 tables.chunks.append(chunk)
                 tables.passage_sentences.append(rows)
+                tables.passage_titles.append(title)
                 counts, length = passage_counts(tables.passage_terms(p0 + c))
                 counted.append((p0 + c, counts, length))
                 pdf.update(counts.keys())
@@ -253,17 +257,19 @@ class IndexSnapshot:
         t.terms.extend(sent_terms)
         t.sentence_passages.extend(owners)
         t.spans.extend(e.sentences)
+        title = terms(e.doc.title)
         for c, chunk in enumerate(e.chunks):
             rows = range(s0 + chunk.first_sentence, s0 + chunk.last_sentence + 1)
-            counts, length = passage_counts([x for sid in rows for x in t.terms[sid]])
+            t.passage_sentences.append(rows)
+            t.passage_titles.append(title)
+            t.chunks.append(chunk)
+            counts, length = passage_counts(t.passage_terms(p0 + c))
             t.postings.add(p0 + c, counts, length)
             total += length
             for term in counts:
                 changes.setdefault(term, [0, 0])[1] += 1
-            t.passage_sentences.append(rows)
-            t.chunks.append(chunk)
         return dataclasses.replace(e, first_sentence=s0, first_passage=p0,
-                                   terms=frozenset(term for ts in sent_terms for term in ts)), total
+                                   terms=frozenset(term for ts in sent_terms for term in ts).union(title)), total
 
     def _update_faiss(self, entries: dict[str, DocEntry], dead: list[range], added: list[DocEntry],
                       n_sent: int) -> tuple[faiss.Index, threading.Lock]:

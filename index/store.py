@@ -307,7 +307,7 @@ class IndexStore:
         """Chunk and embed a batch of documents with one encoder call over all their sentences."""
         if not docs:
             return {}
-        pieces = [chunk_document(d.doc_id, d.text, self.params) for d in docs]
+        pieces = [chunk_document(d.doc_id, d.text, self.params, d.title) for d in docs]
         with self._embed_lock:
             vectors = self.embedder.encode([s.text for sentences, _ in pieces for s in sentences])
         out, pos = {}, 0

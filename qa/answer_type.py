@@ -25,6 +25,9 @@ _DIGIT = re.compile(r"[0-9]")
 # a day of the month or a day's name: "7", "21st", "Christmas Eve", "the weekend" (a bare year names no day)
 _DAY = re.compile(r"\b([0-9]{1,2}(st|nd|rd|th)?|day|eve|christmas|easter|weekend|holiday)\b", re.I)
 _WORD = re.compile(r"[A-Za-z]+")
+# a time of day: "10:30", "9 a.m.", "7pm", "noon", "midnight", "in the evening", "at dawn", "o'clock"
+_CLOCK = re.compile(r"\b\d{1,2}[:.]\d{2}\b|\b\d{1,2}\s*[ap]\.?m\b|\b(noon|midday|midnight|morning|afternoon|evening|"
+                    r"night|dawn|dusk|sunrise|sunset|o'clock)\b", re.I)
 
 # names a country goes by that ISO 3166 does not list as one of its names
 _COUNTRY_ALIASES = frozenset(
@@ -43,6 +46,7 @@ KINDS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\bhow (many|much)\b"), "number"),
     (re.compile(r"\b(what|which) (year|decade|century)\b|\bin what year\b"), "year"),
     (re.compile(r"\b(what|which) day\b"), "day"),
+    (re.compile(r"\b(?:at )?what time\b(?! (?:of|period|frame|span|zone)\b)"), "time"),
     (re.compile(r"\bhow long (?:has|have|had)\b"), "duration_since"),  # "since 1951" answers it
     (re.compile(r"\bhow long\b(?! ago)"), "duration"),
     (re.compile(r"\b(what|which) (country|nation)\b(?!'s| s\b)"), "country"),
@@ -52,9 +56,9 @@ KINDS: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 # how a refusal names each kind: 'the best-supported span, "2019", is not a day'
-KIND_NOUNS = {"number": "a number", "year": "a year", "day": "a day", "duration": "a length of time",
-              "duration_since": "a length of time", "country": "a country", "city": "a city", "person": "a person",
-              "place": "a place"}
+KIND_NOUNS = {"number": "a number", "year": "a year", "day": "a day", "time": "a time of day",
+              "duration": "a length of time", "duration_since": "a length of time", "country": "a country",
+              "city": "a city", "person": "a person", "place": "a place"}
 
 
 def expected_kind(question: str) -> str | None:
@@ -141,6 +145,8 @@ def agrees(kind: str | None, span: str) -> bool:
         return bool(_YEAR.search(span) or _ORDINAL.search(span) or _ERA.search(span))
     if kind == "day":  # "Wednesday", "February 7, 2016", "Christmas Eve"; not "2019", not a place
         return bool(_CALENDAR.search(span) or _DAY.search(span))
+    if kind == "time":  # "10:30", "noon", "9 a.m.", "Tuesday evening"; not "Wednesday", "2019" nor "six hours"
+        return bool(_CLOCK.search(span)) or not (_only_time(span) or _TIME_UNITS.search(span))
     if kind in ("duration", "duration_since"):
         if kind == "duration_since" and (_YEAR.search(span) or re.search(r"\bsince\b", span, re.I)):
             return True

@@ -46,7 +46,7 @@ def test_index_summary_counts_every_outcome(index_copy: Path, tmp_path: Path) ->
     out = _qa(index_copy, "index", str(folder))
     assert (out.returncode, out.stderr) == (1, "")  # some files were skipped
     docs = [d for d in load_files([folder]) if not isinstance(d, Skipped)]
-    passages = sum(len(chunk_document(d.doc_id, d.text, ChunkParams())[1]) for d in docs)
+    passages = sum(len(chunk_document(d.doc_id, d.text, ChunkParams(), d.title)[1]) for d in docs)
     assert out.stdout.splitlines() == [
         "documents: 1 added, 1 changed, 1 unchanged, 0 removed, 3 skipped",
         f"skipped {folder / 'blank.txt'}: file is empty",
@@ -208,19 +208,19 @@ def test_ask_prints_the_closest_passages_of_an_abstention(seed_index_dir: Path, 
     lines = out.stdout.splitlines()
     assert lines[:5] == [
         "Not found in the articles.",
-        "  (no sentence in the articles supports an answer; confidence 0.75)",
+        "  (no sentence in the articles supports an answer; confidence 0.82)",
         "",
         "Not in the articles — closest passages:",
         "",
     ]
     # the standfirst holds the answer and is read first for "how long", but stays under the threshold
-    assert lines[5] == f"- score 0.25: {title} (000_674862a2fea0ee51, characters 62-190)"
+    assert lines[5] == f"- score 0.18: {title} (000_674862a2fea0ee51, characters 62-190)"
     assert lines[6].startswith("    “General Mark Milley meets with Russia General Valery Gerasimov in Finland for "
                                "**six hours**")
     assert [line for line in lines if line.startswith("- score")] == [
-        f"- score 0.25: {title} (000_674862a2fea0ee51, characters 62-190)",
-        f"- score 0.13: {title} (000_674862a2fea0ee51, characters 2614-2717)",
-        f"- score 0.03: {title} (000_674862a2fea0ee51, characters 1818-1903)",
+        f"- score 0.18: {title} (000_674862a2fea0ee51, characters 62-190)",
+        "- score 0.15: U.S., Russian Military Chiefs Speak on the Phone (003_15bbf54440315bf5, characters 1139-1216)",
+        f"- score 0.02: {title} (000_674862a2fea0ee51, characters 1818-1903)",
     ]
 
 

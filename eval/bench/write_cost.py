@@ -56,7 +56,7 @@ def _bulk(n: int, dim: int, params: object, rng: random.Random) -> dict[str, Doc
     entries = {}
     for i in range(n):
         doc = _article(i, rng)
-        sentences, chunks = chunk_document(doc.doc_id, doc.text, params)  # type: ignore[arg-type]
+        sentences, chunks = chunk_document(doc.doc_id, doc.text, params, doc.title)  # type: ignore[arg-type]
         vecs = vec_rng.standard_normal((len(sentences), dim)).astype(np.float32)
         vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
         entries[doc.doc_id] = DocEntry(doc, content_hash(doc), tuple(sentences), tuple(chunks), vecs)

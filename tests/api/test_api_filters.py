@@ -18,7 +18,7 @@ from qa.models import Answer
 
 MEET_Q = "Where did Milley meet Gerasimov?"
 DATED = {TASS, MOSCOW_TIMES_DOC, BBC, REUTERS}
-PASSAGES = {MILLEY_DOC: 14, MOSCOW_TIMES_DOC: 8, TASS: 2, BBC: 2, REUTERS: 2, WIRE: 2}
+PASSAGES = {MILLEY_DOC: 13, MOSCOW_TIMES_DOC: 8, TASS: 2, BBC: 2, REUTERS: 2, WIRE: 2}
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ def test_ask_with_since_answers_from_the_dated_articles_only(api: TestClient) ->
     unfiltered = api.post("/ask", json={"question": MEET_Q, "top_k": 5}).json()
     assert Counter(_doc_ids(unfiltered["passages"])) == Counter({MILLEY_DOC: 4, BBC: 1})
     body = api.post("/ask", json={"question": MEET_Q, "top_k": 5, "since": "2021-11-01"}).json()
-    assert Counter(_doc_ids(body["passages"])) == Counter({BBC: 1, TASS: 1, REUTERS: 1, MOSCOW_TIMES_DOC: 2})
+    assert Counter(_doc_ids(body["passages"])) == Counter({BBC: 1, TASS: 2, REUTERS: 1, MOSCOW_TIMES_DOC: 1})
     assert {c["doc_id"] for c in body["citations"]} <= DATED
     assert Answer.model_validate(body) == _service_answer(api, MEET_Q, 5, since="2021-11-01")
 
@@ -74,7 +74,7 @@ def test_search_keeps_k_when_the_best_article_is_filtered_out(api: TestClient) -
     assert _doc_ids(api.get("/search", params={"q": MEET_Q, "k": 5}).json()) == [
         MILLEY_DOC, MILLEY_DOC, MILLEY_DOC, BBC, MILLEY_DOC]
     assert _doc_ids(api.get("/search", params={"q": MEET_Q, "k": 5, "since": "2021-11-01"}).json()) == [
-        BBC, TASS, REUTERS, MOSCOW_TIMES_DOC, MOSCOW_TIMES_DOC]
+        BBC, REUTERS, TASS, TASS, MOSCOW_TIMES_DOC]
 
 
 def test_chat_takes_the_filters(api: TestClient) -> None:

@@ -124,7 +124,7 @@ def _long_article() -> Document:
 def test_counts_documents_and_exact_text(store: Storage) -> None:
     view = store.snapshot
     params = ChunkParams()
-    pieces = [chunk_document(d.doc_id, d.text, params) for d in ALL]
+    pieces = [chunk_document(d.doc_id, d.text, params, d.title) for d in ALL]
     assert (len(view.entries), view.n_passages, view.n_sentences) == (
         len(ALL), sum(len(c) for _, c in pieces), sum(len(s) for s, _ in pieces))
     assert sorted(view.entries) == sorted(d.doc_id for d in ALL)
@@ -222,7 +222,7 @@ def test_replace_leaves_no_old_row_answering(open_store) -> None:
     assert store.update([new]).unchanged == ["harbour"]
     view = store.snapshot
     assert view.document("harbour") == new
-    assert (len(view.entries), view.n_passages) == (3, sum(len(chunk_document(d.doc_id, d.text, ChunkParams())[1])
+    assert (len(view.entries), view.n_passages) == (3, sum(len(chunk_document(d.doc_id, d.text, ChunkParams(), d.title)[1])
                                                            for d in [*_seeds(), new]))
     service = _service(store)
     assert all("crowns" not in p.text for p in service.search("ferry fare crowns", 50))

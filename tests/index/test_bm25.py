@@ -58,7 +58,9 @@ def test_an_updated_snapshot_scores_exactly_as_a_fresh_build_and_as_bm25s(index_
     assert updated.passage_slots > updated.n_passages == fresh.n_passages == fresh.passage_slots
     live = updated.live_passages
     assert live is not None and [updated.passages[p] for p in live] == list(fresh.passages)
-    passages = [[t for sid in ids for t in fresh.sentence_terms[sid]] for ids in fresh.passage_sentences]
+    # what BM25 indexes a passage by: its article's title terms, then its sentences'
+    passages = [fresh.tables.passage_terms(pid) for pid in range(len(fresh.passage_sentences))]
+    assert passages[-1][:1] == ["extra"]
     for query in QUERIES:
         want = fresh.bm25_scores(query)
         assert np.array_equal(updated.bm25_scores(query)[live], want)
@@ -67,7 +69,8 @@ def test_an_updated_snapshot_scores_exactly_as_a_fresh_build_and_as_bm25s(index_
     terms = {t for ts in fresh.sentence_terms for t in ts} | {"coast", "zzunknown"}
     assert {t: updated.idf.get(t, -1.0) for t in terms} == {t: fresh.idf.get(t, -1.0) for t in terms}
     assert updated.default_idf() == fresh.default_idf()
-    extra_terms = {t for span in entry.sentences for t in text_terms(span.text)}
+    # the terms of its sentences and of its headline (which is every passage's, not a sentence)
+    extra_terms = {t for span in entry.sentences for t in text_terms(span.text)} | set(text_terms(doc.title))
     assert {"storm", "coast", "mayor", "river"} <= extra_terms
     assert updated.terms_of_document("extra") == fresh.terms_of_document("extra") == extra_terms
     # the snapshot the write started from still scores its own collection, unchanged by the write
@@ -77,5 +80,5 @@ def test_an_updated_snapshot_scores_exactly_as_a_fresh_build_and_as_bm25s(index_
 
 
 def _pieces(store: IndexStore, doc: Document) -> tuple:
-    sentences, chunks = chunk_document(doc.doc_id, doc.text, store.params)
+    sentences, chunks = chunk_document(doc.doc_id, doc.text, store.params, doc.title)
     return tuple(sentences), tuple(chunks), store.embedder.encode([s.text for s in sentences])

@@ -181,3 +181,13 @@ def test_signature_lines_are_not_sentences_in_the_header_only() -> None:
     assert texts_[:2] == ["Gull Bank wind farm approved", "Construction is due to start in 2026."]
     assert texts_[-1] == "14 March 2024"  # past the header a date line is an event the article reports
     assert [s.text for s in split_sentences("date", "November 24, 2021\n")] == ["November 24, 2021"]
+
+
+def test_the_headline_line_is_not_a_sentence_when_it_is_the_title() -> None:
+    text = "# Kestrel Bay council approves new harbour bridge\n\nThe council voted on Monday.\n"
+    title = "Kestrel Bay council approves new harbour bridge"
+    assert [s.text for s in split_sentences("bridge", text, title=title)] == ["The council voted on Monday."]
+    # without the title, or with a first line that is not it, the first line is text like any other
+    assert len(split_sentences("bridge", text)) == 2
+    assert len(split_sentences("bridge", text, title="Harbour bridge approved")) == 2
+    assert [s.text for s in split_sentences("only", "Bridge approved\n", title="Bridge approved")] == ["Bridge approved"]

@@ -121,7 +121,7 @@ def test_a_batch_written_again_never_duplicates_rows(replicas, embedder: Embedde
     store, a = replicas()
     upload = docs(4)
     # a batch cut off after its sentence rows were written, before its heads (the commit point): then sent again
-    pieces = [chunk_document(d.doc_id, d.text, ChunkParams()) for d in upload[:2]]
+    pieces = [chunk_document(d.doc_id, d.text, ChunkParams(), d.title) for d in upload[:2]]
     for doc, (sentences, chunks) in zip(upload[:2], pieces, strict=True):
         rows = document_rows(doc, sentences, chunks, embedder.encode([s.text for s in sentences]))
         store._upsert("sentences", rows["sentences"])

@@ -32,7 +32,7 @@ def _expected_counts(folder: Path) -> tuple[int, int, int]:
     sentences = passages = 0
     docs = list(load_files([folder]))
     for d in docs:
-        s, c = chunk_document(d.doc_id, d.text, ChunkParams())
+        s, c = chunk_document(d.doc_id, d.text, ChunkParams(), d.title)
         sentences, passages = sentences + len(s), passages + len(c)
     return len(docs), sentences, passages
 
@@ -78,7 +78,8 @@ def test_changed_file_replaces_its_passages_and_removed_file_disappears(tmp_path
     reopened = IndexStore.open(tmp_path / "index", embedder)
     assert _counts(reopened) == _expected_counts(folder)
     per_doc = Counter(s.doc_id for s in reopened.snapshot.sentences)
-    assert per_doc[D3] == len(chunk_document(D3, path.read_text(encoding="utf-8"), ChunkParams())[0])
+    [doc3] = [d for d in load_files([folder]) if d.doc_id == D3]
+    assert per_doc[D3] == len(chunk_document(D3, doc3.text, ChunkParams(), doc3.title)[0])
     assert reopened.snapshot.faiss_index.ntotal == len(reopened.snapshot.sentences)
     assert [s.text for s in reopened.snapshot.sentences].count("The zebra convoy crossed Lake Baikal on skis.") == 1
     text = reopened.snapshot.entries[D3].doc.text

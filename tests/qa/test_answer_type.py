@@ -29,7 +29,9 @@ from qa.service import QAService
      ("Since NASA didn't know how many attempts it needed, what did they use?", None),
      ("According to the text, how much money was raised?", "number"),
      ("How long has Radio Tyneside been on air?", "duration_since"),
-     ("On which day did Milley meet Gerasimov?", "day"), ("What day of the week was Media Day held on?", "day")],
+     ("On which day did Milley meet Gerasimov?", "day"), ("What day of the week was Media Day held on?", "day"),
+     ("What time did the Helsinki meeting start?", "time"), ("At what time did the call begin?", "time"),
+     ("What time period does the report cover?", None), ("What time of year is the festival?", None)],
 )
 def test_expected_kind(question: str, kind: str | None) -> None:
     assert expected_kind(question) == kind
@@ -51,7 +53,10 @@ def test_expected_kind(question: str, kind: str | None) -> None:
      ("duration", "1951", False),
      # a day: its name or date, never a bare year or a place
      ("day", "Wednesday", True), ("day", "February 7, 2016", True), ("day", "Christmas Eve", True),
-     ("day", "2019", False), ("day", "Helsinki", False)],
+     ("day", "2019", False), ("day", "Helsinki", False),
+     # a time of day: a clock time or a part of the day, never only a day, a year or a length of time
+     ("time", "10:30", True), ("time", "9 a.m.", True), ("time", "Tuesday evening", True), ("time", "noon", True),
+     ("time", "Wednesday", False), ("time", "2019", False), ("time", "six hours", False)],
 )
 def test_agrees(kind: str | None, span: str, ok: bool) -> None:
     assert agrees(kind, span) is ok
@@ -108,11 +113,13 @@ def test_a_day_is_answered_with_a_day_never_with_a_year(seed_service: QAService)
 
 
 def test_refusing_a_span_of_the_wrong_kind_says_so(seed_service: QAService) -> None:
-    # the reader is sure of "2019" (0.67), an earlier meeting's year, and reads "Wednesday" at 0.45, under 0.48
-    answer = seed_service.ask("On what day of the week did Milley meet Gerasimov?")
-    assert (answer.answer, answer.abstain_reason) == (None, 'the best-supported span, "2019", is not a day')
-    assert [c.highlight.text for c in answer.closest if c.highlight][:2] == ["2019", "Wednesday"]
+    # the reader is sure of "Wednesday" (0.74) in the sentence of the meeting, which names no time of day
+    answer = seed_service.ask("What time did the Helsinki meeting start?")
+    assert (answer.answer, answer.abstain_reason) == (None, 'the best-supported span, "Wednesday", is not a time of day')
+    assert [c.highlight.text for c in answer.closest if c.highlight][:1] == ["Wednesday"]
     assert answer.confidence == round(1 - answer.closest[0].score, 4)
+    # asked for the day, the same span is the answer
+    assert seed_service.ask("On what day of the week did Milley meet Gerasimov?").answer == "Wednesday"
 
 
 def test_every_kind_has_a_name_for_refusals() -> None:
