@@ -222,8 +222,8 @@ def test_replace_leaves_no_old_row_answering(open_store) -> None:
     assert store.update([new]).unchanged == ["harbour"]
     view = store.snapshot
     assert view.document("harbour") == new
-    assert (len(view.entries), view.n_passages) == (3, sum(len(chunk_document(d.doc_id, d.text, ChunkParams(), d.title)[1])
-                                                           for d in [*_seeds(), new]))
+    passages = sum(len(chunk_document(d.doc_id, d.text, ChunkParams(), d.title)[1]) for d in [*_seeds(), new])
+    assert (len(view.entries), view.n_passages) == (3, passages)
     service = _service(store)
     assert all("crowns" not in p.text for p in service.search("ferry fare crowns", 50))
     answer = service.ask("When does the ferry to Kestrel Island leave?")

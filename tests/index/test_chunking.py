@@ -190,4 +190,5 @@ def test_the_headline_line_is_not_a_sentence_when_it_is_the_title() -> None:
     # without the title, or with a first line that is not it, the first line is text like any other
     assert len(split_sentences("bridge", text)) == 2
     assert len(split_sentences("bridge", text, title="Harbour bridge approved")) == 2
-    assert [s.text for s in split_sentences("only", "Bridge approved\n", title="Bridge approved")] == ["Bridge approved"]
+    only = split_sentences("only", "Bridge approved\n", title="Bridge approved")
+    assert [s.text for s in only] == ["Bridge approved"]  # a text holding nothing else keeps it

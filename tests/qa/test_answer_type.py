@@ -115,7 +115,8 @@ def test_a_day_is_answered_with_a_day_never_with_a_year(seed_service: QAService)
 def test_refusing_a_span_of_the_wrong_kind_says_so(seed_service: QAService) -> None:
     # the reader is sure of "Wednesday" (0.74) in the sentence of the meeting, which names no time of day
     answer = seed_service.ask("What time did the Helsinki meeting start?")
-    assert (answer.answer, answer.abstain_reason) == (None, 'the best-supported span, "Wednesday", is not a time of day')
+    refusal = 'the best-supported span, "Wednesday", is not a time of day'
+    assert (answer.answer, answer.abstain_reason) == (None, refusal)
     assert [c.highlight.text for c in answer.closest if c.highlight][:1] == ["Wednesday"]
     assert answer.confidence == round(1 - answer.closest[0].score, 4)
     # asked for the day, the same span is the answer
