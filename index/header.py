@@ -90,8 +90,9 @@ def is_link_line(line: str) -> bool:
 # 10:05 AM EST", "Posted on 2021-11-24 | By AFP"
 _DATE_WORDS = re.compile(r"\b(?:(?:first|last)\s+)?(?:published|updated|posted|modified)\b|\b(?:on|at)\b|[|·•,:;–—-]",
                          re.IGNORECASE)
-_BY_NAMES = re.compile(r"^[Bb]y:?\s+(?:the\s+)?[A-Z][\w'’.-]*(?:(?:\s+|\s*,\s*|\s+and\s+|\s*&\s*|\s+of\s+(?:the\s+)?)"
-                       r"[A-Z][\w'’.-]*)*\.?$")
+# a byline as _BYLINE reads it, and also "By the Associated Press", "by the Eastern Energy Desk"
+_BY_NAMES = re.compile(rf"^[Bb]y:?\s+(?:the\s+)?{_NAME_WORD}(?:(?:\s+|\s*,\s*|\s+and\s+|\s*&\s*|\s+of\s+(?:the\s+)?)"
+                       rf"{_NAME_WORD})*\.?$")
 
 
 def is_signature_line(line: str) -> bool:

@@ -144,6 +144,7 @@ class MilvusView:
         self._sentence_ids: dict[tuple[str, int], int] = {}
         self._vectors: dict[tuple[str, int], np.ndarray] = {}
         self._df: dict[str, int] = {}
+        self._held: set[str] = set()  # terms with a row at all: a headline's word counts no sentence but is held
         self._counts: dict[Any, int] = {}
         self.entries = _Entries(self)
         self.passages = _Rows(self._passage, lambda: self.n_passages,
@@ -351,8 +352,14 @@ class MilvusView:
                 rows = [row for t in missing for row in self._term_rows([t])]
             for row in rows:
                 counts[row["term"]] += row["n"]
+                self._held.add(row["term"])
             self._df.update(counts)
         return {t: self._df[t] for t in words}
+
+    def holds(self, term: str) -> bool:
+        """Whether some document holds ``term``, in a sentence or its headline (the same query as ``sentence_df``)."""
+        self.sentence_df([term])
+        return term in self._held
 
     def _term_rows(self, words: list[str]) -> list[dict]:
         return self.store.query("terms", f"term in [{', '.join(quote(t) for t in words)}]", ["term", "n"],
@@ -394,10 +401,7 @@ class _Vocabulary:
 
     def __contains__(self, term: object) -> bool:
         """A term some sentence holds, or a headline (its row counts no sentence)."""
-        if not isinstance(term, str):
-            return False
-        return self._view.sentence_df([term])[term] > 0 or bool(
-            self._view.store.query("terms", f"term == {quote(term)}", ["term"], limit=1))
+        return isinstance(term, str) and self._view.holds(term)
 
     def has_prefix(self, prefix: str) -> bool:
         if not prefix:
