@@ -67,7 +67,8 @@ def cmd_docs(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(body, indent=2, ensure_ascii=False))
     elif args.doc_id:
-        print(f"{body['title']} ({body['doc_id']}, {body['chars']:,} characters, {body['sentences']} sentences)")
+        n = body["sentences"]
+        print(f"{body['title']} ({body['doc_id']}, {body['chars']:,} characters, {n} sentence{'' if n == 1 else 's'})")
         for key in ("url", "published"):
             if body.get(key):
                 print(f"{key}: {body[key]}")
