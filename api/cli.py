@@ -28,6 +28,9 @@ def cmd_index(args: argparse.Namespace) -> int:
         raise InvalidInputError("--sync works on a local index only (the server does not know which of its documents "
                                 "came from your folder); remove documents there with `qa rm ID... --url` or "
                                 "`qa rm --source X --url`")
+    if args.resplit and (args.paths or args.url or args.rebuild or args.sync):
+        raise InvalidInputError("--resplit splits the documents already in the index again, from their stored text; "
+                                "give it no files, --url, --rebuild or --sync")
     paths = [Path(p) for p in args.paths]
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
@@ -65,11 +68,15 @@ def _index_locally(args: argparse.Namespace, paths: list[Path]) -> dict[str, Any
         service = QAService(store, settings)
         from index.ingest import iter_files
 
-        files = sum(1 for _ in iter_files(paths))  # the total for the bar: one file is one article (JSONL: more)
-        with tqdm(desc="indexing", unit="doc", total=files,
+        # the total for the bar: one file is one article (JSONL: more)
+        total = len(store.snapshot.entries) if args.resplit else sum(1 for _ in iter_files(paths))
+        with tqdm(desc="indexing", unit="doc", total=total,
                   disable=args.quiet or args.json or not sys.stderr.isatty()) as bar:
-            report = service.index_paths(paths, on_progress=bar.update, sync=args.sync,
-                                         allow_duplicate=args.allow_duplicate)
+            if args.resplit:  # only how a document is split changes: no duplicate checks, the texts are as they were
+                report = store.update(store.stored_documents(), on_progress=bar.update)
+            else:
+                report = service.index_paths(paths, on_progress=bar.update, sync=args.sync,
+                                             allow_duplicate=args.allow_duplicate)
         if settings.backend == "embedded" and store.generation is None:  # a rebuild that added nothing still
             store.save()  # replaces the index (with an empty one)
         snap = service.store.snapshot
@@ -305,6 +312,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "the same text (as a copy of it); without it such a file is skipped and named")
     p.add_argument("--sync", action="store_true", help="also remove the documents of files gone from the folders "
                    "named (never those of a file skipped now); without it nothing is removed")
+    p.add_argument("--resplit", action="store_true", help="split the documents already indexed by today's "
+                   "sentence rules, from their stored text (no files needed): those split by an earlier version are "
+                   "embedded again and reported changed, the others unchanged")
     p.add_argument("--url", help="send the files to a running server (which holds the index) instead")
     p.add_argument("--api-key", default=None, help="bearer token for the server, if it needs one")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

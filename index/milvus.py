@@ -8,6 +8,7 @@ a write acknowledged through one replica is seen by the next question through an
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
@@ -19,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from index.chunking import ChunkParams, chunk_document
+from index.chunking import ChunkParams, layout_digest, split_today
 from index.documents import Document, content_hash
 from index.embedder import Embedder
 from index.errors import (
@@ -37,6 +38,7 @@ from index.milvus_schema import (
     LEXICAL_BYTES,
     MAX_ID_BYTES,
     MAX_TERM_BYTES,
+    OR_TERMS,
     TEXT_PART_CHARS,
     doc_hash,
     dummy_vector,
@@ -44,10 +46,10 @@ from index.milvus_schema import (
     manifest_json,
     quote,
     schemas,
-    spans_digest,
     term_hash,
     version_exprs,
 )
+from index.records import layout
 from index.store import EMBED_BATCH_DOCS, UpdateReport, check_storable
 from index.text import terms
 
@@ -248,6 +250,17 @@ class MilvusStore:
     def add(self, docs: list[Document]) -> UpdateReport:
         return self.update(docs)
 
+    def stored_documents(self) -> Iterator[Document]:
+        """Every document as stored, read ``OR_TERMS`` at a time, whether or not its layout was stored with it
+        (``qa index --resplit`` gives them back to ``update``)."""
+        ids = [row["doc_id"] for row in self.iter_heads(("doc_id",))]
+        view = self.snapshot
+        for lo in range(0, len(ids), OR_TERMS):
+            heads = self.heads(ids[lo:lo + OR_TERMS])
+            parts = view.parts(heads)
+            for d, head in heads.items():
+                yield view.complete(head, parts.get(d, []))[0]
+
     def remove(self, doc_id: str) -> None:
         if not self.heads([doc_id], ("doc_id",)):
             raise DocumentNotFoundError(f"no document with id {doc_id!r}; GET /documents lists the ids")
@@ -265,20 +278,25 @@ class MilvusStore:
                      on_progress: Callable[[int], None] | None) -> None:
         if not docs:
             return
-        heads = self.heads([d.doc_id for d in docs], ("doc_id", "sha256"))
-        changed = []
+        heads = self.heads([d.doc_id for d in docs], ("doc_id", "sha256", "meta"))
+        changed, pieces = [], []
         for doc in docs:
             old = heads.get(doc.doc_id)
-            if old is not None and old["sha256"] == content_hash(doc):
+            sentences, chunks, digest = split_today(doc, self.params)
+            # the same text split as today's rules split it, and that split stored (a document written before
+            # layouts were stored, or split by earlier rules, is written again)
+            meta = json.loads(old["meta"]) if old is not None else {}
+            if old is not None and old["sha256"] == content_hash(doc) and meta["spans"] == digest \
+                    and "layout_parts" in meta:
                 report.unchanged.append(doc.doc_id)
             else:
                 changed.append(doc)
+                pieces.append((sentences, chunks))
         unchanged = len(docs) - len(changed)
         if on_progress and unchanged:
             on_progress(unchanged)
         if not changed:
             return
-        pieces = [chunk_document(d.doc_id, d.text, self.params, d.title) for d in changed]
         vectors = self.embedder.encode([s.text for sentences, _ in pieces for s in sentences])
         rows, pos = [], 0
         for doc, (sentences, chunks) in zip(changed, pieces, strict=True):
@@ -340,10 +358,12 @@ def check_id(doc_id: str) -> None:
 
 def document_rows(doc: Document, sentences: Sequence[Any], chunks: Sequence[Any], vectors: np.ndarray
                   ) -> dict[str, list[dict]]:
-    """Every row ``doc`` is stored as, under the version named by its content hash (rewriting the same content
-    rewrites the same rows: a retried batch never duplicates anything)."""
-    sha = content_hash(doc)
-    dh, version = doc_hash(doc.doc_id), sha[:16]
+    """Every row ``doc`` is stored as, under the version named by its content hash and layout (rewriting the same
+    content split the same way rewrites the same rows: a retried batch never duplicates anything). The layout is
+    stored after the text's parts, so a document reads back split as it was written, whatever the rules of the
+    reading code."""
+    sha, digest = content_hash(doc), layout_digest(sentences, chunks)
+    dh, version = doc_hash(doc.doc_id), hashlib.sha256(f"{sha}:{digest}".encode()).hexdigest()[:16]
     base = {"doc_id": doc.doc_id, "version": version}
     fields = filter_fields(doc)
     owners: list[list[int]] = [[] for _ in sentences]
@@ -351,6 +371,8 @@ def document_rows(doc: Document, sentences: Sequence[Any], chunks: Sequence[Any]
         for i in range(chunk.first_sentence, chunk.last_sentence + 1):
             owners[i].append(c)
     parts = [doc.text[i:i + TEXT_PART_CHARS] for i in range(0, len(doc.text), TEXT_PART_CHARS)] or [""]
+    stored = json.dumps(layout(sentences, chunks), separators=(",", ":"))
+    layout_parts = [stored[i:i + TEXT_PART_CHARS] for i in range(0, len(stored), TEXT_PART_CHARS)]
     sentence_terms = [terms(s.text) for s in sentences]
     title = terms(doc.title)  # every passage is indexed under its article's title too, as the local store does
     # a headline word no sentence holds is still a word of the article (``index.lexicon.Vocabulary``): a row counting
@@ -360,10 +382,10 @@ def document_rows(doc: Document, sentences: Sequence[Any], chunks: Sequence[Any]
         for t in set(ts):
             counts[t] = counts.get(t, 0) + 1
     meta = {**doc.metadata(), "sentences": len(sentences), "passages": len(chunks), "chars": len(doc.text),
-            "parts": len(parts), "spans": spans_digest(sentences, chunks)}
+            "parts": len(parts), "layout_parts": len(layout_parts), "spans": digest}
     return {
         "documents": [{"pk": f"{dh}:{version}:{p}", **base, "part": p, "text": text, "v": dummy_vector()}
-                      for p, text in enumerate(parts)],
+                      for p, text in enumerate(parts + layout_parts)],
         "sentences": [{"pk": f"{dh}:{version}:{i}", **base, **fields, "idx": i, "p_first": min(own, default=-1),
                        "p_last": max(own, default=-1), "vector": vectors[i].astype(np.float32).tolist()}
                       for i, own in enumerate(owners)],

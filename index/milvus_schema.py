@@ -4,7 +4,8 @@
   and metadata. Upserting it is the commit point of a write; a row of another collection answers only when its
   ``version`` is the head's.
 - ``documents``: the text, in parts of at most ``TEXT_PART_CHARS`` characters (a VARCHAR holds 65,535 bytes), so
-  every citation offset indexes the exact text, however long the article.
+  every citation offset indexes the exact text, however long the article; then its layout (``index.records.layout``:
+  sentence offsets and passages) as JSON in parts of the same size, so a document reads back split as written.
 - ``sentences``: one row per sentence with its vector (dense search), its passages and the filter fields.
 - ``passages``: one row per passage with its stemmed terms (the same ``index.text.terms`` BM25 uses in the embedded
   backend), whitespace-analyzed into a sparse vector by Milvus' BM25 ``Function`` (k1 1.5, b 0.75, as ours).
@@ -174,13 +175,3 @@ def version_exprs(pairs: Sequence[tuple[str, str]], op: str) -> list[str]:
     versions ("!="), in groups of ``OR_TERMS`` pairs."""
     return [" or ".join(f"(doc_id == {quote(d)} and version {op} {quote(v)})" for d, v in pairs[i:i + OR_TERMS])
             for i in range(0, len(pairs), OR_TERMS)]
-
-
-def spans_digest(sentences: Sequence[Any], chunks: Sequence[Any]) -> str:
-    """A digest of the sentence and passage offsets, so a reader re-chunking the text can tell it got the same."""
-    h = hashlib.sha256()
-    for s in sentences:
-        h.update(f"{s.start},{s.end};".encode())
-    for c in chunks:
-        h.update(f"{c.start},{c.end},{c.first_sentence},{c.last_sentence};".encode())
-    return h.hexdigest()[:16]

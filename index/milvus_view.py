@@ -5,8 +5,8 @@ A row answers only when its version is its document's head version: rows of an u
 the upsert of a new version and the deletion of the old one, or left by a crash) are never ranked or read.
 
 Every view reads the heads afresh (Strong consistency), but a document version's text, sentences and terms never
-change (its key is its content hash), so the store keeps the recently read ones (``EntryCache``) and a view reads
-from Milvus, and splits into sentences, only the versions it does not hold.
+change (its key names its content and layout), so the store keeps the recently read ones (``EntryCache``) and a view
+reads from Milvus only the versions it does not hold.
 """
 
 from __future__ import annotations
@@ -24,10 +24,11 @@ from typing import Any
 import numpy as np
 
 from index.backend import DocFilter, PassageScores
-from index.chunking import chunk_document
+from index.chunking import split_today
 from index.documents import Chunk, Document, Span
 from index.errors import IndexMismatchError
-from index.milvus_schema import OR_TERMS, doc_hash, filter_expr, quote, spans_digest, version_exprs
+from index.milvus_schema import OR_TERMS, doc_hash, filter_expr, quote, version_exprs
+from index.records import spans_of
 from index.text import terms
 
 DENSE_CANDIDATES = 200  # sentences per question, as the embedded backend
@@ -38,7 +39,7 @@ CACHE_CHARS = 16_000_000  # text kept in the EntryCache (with its sentences and 
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """A document as read back: metadata, exact text, and its sentences and passages re-derived from the text."""
+    """A document as read back: metadata, exact text, and its sentences and passages as stored."""
 
     doc: Document
     sha256: str
@@ -48,8 +49,9 @@ class Entry:
 
 
 class EntryCache:
-    """Recently read document versions by (doc_id, content hash), least recently used dropped first, with the
-    terms of their sentences; shared by the views of one store (their threads)."""
+    """Recently read document versions by (doc_id, version), least recently used dropped first, with the terms of
+    their sentences; shared by the views of one store (their threads). A version names a document's content and
+    layout, so a cached one is never stale."""
 
     def __init__(self, max_chars: int = CACHE_CHARS) -> None:
         self.max_chars = max_chars
@@ -57,16 +59,16 @@ class EntryCache:
         self._items: OrderedDict[tuple[str, str], tuple[Entry, frozenset[str] | None]] = OrderedDict()
         self._chars = 0
 
-    def get(self, doc_id: str, sha256: str) -> Entry | None:
+    def get(self, doc_id: str, version: str) -> Entry | None:
         with self._lock:
-            item = self._items.get((doc_id, sha256))
+            item = self._items.get((doc_id, version))
             if item is None:
                 return None
-            self._items.move_to_end((doc_id, sha256))
+            self._items.move_to_end((doc_id, version))
             return item[0]
 
     def put(self, entry: Entry) -> None:
-        key = (entry.doc.doc_id, entry.sha256)
+        key = (entry.doc.doc_id, entry.version)
         with self._lock:
             if key in self._items:
                 return
@@ -78,7 +80,7 @@ class EntryCache:
 
     def terms(self, entry: Entry) -> frozenset[str]:
         """The terms of the entry's sentences (computed once per cached version)."""
-        key = (entry.doc.doc_id, entry.sha256)
+        key = (entry.doc.doc_id, entry.version)
         with self._lock:
             item = self._items.get(key)
         if item is not None and item[1] is not None:
@@ -259,32 +261,49 @@ class MilvusView:
         missing = [d for d in wanted if d not in self._entries and self._heads.get(d) is not None]
         cache = self.store.entry_cache
         for d in list(missing):
-            cached = cache.get(d, self._heads[d]["sha256"])  # type: ignore[index]
+            cached = cache.get(d, self._heads[d]["version"])  # type: ignore[index]
             if cached is not None:
                 self._entries[d] = cached
                 missing.remove(d)
         if missing:
             heads: dict[str, dict] = {d: self._heads[d] for d in missing}  # type: ignore[misc]
-            parts: dict[str, list[tuple[int, str]]] = {}
-            pairs = [(d, h["version"]) for d, h in heads.items()]
-            for lo, expr in zip(range(0, len(pairs), OR_TERMS), version_exprs(pairs, "=="), strict=True):
-                limit = sum(json.loads(heads[d]["meta"])["parts"] for d, _ in pairs[lo:lo + OR_TERMS])
-                for row in self.store.query("documents", expr, ["doc_id", "part", "text"], limit=limit):
-                    parts.setdefault(row["doc_id"], []).append((row["part"], row["text"]))
+            parts = self.parts(heads)
             for d, head in heads.items():
-                self._entries[d] = self._entry(head, parts.get(d, []))  # type: ignore[arg-type]
+                self._entries[d] = self._entry(head, parts.get(d, []))
                 cache.put(self._entries[d])
         return {d: self._entries[d] for d in wanted if d in self._entries}
 
+    def parts(self, heads: Mapping[str, dict]) -> dict[str, list[tuple[int, str]]]:
+        """The ``documents`` rows of each head's version, as (part, text), by document id."""
+        parts: dict[str, list[tuple[int, str]]] = {}
+        pairs = [(d, h["version"]) for d, h in heads.items()]
+        for lo, expr in zip(range(0, len(pairs), OR_TERMS), version_exprs(pairs, "=="), strict=True):
+            limit = sum(_parts(json.loads(heads[d]["meta"])) for d, _ in pairs[lo:lo + OR_TERMS])
+            for row in self.store.query("documents", expr, ["doc_id", "part", "text"], limit=limit):
+                parts.setdefault(row["doc_id"], []).append((row["part"], row["text"]))
+        return parts
+
+    @staticmethod
+    def complete(head: dict, parts: list[tuple[int, str]]) -> tuple[Document, dict | None]:
+        """``stored_document`` when every row of the head's version is there (else IndexMismatchError: never a cut
+        text)."""
+        if len(parts) != _parts(json.loads(head["meta"])):
+            raise IndexMismatchError(f"document {head['doc_id']!r} in Milvus does not read back as it was written "
+                                     "(rows of its text are missing); index it again")
+        return stored_document(head, parts)
+
     def _entry(self, head: dict, parts: list[tuple[int, str]]) -> Entry:
-        meta = json.loads(head["meta"])
-        text = "".join(t for _, t in sorted(parts))
-        doc = Document.from_stored({**meta, "doc_id": head["doc_id"], "text": text})
-        sentences, chunks = chunk_document(doc.doc_id, text, self.store.params, doc.title)
-        if len(parts) != meta["parts"] or spans_digest(sentences, chunks) != meta["spans"]:
-            raise IndexMismatchError(f"document {doc.doc_id!r} in Milvus does not read back as it was written (its "
-                                     "text parts or the sentence splitting changed); re-index it")
-        return Entry(doc, head["sha256"], head["version"], tuple(sentences), tuple(chunks))
+        doc, stored = self.complete(head, parts)
+        if stored is not None:
+            sentences, chunks = spans_of(doc.doc_id, doc.text, stored)
+        else:  # written before its layout was stored: split again, and it must split as it was written
+            split, passages, digest = split_today(doc, self.store.params)
+            sentences, chunks = tuple(split), tuple(passages)
+            if digest != json.loads(head["meta"])["spans"]:
+                raise IndexMismatchError(
+                    f"document {doc.doc_id!r} in Milvus was split into sentences by an earlier version, which did not "
+                    "store how; `qa index --resplit` splits every such document again from its stored text")
+        return Entry(doc, head["sha256"], head["version"], sentences, chunks)
 
     def document(self, doc_id: str) -> Document | None:
         entry = self.load([doc_id]).get(doc_id)
@@ -409,3 +428,17 @@ class _Vocabulary:
         after = prefix[:-1] + chr(ord(prefix[-1]) + 1)
         rows = self._view.store.query("terms", f"term >= {quote(prefix)} and term < {quote(after)}", ["term"], limit=1)
         return bool(rows)
+
+
+def _parts(meta: dict) -> int:
+    """How many ``documents`` rows a version has: its text's parts, then its layout's (none before it was stored)."""
+    return int(meta["parts"]) + int(meta.get("layout_parts", 0))
+
+
+def stored_document(head: dict, parts: list[tuple[int, str]]) -> tuple[Document, dict | None]:
+    """A head's document from its ``documents`` rows, with its stored layout (None when written without one)."""
+    meta = json.loads(head["meta"])
+    pieces = [t for _, t in sorted(parts)]
+    n = meta["parts"]
+    doc = Document.from_stored({**meta, "doc_id": head["doc_id"], "text": "".join(pieces[:n])})
+    return doc, json.loads("".join(pieces[n:])) if "layout_parts" in meta else None

@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from index import faults, wal
-from index.chunking import ChunkParams, chunk_document
+from index.chunking import ChunkParams, layout_digest, split_today
 from index.compaction import Compactor, Head, write_generation
 from index.documents import Document, content_hash
 from index.durable import fsync_dir, write_atomic
@@ -223,8 +223,7 @@ class IndexStore:
             if item.encoding is not None:
                 report.encodings.append(DetectedEncoding(item.doc_id, item.source or item.doc_id, item.encoding))
             latest[item.doc_id] = item
-            old = looked.get(item.doc_id)
-            if old is not None and old.sha256 == content_hash(item):
+            if self._kept(looked.get(item.doc_id), item):
                 embedded.pop(item.doc_id, None)
                 if on_progress:
                     on_progress(1)
@@ -242,7 +241,7 @@ class IndexStore:
                 old, entry = current.get(doc_id), embedded.get(doc_id)
                 if entry is not None and entry.doc != doc:
                     entry = None  # a later duplicate in the stream replaced the one embedded
-                if old is not None and old.sha256 == content_hash(doc):
+                if self._kept(old, doc):
                     report.unchanged.append(doc_id)
                     embedded.pop(doc_id, None)
                     continue
@@ -260,8 +259,19 @@ class IndexStore:
                 self._commit(wal.Change(tuple(report.removed + replaced), tuple(embedded.values())))
         return report
 
+    def _kept(self, old: DocEntry | None, doc: Document) -> bool:
+        """Whether ``old`` stays as it is for ``doc``: the same text, split as today's rules split it (a document
+        indexed under earlier rules is embedded again, its text unchanged)."""
+        if old is None or old.sha256 != content_hash(doc):
+            return False
+        return layout_digest(old.sentences, old.chunks) == split_today(doc, self.params)[2]
+
     def add(self, docs: list[Document]) -> UpdateReport:
         return self.update(docs)
+
+    def stored_documents(self) -> Iterator[Document]:
+        """Every document as stored (``qa index --resplit`` gives them back to ``update``)."""
+        yield from [e.doc for e in self.snapshot.entries.values()]
 
     def remove(self, doc_id: str) -> None:
         with self._write_lock:
@@ -307,11 +317,11 @@ class IndexStore:
         """Chunk and embed a batch of documents with one encoder call over all their sentences."""
         if not docs:
             return {}
-        pieces = [chunk_document(d.doc_id, d.text, self.params, d.title) for d in docs]
+        pieces = [split_today(d, self.params) for d in docs]
         with self._embed_lock:
-            vectors = self.embedder.encode([s.text for sentences, _ in pieces for s in sentences])
+            vectors = self.embedder.encode([s.text for sentences, _, _ in pieces for s in sentences])
         out, pos = {}, 0
-        for doc, (sentences, chunks) in zip(docs, pieces, strict=True):
+        for doc, (sentences, chunks, _) in zip(docs, pieces, strict=True):
             vecs = vectors[pos : pos + len(sentences)]
             pos += len(sentences)
             out[doc.doc_id] = DocEntry(doc, content_hash(doc), tuple(sentences), tuple(chunks), vecs)

@@ -12,8 +12,12 @@ from pathlib import Path
 import pytest
 
 from api.cli import format_answer
+from index import chunking
 from index.chunking import ChunkParams, chunk_document
+from index.documents import Document
+from index.embedder import Embedder
 from index.ingest import Skipped, load_files
+from index.store import IndexStore
 from qa.models import Answer
 from qa.service import QAService
 
@@ -191,6 +195,33 @@ def test_closed_pipe_is_not_a_traceback(index_copy: Path) -> None:
     finally:
         os.close(write_end)
     assert (out.returncode, out.stderr) == (0, "")
+
+
+def test_resplit_splits_documents_indexed_under_earlier_rules_again(tmp_path: Path, embedder: Embedder,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """An index written when the headline line was a sentence (the earlier rule, put back for the write) is split
+    by today's rules from its stored text, with no files given; only that document is embedded again."""
+    index_dir = tmp_path / "index"
+    earlier = chunking.chunk_document
+    monkeypatch.setattr(chunking, "chunk_document",
+                        lambda doc_id, text, params, title=None: earlier(doc_id, text, params))
+    with IndexStore.open(index_dir, embedder, create=True, writer=True) as store:
+        store.update([Document("ferry", "Ferry fares rise", "Ferry fares rise\n\nThe ferry leaves at nine."),
+                      Document("harbour", "Harbour", "The harbour master is Ada Lind.")])
+    monkeypatch.undo()
+    out = _qa(index_dir, "index", "--resplit", "--quiet")
+    assert (out.returncode, out.stderr) == (0, "")
+    assert out.stdout.splitlines() == [
+        "documents: 0 added, 1 changed, 1 unchanged, 0 removed, 0 skipped",
+        "1 without a publication date (date filters never match them): ferry",
+        f"index: {index_dir} (2 documents, 2 passages)",
+    ]
+    shown = _qa(index_dir, "docs", "ferry").stdout.splitlines()[0]
+    assert shown == "Ferry fares rise (ferry, 43 characters, 1 sentence)"
+    out = _qa(index_dir, "index", "--resplit", "seeds")
+    assert (out.returncode, out.stdout) == (2, "")
+    assert out.stderr == ("error: --resplit splits the documents already in the index again, from their stored text; "
+                          "give it no files, --url, --rebuild or --sync\n")
 
 
 def test_index_of_a_missing_path_fails(index_copy: Path, tmp_path: Path) -> None:

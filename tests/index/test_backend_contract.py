@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from filter_articles import BBC, MILLEY_DOC, MOSCOW_TIMES_DOC, REUTERS, TASS, WIRE, documents
 
-from index import migrate
+from index import chunking, migrate
 from index.backend import Storage
 from index.chunking import ChunkParams, chunk_document
 from index.documents import Document
@@ -230,6 +230,42 @@ def test_replace_leaves_no_old_row_answering(open_store) -> None:
     assert answer.answer == "noon"
     assert new.text[answer.citations[0].start:answer.citations[0].end] == answer.citations[0].quote
     assert "crown" not in store.snapshot.vocab  # the old version's terms are gone from the frequencies
+
+
+def test_a_document_keeps_its_split_until_split_again_by_todays_rules(open_store,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """When the sentence rules change (here, back to an earlier rule: the headline line kept as a sentence), a
+    stored document reads back split as it was written and its answers cite the same characters; indexing the same
+    text again, or the stored documents given back (``qa index --resplit``), splits it by today's rules, and only a
+    document so split again counts as changed."""
+    ferry = Document("ferry", "Ferry fares rise", "Ferry fares rise\n\nThe ferry to Kestrel Island leaves at nine. "
+                     "The fare is four crowns.")
+    harbour = Document("harbour", "Harbour", "The harbour master is Ada Lind. She took office in May.")
+    today = [s.text for s in chunk_document(ferry.doc_id, ferry.text, ChunkParams(), ferry.title)[0]]
+    assert today == ["The ferry to Kestrel Island leaves at nine.", "The fare is four crowns."]
+    earlier = chunking.chunk_document
+    monkeypatch.setattr(chunking, "chunk_document",
+                        lambda doc_id, text, params, title=None: earlier(doc_id, text, params))
+    store = open_store()
+    assert store.update([ferry, harbour]).added == ["ferry", "harbour"]
+    monkeypatch.undo()  # today's rules again, for reading and for every write from here on
+
+    def sentences() -> list[str]:
+        view = store.snapshot
+        held = sorted(s.text for d in ("ferry", "harbour") for s in view.entries[d].sentences)
+        assert view.n_sentences == len(held)  # no row of another split left answering
+        return held
+
+    held = ["Ferry fares rise", "She took office in May.", *today, "The harbour master is Ada Lind."]
+    assert sentences() == sorted(held)
+    answer = _service(store).ask("When does the ferry to Kestrel Island leave?")
+    assert answer.answer == "nine"
+    assert ferry.text[answer.citations[0].start:answer.citations[0].end] == answer.citations[0].quote
+    report = store.update(list(store.stored_documents()))
+    assert (report.changed, report.unchanged) == (["ferry"], ["harbour"])
+    assert sentences() == sorted(held[1:])
+    assert store.update([ferry]).unchanged == ["ferry"]
+    assert _service(store).ask("When does the ferry to Kestrel Island leave?").citations[0].quote == today[0]
 
 
 def test_a_repeated_batch_never_duplicates_rows(open_store) -> None:

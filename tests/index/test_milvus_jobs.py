@@ -114,7 +114,8 @@ def test_the_job_of_a_replica_that_is_gone_is_taken_over_and_finished(replicas) 
     assert (finished.state, finished.done, finished.added, finished.unchanged, finished.skipped, finished.error) == \
         ("done", 6, [d.doc_id for d in upload], [], [], None)
     assert a.get(job.id) == finished
-    assert [store_a.count(c) for c in ("heads", "documents", "sentences", "passages")] == [6, 6, 12, 6]
+    # per document: a head, a text part and a layout part, two sentences, a passage
+    assert [store_a.count(c) for c in ("heads", "documents", "sentences", "passages")] == [6, 12, 12, 6]
 
 
 def test_a_batch_written_again_never_duplicates_rows(replicas, embedder: Embedder) -> None:  # type: ignore[no-untyped-def]
@@ -129,7 +130,7 @@ def test_a_batch_written_again_never_duplicates_rows(replicas, embedder: Embedde
     first = a.wait(a.submit(upload).id, WAIT)
     again = a.wait(a.submit(upload).id, WAIT)  # the whole upload once more
     assert (first.added, again.unchanged) == ([d.doc_id for d in upload], [d.doc_id for d in upload])
-    assert [store.count(c) for c in ("heads", "documents", "sentences", "passages")] == [4, 4, 8, 4]
+    assert [store.count(c) for c in ("heads", "documents", "sentences", "passages")] == [4, 8, 8, 4]
 
 
 def test_a_job_cancelled_then_lost_with_its_replica_reads_as_cancelled(replicas) -> None:  # type: ignore[no-untyped-def]
