@@ -89,8 +89,10 @@ class MilvusStore:
              create: bool = False) -> MilvusStore:
         """Connect to ``uri`` (a local file path starts milvus-lite on it; ``unix:/...sock`` or ``http://host:port``
         connects to a running engine) and check or create the collections."""
-        logging.getLogger("pymilvus").setLevel(logging.ERROR)  # its iterators warn of a fallback that is harmless
         from pymilvus import MilvusClient, MilvusException
+
+        # its iterators warn of a fallback that is harmless; set after the import, which configures its logging
+        logging.getLogger("pymilvus").setLevel(logging.ERROR)
 
         engine, target = None, uri
         if not (uri.startswith(("unix:", "http://", "https://", "tcp://"))):
