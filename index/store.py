@@ -214,6 +214,7 @@ class IndexStore:
         looked = self.snapshot.entries  # what to embed is decided against this; the commit checks again
         latest: dict[str, Document] = {}  # the last document given for each id, in first-seen order
         embedded: dict[str, DocEntry] = {}
+        splits: dict[str, str] = {}  # layout digests of the documents given, by content hash: each is split once
         pending: list[Document] = []
         for item in items:
             if isinstance(item, Skipped):
@@ -223,7 +224,7 @@ class IndexStore:
             if item.encoding is not None:
                 report.encodings.append(DetectedEncoding(item.doc_id, item.source or item.doc_id, item.encoding))
             latest[item.doc_id] = item
-            if self._kept(looked.get(item.doc_id), item):
+            if self._kept(looked.get(item.doc_id), item, splits):
                 embedded.pop(item.doc_id, None)
                 if on_progress:
                     on_progress(1)
@@ -241,7 +242,7 @@ class IndexStore:
                 old, entry = current.get(doc_id), embedded.get(doc_id)
                 if entry is not None and entry.doc != doc:
                     entry = None  # a later duplicate in the stream replaced the one embedded
-                if self._kept(old, doc):
+                if self._kept(old, doc, splits):
                     report.unchanged.append(doc_id)
                     embedded.pop(doc_id, None)
                     continue
@@ -259,12 +260,14 @@ class IndexStore:
                 self._commit(wal.Change(tuple(report.removed + replaced), tuple(embedded.values())))
         return report
 
-    def _kept(self, old: DocEntry | None, doc: Document) -> bool:
+    def _kept(self, old: DocEntry | None, doc: Document, splits: dict[str, str]) -> bool:
         """Whether ``old`` stays as it is for ``doc``: the same text, split as today's rules split it (a document
-        indexed under earlier rules is embedded again, its text unchanged)."""
-        if old is None or old.sha256 != content_hash(doc):
+        indexed under earlier rules is embedded again, its text unchanged). ``splits`` keeps the digests computed."""
+        if old is None or old.sha256 != (sha := content_hash(doc)):
             return False
-        return layout_digest(old.sentences, old.chunks) == split_today(doc, self.params)[2]
+        if sha not in splits:  # the title and text decide the split, and the content hash covers both
+            splits[sha] = split_today(doc, self.params)[2]
+        return layout_digest(old.sentences, old.chunks) == splits[sha]
 
     def add(self, docs: list[Document]) -> UpdateReport:
         return self.update(docs)
