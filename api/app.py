@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api.errors import install_error_handlers
 from api.middleware import (
+    BodyDeadlineMiddleware,
     BodyLimitMiddleware,
     ConcurrencyLimitMiddleware,
     CrossOriginWriteMiddleware,
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
         )
     app.add_middleware(BodyLimitMiddleware, limit_for=body_limit_for(settings))
     app.add_middleware(ConcurrencyLimitMiddleware, limit=settings.max_concurrent_requests)
+    app.add_middleware(BodyDeadlineMiddleware, seconds=settings.body_seconds)
     app.add_middleware(CrossOriginWriteMiddleware, trusted_origins=settings.cors_origins)
     app.add_middleware(SecurityHeadersMiddleware)
     return app

@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.routing import Match
 
 from index.errors import QAError
@@ -77,6 +78,13 @@ def allowed_methods(request: Request) -> list[str]:
     return sorted(methods)
 
 
+async def _client_gone(request: Request, _: Exception) -> JSONResponse:
+    """The client went away (or stopped sending, api.middleware.BodyDeadlineMiddleware) before its body was read:
+    nothing failed here, and the answer reaches nobody (the middleware answers a stalled client 408 itself)."""
+    log.info("client went away during the body of %s %s", request.method, request.url.path)
+    return error_response(400, "the request body was cut off")
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_response(500, "internal server error; the server log has the details")
@@ -86,4 +94,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(QAError, _qa_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(Exception, _unexpected)

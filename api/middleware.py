@@ -1,9 +1,12 @@
 """Pure ASGI middleware: browser writes from other origins (JSON 403), requests in flight (JSON 503 over the limit),
-request body size limits (JSON 413) and security headers (CSP for the chat page)."""
+request body deadlines (JSON 408), request body size limits (JSON 413) and security headers (CSP for the chat
+page)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from collections.abc import Callable, Iterable
 from urllib.parse import urlsplit
 
@@ -81,6 +84,58 @@ class ConcurrencyLimitMiddleware:
             await self.app(scope, receive, send)
         finally:
             self.in_flight -= 1
+
+
+# the slowest body a client may send, once its first seconds are up: 16 KiB/s (128 kbit/s), so a 10 MB upload may take
+# about ten minutes, and a client holding a request open must send real data to keep it
+BODY_BYTES_PER_SECOND = 16 * 1024
+
+
+class BodyDeadlineMiddleware:
+    """Answer 408, and close the connection, when a request body stops coming: all of it must arrive within
+    ``seconds`` of the headers plus one second per ``BODY_BYTES_PER_SECOND`` bytes received. The server bounds only
+    the time to complete the headers, and a request counts among those in flight from then on, so without this a few
+    clients that send headers announcing a body and then stall would shut everyone else out for as long as they
+    kept their sockets open. The app sees such a client as gone (``http.disconnect``); what it answers is dropped."""
+
+    def __init__(self, app: ASGIApp, seconds: float) -> None:
+        self.app = app
+        self.seconds = seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        started = time.monotonic()
+        received, complete, timed_out, responded = 0, False, False, False
+
+        async def receive_in_time() -> Message:
+            nonlocal received, complete, timed_out
+            if complete or timed_out:  # after the body: waits for a disconnect, which may take a whole response
+                return await receive() if complete else {"type": "http.disconnect"}
+            left = started + self.seconds + received / BODY_BYTES_PER_SECOND - time.monotonic()
+            try:
+                message = await asyncio.wait_for(receive(), max(left, 0.0))
+            except TimeoutError:
+                timed_out = True
+                return {"type": "http.disconnect"}
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                complete = not message.get("more_body", False)
+            return message
+
+        async def send_unless_timed_out(message: Message) -> None:
+            nonlocal responded
+            if timed_out:
+                return  # the client is answered 408 below
+            responded = responded or message["type"] == "http.response.start"
+            await send(message)
+
+        await self.app(scope, receive_in_time, send_unless_timed_out)
+        if timed_out and not responded:
+            await _send_json(send, 408, f"the request body did not arrive in time (within {self.seconds:g} s of the "
+                                        f"headers, and at least {BODY_BYTES_PER_SECOND // 1024} KiB/s after that: "
+                                        "QA_BODY_SECONDS); send it again", [(b"connection", b"close")])
 
 
 class BodyLimitMiddleware:

@@ -68,8 +68,8 @@ def _fill_limits(node: Any, settings: Settings) -> None:
 
 def _shared_errors(schema: dict[str, Any], app: FastAPI, settings: Settings) -> None:
     """What every operation may answer: 500; 503 while the service starts or is busy; 403 for a write (a browser's
-    from another origin); and 401 where QA_API_KEY is checked, with the security requirement (only when a key is
-    set: without one they are open)."""
+    from another origin) and 408 (its body stopped coming); and 401 where QA_API_KEY is checked, with the security
+    requirement (only when a key is set: without one they are open)."""
     if settings.api_key is not None:
         schema["components"]["securitySchemes"] = {
             KEY_SCHEME: {"type": "http", "scheme": "bearer", "description": "`Authorization: Bearer $QA_API_KEY`"},
@@ -84,7 +84,7 @@ def _shared_errors(schema: dict[str, Any], app: FastAPI, settings: Settings) -> 
         for method in route.methods or ():
             operation = schema["paths"][route.path_format][method.lower()]
             responses = operation["responses"]
-            codes = [*shared, *([403] if method not in SAFE_METHODS else []), *([401] if keyed else [])]
+            codes = [*shared, *([403, 408] if method not in SAFE_METHODS else []), *([401] if keyed else [])]
             for code in codes:
                 responses.setdefault(str(code), {"description": describe(code)})
             if keyed:

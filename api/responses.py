@@ -23,13 +23,14 @@ class ModelResponse(Response):
 
 
 # What each error status means on this API; every error has the body ``{"detail": "..."}`` (ErrorBody). api.openapi
-# adds the ones every operation shares: 500, 503, 403 on writes, 401 where QA_API_KEY is checked.
+# adds the ones every operation shares: 500, 503, 403 and 408 on writes, 401 where QA_API_KEY is checked.
 ERRORS: dict[int, str] = {
     400: "the body cannot be parsed: JSON nested too deeply, or multipart malformed (no boundary, cut short) or over "
          "4 fields or 1 file",
     401: "QA_API_KEY is set and the Authorization header is missing, malformed or holds the wrong key",
     403: "a browser sent this write from another origin (not this server's page, not one of QA_CORS_ORIGINS)",
     404: "no document with that id",
+    408: "the request body stopped coming (QA_BODY_SECONDS); the connection is closed",
     413: "the request body is over its limit (1 MiB; uploads QA_MAX_UPLOAD_BYTES), or an uploaded file's text is "
          "over QA_MAX_DOCUMENT_CHARS",
     415: "the body is not sent as a content type this operation reads",

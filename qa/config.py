@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     # `qa serve`: a connection that has not sent complete request headers this long after it opened (or after its
     # last response) is closed
     keep_alive_seconds: int = Field(5, ge=1)
+    # a request body must keep coming: all of it within this many seconds of its headers, plus one second for each
+    # api.middleware.BODY_BYTES_PER_SECOND bytes received; else 408 and the connection closed, so a client that
+    # stalls (or drips) its body holds a place among max_concurrent_requests for seconds, not for as long as it likes
+    body_seconds: int = Field(10, ge=1)
     api_key: SecretStr | None = None
     # with api_key: questions, searches, documents and jobs need the key too (GET /health and the page stay open)
     protect_reads: bool = False

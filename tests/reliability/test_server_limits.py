@@ -1,7 +1,8 @@
 """Idle and slow clients cannot take `qa serve` down (a real server process, raw sockets, bounded waits): a connection
 that has not sent complete headers within QA_KEEP_ALIVE_SECONDS is closed, also when it drips a header line a second;
 open connections do not count against QA_MAX_CONCURRENT_REQUESTS (requests being handled do: over it a request gets 503
-at once); headers over 64 KiB get 431; 2,000 slow connections held for 60 s do not stop 50 real questions."""
+at once); a request whose body stalls or drips is answered 408 after QA_BODY_SECONDS and frees its place; headers over
+64 KiB get 431; 2,000 slow connections held for 60 s do not stop 50 real questions."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest_server import serve
+from conftest_server import serve, serve_process
 
 # A request line and one header, then nothing: the server waits for the rest of the headers.
 PARTIAL = b"GET /health HTTP/1.1\r\nHost: x\r\n"
@@ -76,6 +77,56 @@ def test_requests_over_the_limit_get_503_then_service_resumes(limited: tuple[Pat
     while httpx.get(f"{url}/health", timeout=10).status_code != 200:
         assert time.monotonic() < deadline, "the server did not recover after the stalled requests left"
         time.sleep(0.1)
+
+
+def _answer(sock: socket.socket, within: float) -> bytes:
+    """What the server sends before it closes the connection (bounded by ``within`` seconds)."""
+    sock.settimeout(within)
+    received = b""
+    try:
+        while chunk := sock.recv(65536):
+            received += chunk
+    except (TimeoutError, ConnectionResetError):
+        pass
+    return received
+
+
+def test_a_stalled_or_dripped_body_is_answered_408_and_frees_its_place(index_copy: Path) -> None:
+    """Headers announcing a body, then nothing (or a byte now and then): such requests counted among those in flight
+    until their clients left, so QA_MAX_CONCURRENT_REQUESTS of them shut everyone out. With QA_BODY_SECONDS=1 each is
+    answered 408 within seconds, the service answers again, and a client that walks away mid-upload leaves no error
+    in the log."""
+    server = serve_process(index_copy, QA_MAX_CONCURRENT_REQUESTS="2", QA_BODY_SECONDS="1")
+    proc, url = next(server)
+    try:
+        announced = b"POST /ask HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+        stalled = _connect(url, announced + b"{")
+        dripping = _connect(url, announced)
+        for _ in range(6):  # a byte every half second: far under 16 KiB/s
+            try:
+                dripping.sendall(b" ")
+            except (BrokenPipeError, ConnectionResetError):
+                break
+            time.sleep(0.5)
+        for sock in (stalled, dripping):
+            head, _, body = _answer(sock, 15).partition(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 408") and b"connection: close" in head.lower()
+            assert body == (b'{"detail": "the request body did not arrive in time (within 1 s of the headers, and at '
+                            b'least 16 KiB/s after that: QA_BODY_SECONDS); send it again"}')
+            sock.close()
+        assert httpx.get(f"{url}/health", timeout=10).status_code == 200
+        upload = _connect(url, b'POST /documents HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; '
+                               b'boundary=zz\r\nContent-Length: 5000\r\n\r\n--zz\r\nContent-Disposition: form-data; '
+                               b'name="file"; filename="a.txt"\r\n\r\nThe ferry leaves at')
+        time.sleep(0.5)
+        upload.close()  # as the page's Cancel button does
+        time.sleep(0.5)
+        assert httpx.post(f"{url}/ask", json={"question": "Who speaks for the Kremlin?"},
+                          timeout=30).json()["answer"] == "Dmitry Peskov"
+    finally:
+        server.close()  # SIGKILL, then the log can be read whole
+    log = proc.stderr.read() if proc.stderr else ""
+    assert "Traceback" not in log and "ERROR" not in log, log
 
 
 def test_incomplete_headers_are_closed_also_when_dripped(limited: tuple[Path, str]) -> None:
