@@ -17,6 +17,7 @@ from api.middleware import (
     BodyLimitMiddleware,
     ConcurrencyLimitMiddleware,
     CrossOriginWriteMiddleware,
+    HeadMiddleware,
     SecurityHeadersMiddleware,
 )
 from api.openapi import install_openapi
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
     app.add_middleware(BodyLimitMiddleware, limit_for=body_limit_for(settings))
     app.add_middleware(ConcurrencyLimitMiddleware, limit=settings.max_concurrent_requests)
     app.add_middleware(BodyDeadlineMiddleware, seconds=settings.body_seconds)
+    app.add_middleware(HeadMiddleware)
     app.add_middleware(CrossOriginWriteMiddleware, trusted_origins=settings.cors_origins)
     app.add_middleware(SecurityHeadersMiddleware)
     return app

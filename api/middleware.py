@@ -195,6 +195,28 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
+class HeadMiddleware:
+    """Answer ``HEAD`` as the ``GET`` of the same URL without its body (RFC 9110 wants HEAD wherever GET works, and
+    uptime probes use it): FastAPI's routes are registered for GET only."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if not message.get("more_body", False):
+                    await send({"type": "http.response.body", "body": b""})
+                return
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, send_headers_only)
+
+
 class SecurityHeadersMiddleware:
     """No sniffing, no referrer, no framing; a script-src 'self' CSP on everything (the API docs are served from
     local files; Swagger UI sets inline styles, so /docs alone allows them)."""

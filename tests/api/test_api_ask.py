@@ -151,6 +151,17 @@ def test_health_reports_model_counts_and_index_type(client: TestClient) -> None:
     assert body["sentences"] == sum(d["sentences"] for d in docs)
 
 
+def test_head_answers_wherever_get_does_without_a_body(client: TestClient) -> None:
+    """Uptime probes send HEAD: the status and headers of the GET, no body (it was 405 on every API route)."""
+    for path in ("/health", "/documents", "/jobs", "/search?q=Odessa", "/v1/models", "/"):
+        got, head = client.get(path), client.head(path)
+        assert (head.status_code, head.content) == (got.status_code, b""), path
+        assert head.headers["content-type"] == got.headers["content-type"]
+    missing = client.head("/documents/no_such_doc")
+    assert (missing.status_code, missing.content) == (404, b"")
+    assert client.post("/ask", json={"question": "Who?"}).status_code == 200  # other methods as they were
+
+
 def test_chat_page_is_served_with_a_strict_csp(client: TestClient) -> None:
     page = client.get("/")
     assert page.status_code == 200
