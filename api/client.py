@@ -116,7 +116,7 @@ class QAClient:
         job = self.follow_job(response.headers["location"], on_job)
         return {"documents": job["added"] + job["changed"] + job["unchanged"], "added": job["added"],
                 "changed": job["changed"], "unchanged": job["unchanged"], "rejected": job.get("rejected", []),
-                "job": job["id"]}
+                "duplicates": job.get("duplicates", []), "job": job["id"]}
 
     def job(self, location: str) -> dict[str, Any]:
         """A job's record by its ``Location`` (``/jobs/{id}``)."""

@@ -9,7 +9,7 @@ from pydantic.config import JsonDict
 
 from index.backend import StoredDocument
 from index.filters import Filters
-from index.jobs import RejectedRecord
+from index.jobs import NotIndexedDuplicate, RejectedRecord
 from qa.models import Citation
 
 # The schema states what the service checks, so a client (and schemathesis) can tell a valid request from an invalid
@@ -150,14 +150,6 @@ class DocumentText(DocumentInfo):
     @classmethod
     def of(cls, entry: StoredDocument) -> DocumentText:
         return cls(**DocumentInfo.of(entry).model_dump(), text=entry.doc.text)
-
-
-class NotIndexedDuplicate(BaseModel):
-    """A document of an upload that was not indexed: ``duplicate_of`` has the same text."""
-
-    doc_id: str
-    duplicate_of: str
-    reason: str
 
 
 class DocumentsAdded(BaseModel):

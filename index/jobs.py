@@ -45,6 +45,16 @@ class RejectedRecord(BaseModel):
     reason: str
 
 
+class NotIndexedDuplicate(BaseModel):
+    """A document of an upload that was not indexed: ``duplicate_of`` has the same text."""
+
+    model_config = ConfigDict(frozen=True)
+
+    doc_id: str
+    duplicate_of: str
+    reason: str
+
+
 class Job(BaseModel):
     """A background indexing job as GET /jobs/{id} shows it; ``done`` counts documents already committed."""
 
@@ -61,6 +71,10 @@ class Job(BaseModel):
                                description="ids not applied because the job was cancelled or failed first")
     rejected: list[RejectedRecord] = Field(default_factory=list,
                                            description="records of the uploaded file that could not be read")
+    allow_duplicate: bool = Field(False, description="a document with the same text as another is indexed as a copy")
+    duplicates: list[NotIndexedDuplicate] = Field(default_factory=list, description="documents not indexed because "
+                                                  "another has the same text (allow_duplicate=true indexes them as "
+                                                  "copies)")
     cancel_requested: bool = False
     error: str | None = Field(None, description="why the job failed; the batches before it stay committed")
     created: datetime
@@ -145,9 +159,10 @@ def _now() -> datetime:
 
 class JobManager:
     """Runs indexing jobs one at a time, in submission order, on a worker thread started on demand (and ended when
-    the queue is empty). ``write_batch(docs, on_progress)`` commits one batch of documents and says what it did."""
+    the queue is empty). ``write_batch(docs, on_progress, allow_duplicate)`` commits one batch of documents and says
+    what it did."""
 
-    def __init__(self, write_batch: Callable[[list[Document], Callable[[int], None]], UpdateReport],
+    def __init__(self, write_batch: Callable[[list[Document], Callable[[int], None], bool], UpdateReport],
                  batch_docs: int = 64, keep_finished: int = KEEP_FINISHED, max_pending: int = MAX_PENDING,
                  journal: Journal | None = None) -> None:
         self._write_batch = write_batch
@@ -170,7 +185,8 @@ class JobManager:
         self.on_batch: Callable[[Job], None] | None = None
 
     # ---- the API the routes call -----------------------------------------------------------------------------
-    def submit(self, docs: Sequence[Document], rejected: Sequence[RejectedRecord] = ()) -> Job:
+    def submit(self, docs: Sequence[Document], rejected: Sequence[RejectedRecord] = (),
+               allow_duplicate: bool = False) -> Job:
         """Queue a job over documents that are already validated (``rejected``: the upload's records that were not,
         to report); returns its first record (``queued``)."""
         with self._cond:
@@ -179,7 +195,7 @@ class JobManager:
                 raise JobQueueFullError(f"{pending} indexing jobs are queued or running, the most the server keeps; "
                                         "send the upload again when one has finished (GET /jobs)")
             job = Job(id=f"job_{secrets.token_hex(8)}", state="queued", total=len(docs), done=0, created=_now(),
-                      rejected=list(rejected))
+                      rejected=list(rejected), allow_duplicate=allow_duplicate)
             if self._journal is not None:  # on disk before the caller answers 202
                 self._journal.accept(job.model_dump(mode="json"), docs)
             self._jobs[job.id] = job
@@ -362,7 +378,7 @@ class JobManager:
                 if self._stopping:
                     return  # journaled as it is: the next start resumes it here
             try:
-                report = self._write_batch(batch, self._once(self.on_write, job))
+                report = self._write_batch(batch, self._once(self.on_write, job), job.allow_duplicate)
             except Exception as exc:  # a job has no caller to raise to: its record carries the reason
                 if not isinstance(exc, QAError):
                     log.exception("indexing job %s failed", job.id)
@@ -374,8 +390,11 @@ class JobManager:
                 return
             with self._cond:
                 job = self._jobs[job.id]
+                duplicates = [NotIndexedDuplicate(doc_id=s.doc_id, duplicate_of=s.duplicate_of, reason=s.reason)
+                              for s in report.skipped if s.doc_id is not None and s.duplicate_of is not None]
                 job = self._update(job, done=job.done + len(batch), added=job.added + report.added,
-                                   changed=job.changed + report.changed, unchanged=job.unchanged + report.unchanged)
+                                   changed=job.changed + report.changed, unchanged=job.unchanged + report.unchanged,
+                                   duplicates=job.duplicates + duplicates)
             _call(self.on_batch, job)
         with self._cond:
             self._finish(self._jobs[job.id], "done")

@@ -230,12 +230,14 @@ class QAService:
             self.duplicates.add(doc.doc_id, content_hash(doc), doc.text)
             yield doc
 
-    def submit_documents(self, docs: list[Document], rejected: Sequence[RejectedRecord] = ()) -> Job:
+    def submit_documents(self, docs: list[Document], rejected: Sequence[RejectedRecord] = (),
+                         allow_duplicate: bool = False) -> Job:
         """Index documents in a background job, committed in batches of ``job_batch_docs``; every document is
         checked first, so one bad document refuses the whole upload and no job is created. ``rejected`` names the
-        upload's records that could not be read, for the job's record."""
+        upload's records that could not be read, for the job's record; duplicates are as in ``add_documents``, named
+        in the job's ``duplicates``."""
         self.check_documents(docs)
-        return self.jobs.submit(docs, rejected)
+        return self.jobs.submit(docs, rejected, allow_duplicate)
 
     def check_documents(self, docs: Sequence[Document]) -> None:
         """Refuse an upload holding a document over ``max_document_chars``, one the index cannot store, or two
@@ -250,10 +252,11 @@ class QAService:
                                         "its own id")
             seen.add(doc.doc_id)
 
-    def _write_batch(self, docs: list[Document], on_progress: Callable[[int], None]) -> UpdateReport:
+    def _write_batch(self, docs: list[Document], on_progress: Callable[[int], None],
+                     allow_duplicate: bool) -> UpdateReport:
         """One batch of a background job: requests already waiting to write go first."""
         self.writes.yield_to_waiting()
-        return self.store.update(self._copies(docs), on_progress=on_progress)
+        return self.store.update(self._copies(docs, allow_duplicate), on_progress=on_progress)
 
     def _too_long(self, doc: Document) -> str:
         return (f"document {doc.doc_id!r} is {len(doc.text):,} characters, over the "

@@ -112,7 +112,7 @@ async def add_document(
             f"unsupported content type {content_type or '(none)'!r}; send application/json or multipart/form-data"
         )
     if background or len(docs) > settings.job_threshold:
-        job = await run_in_threadpool(service.submit_documents, docs, rejected)
+        job = await run_in_threadpool(service.submit_documents, docs, rejected, allow_duplicate)
         return JSONResponse(job.model_dump(mode="json"), status_code=202, headers={"Location": f"/jobs/{job.id}"})
     report = await run_in_threadpool(service.add_documents, docs, allow_duplicate)
     duplicates = [NotIndexedDuplicate(doc_id=s.doc_id, duplicate_of=s.duplicate_of, reason=s.reason)

@@ -95,6 +95,24 @@ def test_a_bad_line_is_named_in_the_job_and_the_others_are_indexed(client: TestC
     assert (job["state"], job["total"], job["added"]) == ("done", 149, IDS[:119] + IDS[120:])
 
 
+def test_a_job_names_the_duplicates_it_did_not_index_and_honours_allow_duplicate(client: TestClient) -> None:
+    """A document with the same text as another was dropped by a job without a word (not added, not skipped), and
+    ``allow_duplicate`` was not passed on: now the job's record names each such document, as a 201 upload does,
+    and with allow_duplicate=true indexes it as a copy."""
+    records = _records(70)
+    records[69] = {**records[3], "id": "feed_copy"}  # the text of feed_003, in the same upload
+    job = _finished(client, _submit(client, records)["id"])
+    reason = ("document 'feed_copy' has the same text as 'feed_003', not indexed (allow_duplicate=true or "
+              "--allow-duplicate indexes it as a copy)")
+    assert (job["state"], job["done"], job["added"], job["duplicates"]) == (
+        "done", 70, IDS[:69], [{"doc_id": "feed_copy", "duplicate_of": "feed_003", "reason": reason}])
+    assert client.get("/documents/feed_copy").status_code == 404
+    allowed = _finished(client, _submit(client, records, params={"allow_duplicate": "true"})["id"])
+    assert (allowed["allow_duplicate"], allowed["added"], allowed["unchanged"], allowed["duplicates"]) == (
+        True, ["feed_copy"], IDS[:69], [])
+    assert client.get("/documents/feed_copy").json()["duplicate_of"] == "feed_003"
+
+
 def test_a_document_over_the_limit_or_an_id_twice_refuses_the_upload_and_creates_no_job(
         make_client: Callable[..., TestClient]) -> None:
     client = make_client(max_document_chars=1000)

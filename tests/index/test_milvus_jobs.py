@@ -45,7 +45,7 @@ def replicas(lite_uri: str, embedder: Embedder) -> Iterator[Callable[..., tuple[
     def replica(clock: Callable[[], float] = time.time) -> tuple[MilvusStore, JobManager]:
         store = MilvusStore.open(lite_uri, embedder, prefix=prefix, create=True)
         journal = MilvusJobJournal(store, clock=clock)
-        manager = JobManager(lambda batch, progress: store.update(batch, on_progress=progress), batch_docs=2,
+        manager = JobManager(lambda batch, progress, _: store.update(batch, on_progress=progress), batch_docs=2,
                              journal=journal)
         opened.append((store, manager, journal))
         return store, manager
