@@ -55,11 +55,11 @@ class FilterFields(BaseModel):
 
 
 class AskRequest(FilterFields):
-    """POST /ask. Question length is checked by the service (413 when over QA_MAX_QUESTION_CHARS)."""
+    """POST /ask. Question length is checked by the service (422 when over QA_MAX_QUESTION_CHARS)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    question: str = Field(description="not blank; at most QA_MAX_QUESTION_CHARS characters (413 beyond)",
+    question: str = Field(description="not blank; at most QA_MAX_QUESTION_CHARS characters (422 beyond)",
                           json_schema_extra=QUESTION)
     top_k: JsonInt | None = Field(None, description="passages to return (1 to QA_MAX_TOP_K)", json_schema_extra=TOP_K)
 
@@ -98,7 +98,7 @@ class DocumentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     title: str = Field(min_length=1, max_length=500)
-    text: str = Field(min_length=1, description="not blank; at most QA_MAX_DOCUMENT_CHARS characters (413 beyond)",
+    text: str = Field(min_length=1, description="not blank; at most QA_MAX_DOCUMENT_CHARS characters (422 beyond)",
                       json_schema_extra={"pattern": NOT_BLANK, "x-limit": "max_document_chars"})
     url: str | None = Field(None, max_length=2000)
     published: str | None = Field(None, max_length=100, description="any common date form; stored as YYYY-MM-DD, "
@@ -206,7 +206,7 @@ class ContentPart(BaseModel):
 
 
 # A user message is a question: its text (a string, or the text parts joined) is not blank and each piece holds at
-# most QA_MAX_QUESTION_CHARS characters (the service counts the joined text: 413 beyond).
+# most QA_MAX_QUESTION_CHARS characters (the service counts the joined text: 422 beyond).
 _USER_CONTENT: JsonDict = {"anyOf": [
     {"properties": {"role": {"not": {"const": "user"}}}},
     {"required": ["content"], "properties": {"content": {"type": "string", **QUESTION}}},
