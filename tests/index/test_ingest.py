@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import codecs
 import json
+import random
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from index.decoding import DecodedText, decode_text
 from index.documents import Document
 from index.errors import InvalidInputError, TooLargeError
 from index.ingest import Skipped, document_from_record, load_files, make_doc_id, parse_bytes, parse_records
@@ -258,3 +263,76 @@ def test_the_detected_encoding_rides_on_each_document_but_is_not_content() -> No
     records = parse_records(lines.encode("cp1252"), "n.jsonl", "n")
     assert [(d.doc_id, d.text, d.encoding) for d in records if isinstance(d, Document)] == [
         ("n-0", "One: café – naïve", "cp1252"), ("n-1", "Two: café – naïve", "cp1252")]
+
+
+# ---- UTF-16 and UTF-32 -----------------------------------------------------------------------------------------
+WIDE = "Studio news\r\n\r\nThe glassblower Henrik Aalto opened a studio in Turku in March: café, Москва, 🎉.\r\n"
+BOMS = {"utf_16_le": codecs.BOM_UTF16_LE, "utf_16_be": codecs.BOM_UTF16_BE,
+        "utf_32_le": codecs.BOM_UTF32_LE, "utf_32_be": codecs.BOM_UTF32_BE}
+
+
+@pytest.mark.parametrize("codec", list(BOMS))
+def test_utf16_and_utf32_with_a_byte_order_mark_are_read_like_utf8(codec: str) -> None:
+    # Notepad's "Unicode" and Excel's "Unicode text": NUL bytes in every ASCII character, yet text
+    [doc] = parse_records(BOMS[codec] + WIDE.encode(codec), "wide.txt", "wide")
+    [utf8] = parse_records(WIDE.encode("utf-8"), "wide.txt", "wide")
+    assert (doc.text, doc.title, doc.encoding) == (WIDE, "Studio news", codec)  # the mark is not text
+    assert doc == utf8 and doc.sha256 == utf8.sha256  # offsets index the same string: the same document
+
+
+def test_utf16_json_lines_and_html_are_decoded_before_parsing() -> None:
+    lines = "".join(json.dumps({"title": t, "text": f"{t}: café – naïve"}, ensure_ascii=False) + "\r\n"
+                    for t in ("One", "Two"))
+    records = parse_records(codecs.BOM_UTF16_LE + lines.encode("utf_16_le"), "n.jsonl", "n")
+    assert [(d.doc_id, d.text, d.encoding) for d in records if isinstance(d, Document)] == [
+        ("n-0", "One: café – naïve", "utf_16_le"), ("n-1", "Two: café – naïve", "utf_16_le")]
+    page = '<meta charset="utf-16"><h1>Kiosk</h1><p>The kiosk in Vaasa reopened.</p>'
+    [html] = parse_records(codecs.BOM_UTF16_BE + page.encode("utf_16_be"), "k.html", "k")
+    assert (html.title, html.text, html.encoding) == ("Kiosk", "Kiosk\n\nThe kiosk in Vaasa reopened.", "utf_16_be")
+
+
+@pytest.mark.parametrize("codec", ["utf_16_le", "utf_16_be"])
+def test_utf16_without_a_mark_is_refused_as_binary(codec: str) -> None:
+    # nothing declares it, and no rule tells it from binary but a guess; with its mark it is read
+    text = "The ferry to Åland left at 7:40 – on time, said the “captain”.\n"
+    with pytest.raises(InvalidInputError) as err:
+        parse_records(text.encode(codec), "ferry.txt", "ferry")
+    assert str(err.value) == "file looks binary (contains NUL bytes)"
+    [doc] = parse_records(codecs.BOM_UTF16_LE + text.encode("utf_16_le"), "ferry.txt", "ferry")
+    assert (doc.text, doc.encoding) == (text, "utf_16_le")
+
+
+def test_binary_with_nul_bytes_is_refused_whatever_its_first_bytes(tmp_path: Path) -> None:
+    rng = random.Random(0)
+    blobs = {
+        "png.txt": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00\x00\x00\x01\x00\x08\x06\x00\x00\x00",
+        "bom_then_nul.txt": codecs.BOM_UTF16_LE + b"A\x00\x00\x00B\x00" * 8,  # NUL characters: not the encoding's
+        "utf32_mark_zeros.txt": codecs.BOM_UTF32_BE + b"\x00\x00\x00\x00" * 8,
+        "int16.txt": bytes(b for v in range(1, 40) for b in (v, 0)),  # little-endian samples: controls, no text
+        "odd.txt": b"T\x00e\x00x\x00t\x00 \x00i\x00s\x00 \x00o\x00d\x00d\x00!",
+    }
+    blobs.update({f"random{i}.txt": bytes(rng.randrange(256) for _ in range(rng.randrange(16, 4096))) + b"\x00"
+                  for i in range(50)})
+    for name, data in blobs.items():
+        (tmp_path / name).write_bytes(data)
+    items = list(load_files([tmp_path]))
+    assert {Path(i.source).name: i.reason for i in items if isinstance(i, Skipped)} == dict.fromkeys(
+        blobs, "file looks binary (contains NUL bytes)")
+
+
+def test_a_mark_that_does_not_decode_proves_nothing() -> None:
+    # judged as if it had no mark: a cut-off UTF-16 file has NULs no encoding explains, three bytes are too few
+    cut = codecs.BOM_UTF16_LE + "Cut off mid-charac".encode("utf_16_le")[:-1]
+    for data, message in ((cut, "file looks binary (contains NUL bytes)"),
+                          (b"\xff\xfe\xfa", "file is not valid UTF-8 (byte 0) and too short to detect its encoding"),
+                          (codecs.BOM_UTF16_BE, "file is empty")):
+        with pytest.raises(InvalidInputError) as err:
+            parse_records(data, "cut.txt", "cut")
+        assert str(err.value) == message
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), min_size=1).filter(str.strip),
+       st.sampled_from(list(BOMS)))
+def test_any_text_with_a_byte_order_mark_decodes_to_itself(text: str, codec: str) -> None:
+    assert decode_text(BOMS[codec] + text.encode(codec)) == DecodedText(text, codec)
