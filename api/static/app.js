@@ -23,7 +23,7 @@ const panelClose = document.getElementById("source-close");
 const more = document.getElementById("more");
 const filters = createFilters();
 
-let exchanges = loadExchanges(); // [{question, filters, answer}], what /chat is sent as the conversation
+let exchanges = loadExchanges(); // [{question, filters, answer}]; /chat is sent the recent ones (chatMessages)
 let busy = false;
 let openedFrom = null;
 const texts = new Map(); // doc_id -> Promise of the GET /documents/{id} body

@@ -3,7 +3,12 @@
 // and the /chat answer without its retrieved passages (only the citations and closest passages are shown).
 
 const STORAGE = "newsqa.conversation";
-const KEEP = 100; // exchanges kept; older ones are dropped first
+const KEEP = 100; // exchanges kept and shown; older ones are dropped first
+// Exchanges sent to POST /chat with a new question: the server resolves a follow-up from the turn before it and that
+// turn's answer (the turn before resolved the same way, so only a chain of follow-ups reaches further back;
+// qa/conversation.py), and it refuses more than 200 messages, which KEEP exchanges would exceed. 20 exchanges (41
+// messages with the question) keep any plausible chain of follow-ups and stay far under that limit.
+const CHAT_EXCHANGES = 20;
 export const NOT_FOUND = "Not found in the articles.";
 
 /** The stored exchanges, oldest first ([] when there are none or they cannot be read). */
@@ -33,9 +38,10 @@ export function storable(answer) {
   return kept;
 }
 
-/** The conversation as /chat wants it: [{role, content}], an abstention standing as NOT_FOUND. */
+/** The recent conversation as /chat wants it: the last CHAT_EXCHANGES exchanges as [{role, content}], an abstention
+ * standing as NOT_FOUND. */
 export function chatMessages(exchanges) {
-  return exchanges.flatMap((e) => [
+  return exchanges.slice(-CHAT_EXCHANGES).flatMap((e) => [
     { role: "user", content: e.question },
     { role: "assistant", content: e.answer.answer === null ? NOT_FOUND : e.answer.answer },
   ]);

@@ -1,9 +1,11 @@
 """The conversation in real headless Chromium, at 1280 px and on a 375 x 812 phone: an abstention's closest passages,
-the conversation kept across reloads, "New chat", copy and Markdown export with citations, a failed request that
-keeps its question and retries, dark mode, the phone layout, the empty page (what is indexed, example questions)."""
+the conversation kept across reloads (a long one sends /chat only its recent exchanges), "New chat", copy and
+Markdown export with citations, a failed request that keeps its question and retries, dark mode, the phone layout, the
+empty page (what is indexed, example questions)."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -109,6 +111,40 @@ def test_the_conversation_survives_a_reload_until_new_chat(page) -> None:  # typ
     page.reload()
     expect(page.locator("#welcome-stats")).to_have_text("2 articles indexed (21 passages, 43 sentences).")
     expect(page.locator("#log > li")).to_have_count(0)
+
+
+SENT_EXCHANGES = 20  # api/static/history.js CHAT_EXCHANGES: the most recent exchanges the page sends to /chat
+
+
+def _stored_exchange(url: str, question: str) -> dict:
+    """An exchange as history.js stores it: the question, no filters, the /chat answer without its passages."""
+    response = httpx.post(f"{url}/chat", json={"messages": [{"role": "user", "content": question}]}, timeout=60)
+    response.raise_for_status()
+    answer = response.json()
+    del answer["passages"]
+    return {"question": question, "filters": "", "answer": answer}
+
+
+def test_a_long_saved_conversation_still_gets_answers(page, live_server: str) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    # 120 exchanges saved by an earlier visit: more than POST /chat takes as messages (200). The older questions are
+    # numbered, so the messages sent show which exchanges went.
+    patrol = _stored_exchange(live_server, PATROL_Q)
+    saved = [{**patrol, "question": f"{PATROL_Q} ({n})"} for n in range(1, 120)]
+    saved.append(_stored_exchange(live_server, "Who is the Kremlin spokesman?"))
+    page.evaluate("c => localStorage.setItem('newsqa.conversation', c)", json.dumps({"exchanges": saved}))
+    page.reload()
+    expect(page.locator("li.msg--user")).to_have_count(120)  # the page still shows all of it
+
+    with page.expect_request(lambda r: r.url.endswith("/chat")) as sent:
+        answer = ask(page, "When did he say it?", 121)
+    expect(answer.locator(".resolved__question")).to_have_text("When did Dmitry Peskov say it?")  # "he" still Peskov
+    expect(page.locator("li.msg--error")).to_have_count(0)
+    recent = [[e["question"], e["answer"]["answer"]] for e in saved[-SENT_EXCHANGES:]]
+    assert [m["content"] for m in sent.value.post_data_json["messages"]] == [
+        *(text for pair in recent for text in pair), "When did he say it?"]
+    assert sent.value.response().status == 200
 
 
 def test_a_follow_up_is_answered_from_the_earlier_turn_s_event(page) -> None:  # type: ignore[no-untyped-def]
