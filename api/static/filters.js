@@ -3,6 +3,8 @@
 // The server is the one judge of a filter's validity (its 422 message is shown in the conversation); this module
 // only refuses a date the browser itself reports as half typed, since such an input's value reads as empty.
 
+import { getJSON } from "./http.js";
+
 const FIELDS = ["since", "until", "source"];
 
 function option(value, label) {
@@ -93,9 +95,7 @@ export function createFilters() {
 
   async function loadSources() {
     try {
-      const response = await fetch("/documents");
-      const data = await response.json().catch(() => ({}));
-      if (!response.ok) throw new Error(data.detail || `${response.status} ${response.statusText}`);
+      const data = await getJSON("/documents"); // with the API key when the server protects reads
       datalist.replaceChildren(...sourceOptions(data).map(([value, label]) => option(value, label)));
       note.hidden = true;
     } catch (error) {

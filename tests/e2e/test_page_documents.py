@@ -1,6 +1,7 @@
 """The documents view in real headless Chromium, at 1280 px and on a 375 x 812 phone: upload by picker and by drop,
 a JSON Lines feed indexed by a background job with live progress (to completion, and cancelled), deleting the
-selected articles and every article of a source after a confirmation, and the API key asked for once."""
+selected articles and every article of a source after a confirmation, and the API key asked for once (and sent with
+every read, the filters' list of sources too, when the server protects reads)."""
 
 from __future__ import annotations
 
@@ -383,6 +384,12 @@ def test_a_server_that_protects_reads_gets_the_key_once_for_everything(browser, 
         expect(page.locator("li.msg--assistant .answer__span")).to_have_text("Dmitry Peskov")
         page.locator("li.msg--assistant button.chip").click()  # reading the article: GET /documents/{id}
         expect(page.locator("#source-text mark")).to_contain_text("Kremlin spokesman Dmitry Peskov")
+        page.keyboard.press("Escape")
+        page.locator("#filters > summary").click()  # the sources offered: GET /documents again, with the key
+        expect(page.locator("#filter-sources option")).to_have_count(5)
+        assert page.locator("#filter-sources option").evaluate_all("os => os.map(o => o.value)") == [
+            "Al Jazeera", "themoscowtimes.com", "AFP", "000_", "003_"]
+        expect(page.locator("#filter-note")).to_be_hidden()
         expect(page.locator("#key-dialog")).to_be_hidden()
         page.context.close()
     finally:
