@@ -86,7 +86,10 @@ function showAnswer(item, exchange) {
 }
 
 // A request that failed keeps its question: back in the box if the box is empty, and a Retry on the turn. A refusal
-// (422: a filter the server rejects, or one the browser could not read) says how to go on instead.
+// (422: a filter the server rejects, or one the browser could not read; or the question itself, empty or too long)
+// says how to go on instead.
+const FILTER_REFUSAL = /^(body\.)?(since|until|source)\b/;
+
 function renderError(item, asked, error, text) {
   const refused = error instanceof RequestError && error.status === 422;
   const line = el("p", "error__text", refused ? "The question was not asked: " : "No answer: ");
@@ -94,7 +97,11 @@ function renderError(item, asked, error, text) {
   item.replaceChildren(line);
   item.removeAttribute("aria-busy");
   item.className = "msg msg--assistant msg--error";
-  if (refused) item.append(el("p", "error__hint", "Change or clear the filters, then send the question again."));
+  if (refused) {
+    const filter = FILTER_REFUSAL.test(error.message);
+    item.append(el("p", "error__hint", filter ? "Change or clear the filters, then send the question again."
+      : "Change the question, then send it again."));
+  }
   else {
     const retry = el("button", "button button--small error__retry", "Retry");
     retry.type = "button";

@@ -196,6 +196,7 @@ def test_since_after_until_shows_the_servers_422_and_the_conversation_goes_on(pa
         "since (2021-12-01) is after until (2021-11-01); no date can match")
     expect(refused.locator(".error__text")).to_have_text(
         "The question was not asked: since (2021-12-01) is after until (2021-11-01); no date can match")
+    expect(refused.locator(".error__hint")).to_have_text("Change or clear the filters, then send the question again.")
     expect(page.locator("#question")).to_have_value("When did he say it?")  # back in the box, to send again
 
     page.locator("#filter-clear").click()
@@ -205,6 +206,16 @@ def test_since_after_until_shows_the_servers_422_and_the_conversation_goes_on(pa
     third = page.locator("li.msg--assistant:not(.msg--pending)").nth(2)
     expect(third.locator(".resolved__question")).to_have_text("When did Dmitry Peskov say it?")
     expect(third.locator(".answer__span")).to_have_text("Tuesday")
+
+
+def test_a_refused_question_is_told_to_change_the_question_not_the_filters(page) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    refused, _, body = _ask_sending(page, "?!", 1)
+    assert body == {"detail": "question is empty; ask something about the articles"}
+    expect(refused.locator(".error__text")).to_have_text(
+        "The question was not asked: question is empty; ask something about the articles")
+    expect(refused.locator(".error__hint")).to_have_text("Change the question, then send it again.")
 
 
 def test_clearing_the_filters_restores_the_unfiltered_answer(page) -> None:  # type: ignore[no-untyped-def]
