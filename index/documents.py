@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
+from index.errors import InvalidInputError
+
 
 @dataclass(frozen=True, slots=True)
 class Document:
@@ -91,3 +93,17 @@ class Chunk:
     text: str
     first_sentence: int
     last_sentence: int
+
+
+def check_storable(doc: Document) -> None:
+    """Refuse a document the index could not write: text fields must be valid Unicode (no lone surrogates, which
+    JSON allows as escapes but UTF-8 cannot encode)."""
+    for name, value in {**doc.metadata(), "text": doc.text}.items():
+        if value is None:
+            continue
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise InvalidInputError(f"document {doc.doc_id!r}: {name} holds an invalid character "
+                                    f"({value[exc.start]!r} at position {exc.start}, a lone surrogate); "
+                                    "send valid Unicode text") from None

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from index.dates import normalise_date
 from index.decoding import DecodedText, decode_text
-from index.documents import Document
+from index.documents import Document, check_storable
 from index.errors import InvalidInputError, QAError, TooLargeError
 from index.formats import DEFAULT_MAX_CHARS, Extracted, brief, extract_docx, extract_html, extract_pdf
 from index.header import read_header
@@ -144,8 +144,10 @@ def document_from_record(record: object, doc_id: str, source: str | None = None)
             raise InvalidInputError(f"JSON record '{key}' must be a string")
     rid = record.get("id")
     final_id = make_doc_id(str(rid)) if isinstance(rid, (str, int)) and str(rid).strip() else doc_id
-    return _document(final_id, (title or "").strip() or final_id, text, record.get("url"), record.get("published"),
-                     source, record.get("author"), record.get("site_name"))
+    doc = _document(final_id, (title or "").strip() or final_id, text, record.get("url"), record.get("published"),
+                    source, record.get("author"), record.get("site_name"))
+    check_storable(doc)  # a JSON escape can make a lone surrogate: this record is bad, not the whole write
+    return doc
 
 
 @dataclass(frozen=True, slots=True)

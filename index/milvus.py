@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from index.chunking import ChunkParams, layout_digest, split_today
-from index.documents import Document, content_hash
+from index.documents import Document, check_storable, content_hash
 from index.embedder import Embedder
 from index.errors import (
     DocumentNotFoundError,
@@ -50,7 +50,7 @@ from index.milvus_schema import (
     version_exprs,
 )
 from index.records import layout
-from index.store import EMBED_BATCH_DOCS, UpdateReport, check_storable
+from index.store import EMBED_BATCH_DOCS, UpdateReport
 from index.text import terms
 
 log = logging.getLogger(__name__)

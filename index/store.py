@@ -12,14 +12,13 @@ from pathlib import Path
 from index import faults, wal
 from index.chunking import ChunkParams, layout_digest, split_today
 from index.compaction import Compactor, Head, write_generation
-from index.documents import Document, content_hash
+from index.documents import Document, check_storable, content_hash
 from index.durable import fsync_dir, write_atomic
 from index.embedder import Embedder
 from index.errors import (
     DocumentNotFoundError,
     IndexMismatchError,
     IndexMissingError,
-    InvalidInputError,
     QAError,
     StorageError,
 )
@@ -347,20 +346,6 @@ class IndexStore:
 
     def wait_for_compaction(self) -> None:
         self.compactor.wait()
-
-
-def check_storable(doc: Document) -> None:
-    """Refuse a document the index could not write: text fields must be valid Unicode (no lone surrogates, which
-    JSON allows as escapes but UTF-8 cannot encode)."""
-    for name, value in {**doc.metadata(), "text": doc.text}.items():
-        if value is None:
-            continue
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise InvalidInputError(f"document {doc.doc_id!r}: {name} holds an invalid character "
-                                    f"({value[exc.start]!r} at position {exc.start}, a lone surrogate); "
-                                    "send valid Unicode text") from None
 
 
 def _is_under(path: str, root: str) -> bool:

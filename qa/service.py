@@ -8,13 +8,13 @@ from datetime import date
 from pathlib import Path
 
 from index.backend import ReadView, Storage, StoredDocument
-from index.documents import Document, content_hash
+from index.documents import Document, check_storable, content_hash
 from index.duplicates import DuplicateFinder
 from index.errors import DocumentNotFoundError, InvalidInputError, TooLargeError
 from index.filters import Filters
 from index.ingest import Skipped, load_files
 from index.jobs import Job, JobManager, RejectedRecord, WriteGate
-from index.store import UpdateReport, check_storable
+from index.store import UpdateReport
 from qa.answer import Outcome, answer_batch, null_answer, passage_of
 from qa.config import AnswerParams, Settings
 from qa.conversation import choose_answer, leans_on_context, resolve_turn

@@ -149,6 +149,18 @@ def test_bad_records_are_skipped_one_by_one_and_ids_do_not_shift(tmp_path: Path)
     ]
 
 
+def test_a_record_with_a_lone_surrogate_is_one_bad_record_not_a_failed_run(tmp_path: Path) -> None:
+    # JSON may escape a lone surrogate, which no index can store: it failed the whole write of every file at once
+    (tmp_path / "news.jsonl").write_text('{"title": "Good", "text": "The Vltava flooded Prague."}\n'
+                                         '{"title": "Bad", "text": "bad \\udfff here"}\n')
+    (tmp_path / "other.txt").write_text("Other story\n\nEtna erupted on Thursday.\n")
+    items = list(load_files([tmp_path]))
+    assert [i.doc_id for i in items if not isinstance(i, Skipped)] == ["news-0", "other"]
+    assert [(Path(i.source).name, i.reason) for i in items if isinstance(i, Skipped)] == [
+        ("news.jsonl, line 2", "document 'news-1': text holds an invalid character ('\\udfff' at position 4, a "
+                               "lone surrogate); send valid Unicode text")]
+
+
 def test_an_upload_with_a_bad_record_is_refused_whole() -> None:
     data = b'{"title": "A", "text": "Alpha."}\n{"title": "B"}\nnope\n'
     with pytest.raises(InvalidInputError) as err:
