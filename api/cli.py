@@ -64,6 +64,7 @@ def _index_locally(args: argparse.Namespace, paths: list[Path]) -> dict[str, Any
 
     settings = settings_of(args)
     paths = paths or [settings.seeds_dir]
+    replaced = _indexed_ids(settings) if args.rebuild else []  # what a rebuild drops unless PATH holds it again
     with _open_for_index(settings, args.rebuild) as store:
         service = QAService(store, settings)
         from index.ingest import iter_files
@@ -80,13 +81,25 @@ def _index_locally(args: argparse.Namespace, paths: list[Path]) -> dict[str, Any
         if settings.backend == "embedded" and store.generation is None:  # a rebuild that added nothing still
             store.save()  # replaces the index (with an empty one)
         snap = service.store.snapshot
+        dropped = [d for d in replaced if d not in snap.entries]  # named like --sync's removals, never silently
         return {"added": report.added, "changed": report.changed, "unchanged": report.unchanged,
-                "removed": report.removed, "undated": service.undated(report.added + report.changed),
+                "removed": report.removed + dropped, "undated": service.undated(report.added + report.changed),
                 "skipped": [{"source": s.source, "reason": s.reason} for s in report.skipped],
                 "encodings": [{"doc_id": e.doc_id, "source": e.source, "encoding": e.encoding}
                               for e in report.encodings],
                 "index_dir": _location(settings), "backend": settings.backend, "documents": len(snap.entries),
                 "passages": len(snap.passages)}
+
+
+def _indexed_ids(settings: Settings) -> list[str]:
+    """The ids of the documents indexed now (none when there is no index yet)."""
+    from index.errors import IndexMissingError
+
+    try:
+        with settings.open_store() as store:
+            return list(store.snapshot.entries)
+    except IndexMissingError:
+        return []
 
 
 def _open_for_index(settings: Settings, rebuild: bool) -> Any:

@@ -236,6 +236,26 @@ def test_milvus_index_sync_and_resplit_print_only_their_summary(tmp_path: Path) 
     assert out.stdout.splitlines()[0] == "documents: 0 added, 0 changed, 2 unchanged, 0 removed, 0 skipped"
 
 
+def test_rebuild_names_the_documents_the_new_index_no_longer_holds(tmp_path: Path) -> None:
+    """--rebuild replaces the index with what PATH holds now: a document it drops is named as removed (the summary
+    said "0 removed" while the documents were gone, even when PATH was an empty folder)."""
+    news, empty = tmp_path / "news", tmp_path / "empty"
+    news.mkdir()
+    empty.mkdir()
+    (news / "alpha.txt").write_text("Alpha story\n\nThe alpha rocket launched from Kiruna on Monday.\n")
+    (news / "beta.txt").write_text("Beta story\n\nThe beta submarine surfaced near Tromso on Friday.\n")
+    index_dir = tmp_path / "index"
+    assert _qa(index_dir, "index", "--quiet", str(news)).returncode == 0
+    (news / "beta.txt").write_bytes(b"now \x00 binary")
+    out = _qa(index_dir, "index", "--rebuild", "--quiet", str(news))
+    assert out.stdout.splitlines()[:3] == ["documents: 1 added, 0 changed, 0 unchanged, 1 removed, 1 skipped",
+                                           "removed beta", f"skipped {news / 'beta.txt'}: file looks binary "
+                                           "(contains NUL bytes)"]
+    out = _qa(index_dir, "index", "--rebuild", "--json", str(empty))
+    assert (out.returncode, json.loads(out.stdout)["removed"], json.loads(out.stdout)["documents"]) == (
+        0, ["alpha"], 0)
+
+
 def test_index_of_a_missing_path_fails(index_copy: Path, tmp_path: Path) -> None:
     out = _qa(index_copy, "index", str(tmp_path / "nope"))
     assert out.returncode == 2
