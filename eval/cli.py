@@ -35,7 +35,13 @@ def evaluate(eval_file: Path, index_dir: Path, seeds: Sequence[Path]) -> dict:
     from qa.config import Settings
     from qa.service import QAService
 
-    evalset = load_eval_set(eval_file)
+    try:
+        evalset = load_eval_set(eval_file)
+    except (OSError, ValueError) as exc:  # a missing or malformed eval file: one line, like every other qa error
+        raise SystemExit(f"error: {exc}") from None
+    missing_seeds = [str(p) for p in seeds if not p.is_dir()]
+    if missing_seeds:
+        raise SystemExit(f"error: no such folder: {', '.join(missing_seeds)} (--seeds)")
     service = QAService.from_settings(Settings(index_dir=index_dir, seeds_dir=seeds[0]), build_from_seeds=True)
     if len(seeds) > 1:
         service.index_paths(list(seeds[1:]))

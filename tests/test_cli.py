@@ -256,6 +256,16 @@ def test_rebuild_names_the_documents_the_new_index_no_longer_holds(tmp_path: Pat
         0, ["alpha"], 0)
 
 
+def test_eval_of_a_missing_or_malformed_file_is_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"kind": "quiz"}\n')
+    missing = tmp_path / "nope.jsonl"
+    for eval_file, message in ((missing, f"[Errno 2] No such file or directory: '{missing}'"),
+                               (bad, f"{bad}:1: bad eval record (unknown kind 'quiz'); see eval/data/README.md")):
+        out = _qa(tmp_path / "index", "eval", "--eval-file", str(eval_file))
+        assert (out.returncode, out.stdout, out.stderr) == (1, "", f"error: {message}\n")
+
+
 def test_index_of_a_missing_path_fails(index_copy: Path, tmp_path: Path) -> None:
     out = _qa(index_copy, "index", str(tmp_path / "nope"))
     assert out.returncode == 2
