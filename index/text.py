@@ -7,13 +7,15 @@ rebuild.
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from functools import lru_cache
 
+import regex
 import Stemmer
 
-WORD = re.compile(r"\w+(?:[.'’]\w+)*", re.UNICODE)
+# regex's \w holds combining marks (Unicode's word characters), re's does not: with re, "Re\u0301union" (decomposed,
+# as macOS and many PDFs write it) was two words, "Re" and "union", that matched nothing a question typed "Réunion"
+WORD = regex.compile(r"\w+(?:[.'’]\w+)*")
 STOPWORDS = frozenset(
     [
         "a",

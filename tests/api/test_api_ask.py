@@ -151,6 +151,16 @@ def test_health_reports_model_counts_and_index_type(client: TestClient) -> None:
     assert body["sentences"] == sum(d["sentences"] for d in docs)
 
 
+def test_an_article_with_decomposed_accents_answers_a_question_typed_composed(client: TestClient) -> None:
+    # the name check said "the articles never mention: Réunion" and quoted the very sentence as the closest
+    text = "The cafe\u0301 in Re\u0301union was opened by Jose\u0301 Martinez in 1999."
+    assert client.post("/documents", json={"doc_id": "nfd", "title": "Cafe", "text": text}).status_code == 201
+    answer = client.post("/ask", json={"question": "Who opened the café in Réunion?"}).json()
+    assert answer["answer"] == "Jose\u0301 Martinez"
+    [citation] = answer["citations"]
+    assert text[citation["start"]:citation["end"]] == citation["quote"]
+
+
 def test_head_answers_wherever_get_does_without_a_body(client: TestClient) -> None:
     """Uptime probes send HEAD: the status and headers of the GET, no body (it was 405 on every API route)."""
     for path in ("/health", "/documents", "/jobs", "/search?q=Odessa", "/v1/models", "/"):
