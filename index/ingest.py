@@ -253,7 +253,9 @@ def iter_files(paths: Iterable[Path]) -> Iterator[tuple[Path, Path]]:
     named (just its name for a file named directly); ``doc_id_for`` makes the document id from it."""
     for path in paths:
         if path.is_dir():
-            for file in sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")):
+            # a link to nothing is named (load_files skips it with its reason), not passed over in silence
+            for file in sorted(p for p in path.rglob("*") if (p.is_file() or (p.is_symlink() and not p.exists()))
+                               and not p.name.startswith(".")):
                 yield file, file.relative_to(path)
         else:
             yield path, Path(path.name)
@@ -275,7 +277,8 @@ def load_files(paths: Iterable[Path], max_bytes: int = DEFAULT_MAX_BYTES,
         try:
             doc_id = doc_id_for(rel)
             if not path.exists():
-                raise InvalidInputError("no such file or directory")
+                raise InvalidInputError("a link to a file that does not exist" if path.is_symlink()
+                                        else "no such file or directory")
             if path.stat().st_size > max_bytes:
                 raise TooLargeError(f"file is {path.stat().st_size:,} bytes, over the {max_bytes:,}-byte limit")
             parsed = parse_records(path.read_bytes(), path.name, doc_id, max_bytes, max_chars)

@@ -348,3 +348,13 @@ def test_a_mark_that_does_not_decode_proves_nothing() -> None:
        st.sampled_from(list(BOMS)))
 def test_any_text_with_a_byte_order_mark_decodes_to_itself(text: str, codec: str) -> None:
     assert decode_text(BOMS[codec] + text.encode(codec)) == DecodedText(text, codec)
+
+
+def test_a_link_to_nothing_in_a_folder_is_named_as_skipped(tmp_path: Path) -> None:
+    # it was passed over in silence, though naming it directly is an error
+    (tmp_path / "a.txt").write_text("Alpha story\n\nThe alpha rocket launched from Kiruna on Monday.\n")
+    (tmp_path / "gone.txt").symlink_to(tmp_path / "nowhere" / "gone.txt")
+    items = list(load_files([tmp_path]))
+    assert [i.doc_id for i in items if not isinstance(i, Skipped)] == ["a"]
+    assert [(Path(i.source).name, i.reason) for i in items if isinstance(i, Skipped)] == [
+        ("gone.txt", "a link to a file that does not exist")]
