@@ -99,8 +99,10 @@ def cmd_rm(args: argparse.Namespace) -> int:
     verb = "would remove" if args.dry_run else "removed"
     for doc_id in ids:
         print(f"{verb} {doc_id}")
-    if args.source is not None:
-        print(f"{len(ids)} documents of source {args.source!r} " + ("would be removed" if args.dry_run else "removed"))
+    if args.source is not None:  # the ids named are counted too, but not said to be of the source
+        whose = f"named or of source {args.source!r}" if args.doc_ids else f"of source {args.source!r}"
+        print(f"{len(ids)} document{'' if len(ids) == 1 else 's'} {whose} "
+              + ("would be removed" if args.dry_run else "removed"))
     return 0
 
 

@@ -332,7 +332,10 @@ def test_rm_several_ids_and_by_source(index_copy: Path, tmp_path: Path) -> None:
                                                        "ids (nothing was removed)\n")
     dry = _qa(index_copy, "rm", "--source", "themoscowtimes", "--dry-run")
     assert (dry.returncode, dry.stdout) == (0, "would remove 003_15bbf54440315bf5\n"
-                                               "1 documents of source 'themoscowtimes' would be removed\n")
+                                               "1 document of source 'themoscowtimes' would be removed\n")
+    mixed = _qa(index_copy, "rm", "000_674862a2fea0ee51", "--source", "nomatch", "--dry-run")
+    assert (mixed.returncode, mixed.stdout) == (0, "would remove 000_674862a2fea0ee51\n"
+                                                   "1 document named or of source 'nomatch' would be removed\n")
     both = _qa(index_copy, "rm", "000_674862a2fea0ee51", "003_15bbf54440315bf5")
     assert (both.returncode, both.stdout) == (0, "removed 000_674862a2fea0ee51\nremoved 003_15bbf54440315bf5\n")
     assert _qa(index_copy, "docs").stdout == "0 documents\n"
