@@ -3,6 +3,7 @@ reason."""
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 import sys
@@ -67,9 +68,11 @@ def _check_size(data: bytes, max_bytes: int) -> None:
 
 def parse_markdown(doc_id: str, markdown: str, source: str | None = None) -> Document:
     """A Markdown article indexed and served as its plain text: markdown-it-py parses it, and each block's inline
-    text (emphasis, links and code without their markup) becomes one paragraph."""
+    text (emphasis, links and code without their markup) becomes one paragraph. A YAML front matter block (Jekyll,
+    Hugo, Obsidian) gives the title, date, author, URL and site name and is not text."""
     from markdown_it import MarkdownIt
 
+    meta, markdown = _front_matter(markdown)
     blocks = []
     for token in MarkdownIt("commonmark").parse(markdown):
         if token.type == "inline":
@@ -82,7 +85,38 @@ def parse_markdown(doc_id: str, markdown: str, source: str | None = None) -> Doc
     text = "\n\n".join(blocks)
     if not text:
         raise InvalidInputError("Markdown file has no text")
-    return parse_text(doc_id, text, source)
+    if meta is None:
+        return parse_text(doc_id, text, source)
+    return _from_extracted(doc_id, Extracted(text, meta.get("title"), meta.get("url") or meta.get("link"),
+                                             meta.get("date") or meta.get("published"), meta.get("author"),
+                                             meta.get("site_name") or meta.get("source")), source)
+
+
+FRONT_MATTER = re.compile(r"\A(?:\ufeff)?---[ \t]*\r?\n(.*?)\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S)
+MAX_FRONT_MATTER_CHARS = 8192  # a title, a date and a few tags; more is not front matter
+
+
+def _front_matter(markdown: str) -> tuple[dict[str, str] | None, str]:
+    """The YAML front matter's text fields (scalars as strings, a list of names joined with ", ") and the Markdown
+    after it; (None, markdown) when it has none, or none that parses as a mapping."""
+    import yaml
+
+    m = FRONT_MATTER.match(markdown)
+    if m is None or len(m.group(1)) > MAX_FRONT_MATTER_CHARS:
+        return None, markdown
+    try:
+        data = yaml.safe_load(m.group(1))
+    except yaml.YAMLError:
+        return None, markdown
+    if not isinstance(data, dict):
+        return None, markdown
+    fields: dict[str, str] = {}
+    for key, value in data.items():
+        if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+            value = ", ".join(value)  # authors: [A, B]
+        if isinstance(value, (str, int, float, datetime.date)) and not isinstance(value, bool) and str(value).strip():
+            fields[str(key).lower()] = str(value).strip()
+    return fields, markdown[m.end():]
 
 
 _INLINE_TEXT = {"softbreak": " ", "hardbreak": "\n"}

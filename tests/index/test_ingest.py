@@ -358,3 +358,16 @@ def test_a_link_to_nothing_in_a_folder_is_named_as_skipped(tmp_path: Path) -> No
     assert [i.doc_id for i in items if not isinstance(i, Skipped)] == ["a"]
     assert [(Path(i.source).name, i.reason) for i in items if isinstance(i, Skipped)] == [
         ("gone.txt", "a link to a file that does not exist")]
+
+
+def test_markdown_front_matter_is_metadata_not_text() -> None:
+    # Jekyll, Hugo and Obsidian write it: it was the title ("title: Glacier ... date: ... author: ...") and the text
+    md = ("---\ntitle: Glacier retreats in Svalbard\ndate: 2023-01-02\nauthor: [Jane Roe, Ola Nordmann]\n"
+          "tags: [ice, arctic]\n---\n\n# Glacier retreats\n\nThe Nordenskiöld glacier lost 2 km of ice.\n")
+    [doc] = parse_records(md.encode(), "glacier.md", "glacier")
+    assert (doc.title, doc.published, doc.author, doc.text) == (
+        "Glacier retreats in Svalbard", "2023-01-02", "Jane Roe, Ola Nordmann",
+        "Glacier retreats\n\nThe Nordenskiöld glacier lost 2 km of ice.")
+    # a thematic break further down, or a block that is not a mapping, is Markdown as before
+    [rule] = parse_records(b"# Plain\n\n---\n\nText after a rule.\n", "plain.md", "plain")
+    assert (rule.title, rule.text) == ("Plain", "Plain\n\nText after a rule.")
