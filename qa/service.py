@@ -72,7 +72,7 @@ class QAService:
         if not isinstance(question, str):
             raise InvalidInputError("question must be a string")
         cleaned = question.replace("\x00", " ").encode("utf-8", "replace").decode("utf-8").strip()
-        if not any(c.isalnum() for c in cleaned):  # blank, or only punctuation, zero-width or unencodable characters
+        if not cleaned:
             raise InvalidInputError("question is empty; ask something about the articles")
         # counted as sent, as the API schema's maxLength counts: 422 like any value the schema refuses
         if len(question) > self.settings.max_question_chars:

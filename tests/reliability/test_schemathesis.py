@@ -149,8 +149,8 @@ def test_schema_states_the_configured_limits_and_key(keyed_app: TestClient) -> N
                      for method, operation in methods.items() if "security" in operation)
     assert secured == ["DELETE /documents", "DELETE /documents/{doc_id}", "DELETE /jobs/{job_id}", "POST /documents"]
     assert schema["components"]["securitySchemes"]["apiKey"]["scheme"] == "bearer"
-    assert sorted(schema["paths"]["/ask"]["post"]["responses"]) == ["200", "400", "403", "413", "415", "422", "500",
-                                                                    "503"]
+    assert sorted(schema["paths"]["/ask"]["post"]["responses"]) == ["200", "400", "403", "408", "413", "415", "422",
+                                                                    "500", "503"]
     assert sorted(schema["paths"]["/v1/chat/completions"]["post"]["responses"]["200"]["content"]) == [
         "application/json", "text/event-stream"]
     open_schema = TestClient(create_app(Settings(index_dir=Path("unused")))).get("/openapi.json").json()
