@@ -65,7 +65,9 @@ def _index_locally(args: argparse.Namespace, paths: list[Path]) -> dict[str, Any
     settings = settings_of(args)
     paths = paths or [settings.seeds_dir]
     replaced = _indexed_ids(settings) if args.rebuild else []  # what a rebuild drops unless PATH holds it again
-    with _open_for_index(settings, args.rebuild) as store:
+    # --resplit works on the index there is (no index: the error says so), never on one it would create empty
+    opened: Any = settings.open_store(writer=True) if args.resplit else _open_for_index(settings, args.rebuild)
+    with opened as store:
         service = QAService(store, settings)
         from index.ingest import iter_files
 

@@ -8,7 +8,7 @@ candidate passages and, for the rows it handed out, the sentences, vectors and d
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -163,6 +163,8 @@ class Storage(Protocol):
                on_progress: Callable[[int], None] | None = None) -> Any: ...  # index.store.UpdateReport
 
     def add(self, docs: list[Document]) -> Any: ...
+
+    def stored_documents(self) -> Iterator[Document]: ...  # every document as stored (qa index --resplit)
 
     def remove(self, doc_id: str) -> None: ...
 

@@ -218,6 +218,11 @@ def test_resplit_splits_documents_indexed_under_earlier_rules_again(tmp_path: Pa
     ]
     shown = _qa(index_dir, "docs", "ferry").stdout.splitlines()[0]
     assert shown == "Ferry fares rise (ferry, 43 characters, 1 sentence)"
+    none = tmp_path / "none"
+    nothing = _qa(none, "index", "--resplit")  # never creates an empty index to split nothing in
+    assert (nothing.returncode, nothing.stderr) == (
+        2, f"error: no index in {none}; run `qa index PATH --index-dir {none}` first\n")
+    assert _qa(none, "docs").returncode == 2
     out = _qa(index_dir, "index", "--resplit", "seeds")
     assert (out.returncode, out.stdout) == (2, "")
     assert out.stderr == ("error: --resplit splits the documents already in the index again, from their stored text; "
