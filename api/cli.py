@@ -136,7 +136,7 @@ def _print_encodings(found: Iterable[tuple[str, str]]) -> None:
 def _index_through_server(args: argparse.Namespace, paths: list[Path]) -> dict[str, Any]:
     """Upload each file to a running server (POST /documents), which owns the index's writer lock."""
     from api.client import QAClient
-    from index.ingest import doc_id_for, iter_files
+    from index.ingest import doc_id_for, iter_files, missing
 
     if not paths:
         raise InvalidInputError("name the files or folders to send to the server")
@@ -145,6 +145,9 @@ def _index_through_server(args: argparse.Namespace, paths: list[Path]) -> dict[s
     encodings: list[dict[str, str]] = []
     with QAClient(args.url, api_key=args.api_key) as client:
         for path, rel in iter_files(paths):
+            if (gone := missing(path)) is not None:  # named as a local run names it, never a traceback
+                skipped.append({"source": str(path), "reason": gone})
+                continue
             bar = _JobBar(path, quiet=args.quiet or args.json)
             try:
                 with bar:  # the id is the one a local `qa index` would give

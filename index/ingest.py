@@ -295,6 +295,13 @@ def iter_files(paths: Iterable[Path]) -> Iterator[tuple[Path, Path]]:
             yield path, Path(path.name)
 
 
+def missing(path: Path) -> str | None:
+    """Why a file ``iter_files`` listed cannot be read (a link to nothing, or gone since), or None."""
+    if path.exists():
+        return None
+    return "a link to a file that does not exist" if path.is_symlink() else "no such file or directory"
+
+
 def doc_id_for(rel: Path) -> str:
     """A file's document id: its stem at the top of the named folder, or its relative path joined by ``.`` in a
     subfolder (``2021/harbor_bridge.txt`` -> ``2021.harbor_bridge``), so two files of the same name in different
@@ -310,9 +317,8 @@ def load_files(paths: Iterable[Path], max_bytes: int = DEFAULT_MAX_BYTES,
     for path, rel in iter_files(paths):
         try:
             doc_id = doc_id_for(rel)
-            if not path.exists():
-                raise InvalidInputError("a link to a file that does not exist" if path.is_symlink()
-                                        else "no such file or directory")
+            if (gone := missing(path)) is not None:
+                raise InvalidInputError(gone)
             if path.stat().st_size > max_bytes:
                 raise TooLargeError(f"file is {path.stat().st_size:,} bytes, over the {max_bytes:,}-byte limit")
             parsed = parse_records(path.read_bytes(), path.name, doc_id, max_bytes, max_chars)

@@ -120,3 +120,22 @@ def test_a_feed_with_bad_lines_gives_the_same_result_locally_and_through_the_ser
         ("line 2", "invalid JSON at line 2: Expecting property name enclosed in double quotes"),
         ("line 4", "JSON record needs a non-empty string 'text'")]
     assert set(IDS[:3]) <= set(service.store.snapshot.entries)
+
+
+def test_a_link_to_nothing_is_skipped_alike_locally_and_through_the_server(
+        server: tuple[str, QAService], seed_index_dir: Path, tmp_path: Path) -> None:
+    url, _ = server
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "alpha.txt").write_text("Alpha story\n\nThe alpha rocket launched from Kiruna on Monday.\n")
+    (folder / "gone.txt").symlink_to(tmp_path / "nowhere.txt")  # uploading it was a FileNotFoundError traceback
+    local_index = tmp_path / "local-index"
+    shutil.copytree(seed_index_dir, local_index)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    local = subprocess.run([str(QA), "index", str(folder)], cwd=ROOT, env={**env, "QA_INDEX_DIR": str(local_index)},
+                           capture_output=True, text=True, timeout=300)
+    remote = _qa("index", str(folder), "--url", url)
+    expected = ["documents: 1 added, 0 changed, 0 unchanged, 0 removed, 1 skipped",
+                f"skipped {folder / 'gone.txt'}: a link to a file that does not exist"]
+    for run in (local, remote):
+        assert (run.returncode, run.stderr, run.stdout.splitlines()[:2]) == (1, "", expected)
