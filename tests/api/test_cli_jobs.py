@@ -63,6 +63,15 @@ def _qa(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(QA), *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
 
 
+def _qa_local(seed_index_dir: Path, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``qa`` on a private copy of the seed index, as a local run beside the server's."""
+    local_index = tmp_path / "local-index"
+    shutil.copytree(seed_index_dir, local_index)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    return subprocess.run([str(QA), *args], cwd=ROOT, env={**env, "QA_INDEX_DIR": str(local_index)},
+                          capture_output=True, text=True, timeout=300)
+
+
 def test_index_through_the_server_follows_the_job(server: tuple[str, QAService], tmp_path: Path) -> None:
     url, service = server
     feed = _feed(tmp_path)
@@ -102,11 +111,7 @@ def test_a_feed_with_bad_lines_gives_the_same_result_locally_and_through_the_ser
              for doc_id in IDS[:3]]
     feed.write_text("\n".join([lines[0], '{"id": "broken",', lines[1], '{"title": "no text"}', lines[2]]) + "\n",
                     encoding="utf-8")
-    local_index = tmp_path / "local-index"
-    shutil.copytree(seed_index_dir, local_index)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
-    local = subprocess.run([str(QA), "index", str(feed)], cwd=ROOT, env={**env, "QA_INDEX_DIR": str(local_index)},
-                           capture_output=True, text=True, timeout=300)
+    local = _qa_local(seed_index_dir, tmp_path, "index", str(feed))
     remote = _qa("index", str(feed), "--url", url)
     expected = ["documents: 3 added, 0 changed, 0 unchanged, 0 removed, 2 skipped",
                 f"skipped {feed}, line 2: invalid JSON at line 2: Expecting property name enclosed in double quotes",
@@ -129,11 +134,7 @@ def test_a_link_to_nothing_is_skipped_alike_locally_and_through_the_server(
     folder.mkdir()
     (folder / "alpha.txt").write_text("Alpha story\n\nThe alpha rocket launched from Kiruna on Monday.\n")
     (folder / "gone.txt").symlink_to(tmp_path / "nowhere.txt")  # uploading it was a FileNotFoundError traceback
-    local_index = tmp_path / "local-index"
-    shutil.copytree(seed_index_dir, local_index)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
-    local = subprocess.run([str(QA), "index", str(folder)], cwd=ROOT, env={**env, "QA_INDEX_DIR": str(local_index)},
-                           capture_output=True, text=True, timeout=300)
+    local = _qa_local(seed_index_dir, tmp_path, "index", str(folder))
     remote = _qa("index", str(folder), "--url", url)
     expected = ["documents: 1 added, 0 changed, 0 unchanged, 0 removed, 1 skipped",
                 f"skipped {folder / 'gone.txt'}: a link to a file that does not exist"]
