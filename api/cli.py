@@ -260,8 +260,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from qa.service import QAService
 
     settings = settings_of(args)
-    print(f"loading the model and the index in {_location(settings)} (a first run indexes {settings.seeds_dir} "
-          "first)…", file=sys.stderr)
+    seeds = settings.seeds_dir  # relative to the folder qa runs in, unless QA_SEEDS_DIR says otherwise
+    first = (f"a first run indexes {seeds} first" if seeds.is_dir()
+             else f"there is no {seeds} folder, so a first run starts with no documents: `qa index PATH` adds them")
+    print(f"loading the model and the index in {_location(settings)} ({first})…", file=sys.stderr)
     # an embedded store holds the writer lock for the server's lifetime; the OS frees it should the server be killed
     service = QAService.from_settings(settings, build_from_seeds=True, writer=True)
     service.warm_up()
