@@ -54,6 +54,12 @@ class NotIndexedDuplicate(BaseModel):
     duplicate_of: str
     reason: str
 
+    @classmethod
+    def of(cls, report: UpdateReport) -> list[NotIndexedDuplicate]:
+        """The documents a write did not index because another has the same text (its other skips are not these)."""
+        return [cls(doc_id=s.doc_id, duplicate_of=s.duplicate_of, reason=s.reason)
+                for s in report.skipped if s.doc_id is not None and s.duplicate_of is not None]
+
 
 class Job(BaseModel):
     """A background indexing job as GET /jobs/{id} shows it; ``done`` counts documents already committed."""
@@ -390,11 +396,9 @@ class JobManager:
                 return
             with self._cond:
                 job = self._jobs[job.id]
-                duplicates = [NotIndexedDuplicate(doc_id=s.doc_id, duplicate_of=s.duplicate_of, reason=s.reason)
-                              for s in report.skipped if s.doc_id is not None and s.duplicate_of is not None]
                 job = self._update(job, done=job.done + len(batch), added=job.added + report.added,
                                    changed=job.changed + report.changed, unchanged=job.unchanged + report.unchanged,
-                                   duplicates=job.duplicates + duplicates)
+                                   duplicates=job.duplicates + NotIndexedDuplicate.of(report))
             _call(self.on_batch, job)
         with self._cond:
             self._finish(self._jobs[job.id], "done")

@@ -255,13 +255,15 @@ class MilvusStore:
     def stored_documents(self) -> Iterator[Document]:
         """Every document as stored, read ``OR_TERMS`` at a time, whether or not its layout was stored with it
         (``qa index --resplit`` gives them back to ``update``)."""
+        from index.milvus_view import stored_document
+
         ids = [row["doc_id"] for row in self.iter_heads(("doc_id",))]
         view = self.snapshot
         for lo in range(0, len(ids), OR_TERMS):
             heads = self.heads(ids[lo:lo + OR_TERMS])
             parts = view.parts(heads)
             for d, head in heads.items():
-                yield view.complete(head, parts.get(d, []))[0]
+                yield stored_document(head, parts.get(d, []))[0]
 
     def remove(self, doc_id: str) -> None:
         if not self.heads([doc_id], ("doc_id",)):

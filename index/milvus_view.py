@@ -283,17 +283,8 @@ class MilvusView:
                 parts.setdefault(row["doc_id"], []).append((row["part"], row["text"]))
         return parts
 
-    @staticmethod
-    def complete(head: dict, parts: list[tuple[int, str]]) -> tuple[Document, dict | None]:
-        """``stored_document`` when every row of the head's version is there (else IndexMismatchError: never a cut
-        text)."""
-        if len(parts) != _parts(json.loads(head["meta"])):
-            raise IndexMismatchError(f"document {head['doc_id']!r} in Milvus does not read back as it was written "
-                                     "(rows of its text are missing); index it again")
-        return stored_document(head, parts)
-
     def _entry(self, head: dict, parts: list[tuple[int, str]]) -> Entry:
-        doc, stored = self.complete(head, parts)
+        doc, stored = stored_document(head, parts)
         if stored is not None:
             sentences, chunks = spans_of(doc.doc_id, doc.text, stored)
         else:  # written before its layout was stored: split again, and it must split as it was written
@@ -436,8 +427,12 @@ def _parts(meta: dict) -> int:
 
 
 def stored_document(head: dict, parts: list[tuple[int, str]]) -> tuple[Document, dict | None]:
-    """A head's document from its ``documents`` rows, with its stored layout (None when written without one)."""
+    """A head's document from its ``documents`` rows, with its stored layout (None when written without one); every
+    row of the version must be there (else IndexMismatchError: never a cut text)."""
     meta = json.loads(head["meta"])
+    if len(parts) != _parts(meta):
+        raise IndexMismatchError(f"document {head['doc_id']!r} in Milvus does not read back as it was written (rows "
+                                 "of its text are missing); index it again")
     pieces = [t for _, t in sorted(parts)]
     n = meta["parts"]
     doc = Document.from_stored({**meta, "doc_id": head["doc_id"], "text": "".join(pieces[:n])})

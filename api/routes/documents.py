@@ -115,8 +115,7 @@ async def add_document(
         job = await run_in_threadpool(service.submit_documents, docs, rejected, allow_duplicate)
         return JSONResponse(job.model_dump(mode="json"), status_code=202, headers={"Location": f"/jobs/{job.id}"})
     report = await run_in_threadpool(service.add_documents, docs, allow_duplicate)
-    duplicates = [NotIndexedDuplicate(doc_id=s.doc_id, duplicate_of=s.duplicate_of, reason=s.reason)
-                  for s in report.skipped if s.doc_id is not None and s.duplicate_of is not None]
+    duplicates = NotIndexedDuplicate.of(report)
     return DocumentsAdded(documents=[d.doc_id for d in docs], added=report.added, changed=report.changed,
                           unchanged=report.unchanged, encoding=next((d.encoding for d in docs if d.encoding), None),
                           undated=[d.doc_id for d in docs if d.published is None
